@@ -1,0 +1,36 @@
+# Two commands do all set-up: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# jsii (under aws-cdk-lib) prints a banner on Node versions past end of life; it is noise here.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: setup demo test lab bench clean
+
+setup: $(STAMP)
+
+# Re-installs only when the project's dependency files change: a second `make setup` is a no-op.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: setup
+	$(PY) -m pipeline_lib demo
+
+test: setup
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) -m pytest -m benchmark -s tests/benchmarks
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) cdk.out .workbench .pytest_cache

@@ -1,0 +1,174 @@
+"""The local cloud inside its process: moto's WSGI app, our control endpoints, the extensions."""
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+from .extension import Extension
+from .statedir import ACCOUNT_ID, DEFAULT_REGION
+
+log = logging.getLogger("pipeline_lib.localcloud")
+
+# Extension modules, in install order. Each exposes `extension(cloud) -> Extension`.
+EXTENSION_MODULES: tuple[str, ...] = (
+)
+
+CONTROL_PREFIX = "/_workbench/"
+
+
+class LocalCloud:
+    """State shared by the extensions of one local-cloud process."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        state_dir: str,
+        time_scale: float = 0.05,
+        region: str = DEFAULT_REGION,
+        extension_modules: Iterable[str] = EXTENSION_MODULES,
+    ):
+        self.host = host
+        self.port = port
+        self.state_dir = state_dir
+        self.time_scale = time_scale
+        self.region = region
+        self.account_id = ACCOUNT_ID
+        self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.extensions: list[Extension] = []
+        self._shutdown_hook: Callable[[], None] | None = None
+        for name in extension_modules:
+            module = importlib.import_module(name)
+            self.extensions.append(module.extension(self))
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def scaled(self, seconds: float) -> float:
+        """A managed service's wait (buffer interval, crawl pacing) on the local time scale."""
+        return max(0.0, seconds * self.time_scale)
+
+    def extension(self, name: str) -> Extension:
+        for ext in self.extensions:
+            if ext.name == name:
+                return ext
+        raise KeyError(f"no local-cloud extension named {name!r}")
+
+    def install(self) -> None:
+        for ext in self.extensions:
+            ext.install()
+
+    def start(self) -> None:
+        for ext in self.extensions:
+            ext.start()
+
+    def stop(self) -> None:
+        for ext in reversed(self.extensions):
+            try:
+                ext.stop()
+            except Exception:  # keep stopping the others
+                log.exception("stopping %s failed", ext.name)
+
+    def flush(self, timeout: float = 300.0) -> dict[str, Any]:
+        """Deliver everything accepted so far. Order matters: DynamoDB→Kinesis before Firehose."""
+        deadline = time.monotonic() + timeout
+        report: dict[str, Any] = {}
+        for ext in self.extensions:
+            remaining = max(0.0, deadline - time.monotonic())
+            report[ext.name] = ext.flush(remaining)
+        return report
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "endpoint": self.endpoint,
+            "started_at": self.started_at,
+            "time_scale": self.time_scale,
+            "holds": holdings(),
+            "extensions": {ext.name: ext.status() for ext in self.extensions},
+        }
+
+    # -- WSGI -----------------------------------------------------------------------------------
+    def wsgi(self, moto_app: Callable) -> Callable:
+        """moto's app behind a small control surface under /_workbench/."""
+
+        def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
+            path = environ.get("PATH_INFO", "")
+            if not path.startswith(CONTROL_PREFIX):
+                return moto_app(environ, start_response)
+            return self._control(path[len(CONTROL_PREFIX):], environ, start_response)
+
+        return app
+
+    def _control(self, action: str, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        try:
+            if action == "health":
+                body: Any = {"ok": True, "pid": os.getpid(), "started_at": self.started_at}
+            elif action == "status":
+                body = self.status()
+            elif action == "flush" and method == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                args = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+                body = self.flush(float(args.get("timeout", 300)))
+            elif action == "shutdown" and method == "POST":
+                if self._shutdown_hook:
+                    threading.Thread(target=self._shutdown_hook, daemon=True).start()
+                body = {"ok": True}
+            else:
+                start_response("404 Not Found", [("Content-Type", "application/json")])
+                return [json.dumps({"error": f"unknown control action {action!r}"}).encode()]
+        except Exception as exc:  # the control API reports, it does not crash the server
+            log.exception("control %s failed", action)
+            start_response("500 Internal Server Error", [("Content-Type", "application/json")])
+            return [json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode()]
+        payload = json.dumps(body, default=str).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+        return [payload]
+
+
+def holdings() -> dict[str, int]:
+    """A count of what the cloud holds, per service, for `local status`."""
+    from moto.backends import get_backend
+
+    counts: dict[str, int] = {}
+
+    def each(service: str) -> Iterable[Any]:
+        for _account, regions in get_backend(service).items():
+            for _region, backend in regions.items():
+                yield backend
+
+    probes: dict[str, Callable[[Any], int]] = {
+        "s3 buckets": lambda b: len(getattr(b, "buckets", {})),
+        "dynamodb tables": lambda b: len(getattr(b, "tables", {})),
+        "kinesis streams": lambda b: len(getattr(b, "streams", {})),
+        "firehose delivery streams": lambda b: len(getattr(b, "delivery_streams", {})),
+        "lambda functions": lambda b: len(list(b.list_functions())) if hasattr(b, "list_functions") else 0,
+        "cloudformation stacks": lambda b: len([s for s in getattr(b, "stacks", {}).values() if s.status != "DELETE_COMPLETE"]),
+        "glue databases": lambda b: len(getattr(b, "databases", {})),
+    }
+    services = {
+        "s3 buckets": "s3",
+        "dynamodb tables": "dynamodb",
+        "kinesis streams": "kinesis",
+        "firehose delivery streams": "firehose",
+        "lambda functions": "lambda",
+        "cloudformation stacks": "cloudformation",
+        "glue databases": "glue",
+    }
+    for label, service in services.items():
+        total = 0
+        try:
+            for backend in each(service):
+                total += probes[label](backend)
+        except Exception:  # a probe must never break status
+            log.debug("holdings probe %s failed", label, exc_info=True)
+        counts[label] = total
+    return counts

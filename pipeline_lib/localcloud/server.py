@@ -1,0 +1,145 @@
+"""The local-cloud process: `python -m pipeline_lib.localcloud.server --state-dir D [--port P]`.
+
+Binds 127.0.0.1 only. Holds an exclusive lock on the state dir for its whole life, so a second
+cloud on the same state dir refuses to start. Writes its record (pid, port, start time) once it
+listens; `lifecycle.up` waits for that record and a healthy answer.
+"""
+from __future__ import annotations
+
+import argparse
+import fcntl
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from datetime import datetime, timezone
+
+from .statedir import DEFAULT_PORT, CloudRecord, StateDir
+
+log = logging.getLogger("pipeline_lib.localcloud")
+
+
+class StateDirBusy(RuntimeError):
+    pass
+
+
+def hold_lock(state: StateDir):
+    """Take the state dir's server lock or raise StateDirBusy. The open file keeps the lock."""
+    state.ensure()
+    handle = open(state.lock_file, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise StateDirBusy(f"another local cloud already runs on {state.path}") from None
+    return handle
+
+
+def bind_socket(host: str, port: int | None) -> socket.socket:
+    """Bind `port` if given (0: any free port; error if taken); else the default port, or any
+    free one when the default is taken."""
+    candidates = [port] if port is not None else [DEFAULT_PORT, 0]
+    last_error: OSError | None = None
+    for candidate in candidates:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind((host, candidate))
+            sock.listen(128)
+            return sock
+        except OSError as exc:
+            sock.close()
+            last_error = exc
+    raise OSError(f"cannot bind {host}:{port}: {last_error}. Choose another port with --port.")
+
+
+def serve(host: str, port: int | None, state_dir: str | None, time_scale: float) -> int:
+    # moto reads its port and config at import/call time: set them before importing moto.
+    state = StateDir(state_dir)
+    lock = hold_lock(state)  # noqa: F841  (held until exit)
+    sock = bind_socket(host, port)
+    real_port = sock.getsockname()[1]
+    os.environ["MOTO_PORT"] = str(real_port)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    # Our own boto3 calls (Step Functions integrations, custom resources) go to this process.
+    os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{real_port}"
+
+    from moto.core.config import default_user_config
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    from .cloud import LocalCloud
+
+    default_user_config["stepfunctions"]["execute_state_machine"] = True
+    default_user_config["lambda"]["use_docker"] = False
+
+    cloud = LocalCloud(host, real_port, str(state.path), time_scale=time_scale)
+    cloud.install()
+    app = cloud.wsgi(DomainDispatcherApplication(create_backend_app))
+    server = make_server(host, real_port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno())
+
+    stopping = threading.Event()
+
+    def shutdown(*_args) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    cloud._shutdown_hook = shutdown
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+
+    cloud.start()
+    from .. import __version__
+
+    state.write_record(
+        CloudRecord(
+            pid=os.getpid(),
+            host=host,
+            port=real_port,
+            started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            state_dir=str(state.path),
+            time_scale=time_scale,
+            version=__version__,
+        )
+    )
+    log.info("local cloud listening on http://%s:%s (state dir %s)", host, real_port, state.path)
+    try:
+        server.serve_forever()
+    finally:
+        cloud.stop()
+        state.clear_record()
+        log.info("local cloud stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pipeline_lib.localcloud.server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--state-dir", default=None)
+    parser.add_argument("--time-scale", type=float, default=float(os.environ.get("PIPELINE_TIME_SCALE", "0.05")))
+    args = parser.parse_args(argv)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("the local cloud binds loopback only")
+    logging.basicConfig(
+        level=os.environ.get("PIPELINE_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s %(threadName)s: %(message)s",
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    try:
+        return serve(args.host, args.port, args.state_dir, args.time_scale)
+    except (StateDirBusy, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
