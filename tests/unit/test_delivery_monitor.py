@@ -1,0 +1,156 @@
+"""The delivery-drained check: the decision, and the GetMetricData call it makes (Stubber)."""
+from __future__ import annotations
+
+import ast
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from pipeline_lib.lambdas import delivery_monitor as dm
+
+SINCE_MS = 1_772_627_696_789  # 2026-03-04T12:34:56.789Z
+NOW_MS = SINCE_MS + 125_000
+
+
+@pytest.mark.parametrize(
+    ("read", "delivered", "expected", "drained"),
+    [
+        (0, 0, 0, True),  # nothing expected, nothing pending
+        (0, 0, 10, False),  # not read yet
+        (9, 9, 10, False),  # one record still in the source stream
+        (10, 9, 10, False),  # one record read but not delivered
+        (10, 10, 10, True),
+        (12, 12, 10, True),  # duplicates (at-least-once) are fine
+        (12, 11, 10, False),  # ... once they are delivered too
+        (10, 12, 10, True),  # error-output records also count as delivered
+    ],
+)
+def test_is_drained(read: int, delivered: int, expected: int, drained: bool) -> None:
+    assert dm.is_drained(read, delivered, expected) is drained
+
+
+def cloudwatch() -> Any:
+    return boto3.client("cloudwatch", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+
+
+def expected_request(next_token: str | None = None) -> dict[str, Any]:
+    dims = [{"Name": "DeliveryStreamName", "Value": "cdc-delivery"}]
+    request = {
+        "MetricDataQueries": [
+            {"Id": "read", "MetricStat": {"Metric": {"Namespace": "AWS/Firehose",
+                                                     "MetricName": "DataReadFromKinesisStream.Records",
+                                                     "Dimensions": dims}, "Period": 60, "Stat": "Sum"},
+             "ReturnData": True},
+            {"Id": "delivered", "MetricStat": {"Metric": {"Namespace": "AWS/Firehose",
+                                                          "MetricName": "DeliveryToS3.Records",
+                                                          "Dimensions": dims}, "Period": 60, "Stat": "Sum"},
+             "ReturnData": True},
+        ],
+        "StartTime": datetime(2026, 3, 4, 12, 34, 56, tzinfo=timezone.utc),
+        "EndTime": datetime(2026, 3, 4, 12, 38, 1, tzinfo=timezone.utc),  # now + one period
+        "ScanBy": "TimestampAscending",
+    }
+    if next_token:
+        request["NextToken"] = next_token
+    return request
+
+
+def page(read: list[float], delivered: list[float], token: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"MetricDataResults": [
+        {"Id": "read", "Label": "r", "Values": read, "Timestamps": [datetime(2026, 3, 4, tzinfo=timezone.utc)] * len(read),
+         "StatusCode": "Complete"},
+        {"Id": "delivered", "Label": "d", "Values": delivered,
+         "Timestamps": [datetime(2026, 3, 4, tzinfo=timezone.utc)] * len(delivered), "StatusCode": "Complete"},
+    ]}
+    if token:
+        out["NextToken"] = token
+    return out
+
+
+def test_request_shape_and_sums_over_pages() -> None:
+    client = cloudwatch()
+    with Stubber(client) as stub:
+        stub.add_response("get_metric_data", page([400.0, 350.0], [300.0], token="t1"), expected_request())
+        stub.add_response("get_metric_data", page([250.0], [500.0, 200.0]), expected_request("t1"))
+        status = dm.delivery_status(client, "cdc-delivery", SINCE_MS, 1000, NOW_MS)
+        stub.assert_no_pending_responses()
+    assert status == dm.DeliveryStatus(drained=True, read=1000, delivered=1000, expected=1000)
+
+
+def test_not_drained_while_delivery_lags() -> None:
+    client = cloudwatch()
+    with Stubber(client) as stub:
+        stub.add_response("get_metric_data", page([1000.0], [640.0]), expected_request())
+        status = dm.delivery_status(client, "cdc-delivery", SINCE_MS, 1000, NOW_MS)
+    assert status.to_dict() == {"drained": False, "read": 1000, "delivered": 640, "expected": 1000}
+
+
+def test_no_datapoints_yet_means_zero() -> None:
+    client = cloudwatch()
+    with Stubber(client) as stub:
+        stub.add_response("get_metric_data", {"MetricDataResults": []}, expected_request())
+        status = dm.delivery_status(client, "cdc-delivery", SINCE_MS, 5, NOW_MS)
+    assert (status.drained, status.read, status.delivered) == (False, 0, 0)
+
+
+def test_a_start_in_the_future_still_makes_a_valid_window() -> None:
+    request = dm.metric_data_request("s", NOW_MS, SINCE_MS)  # clock skew: since > now
+    assert request["EndTime"] > request["StartTime"]
+
+
+def test_handler(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    client = cloudwatch()
+    monkeypatch.setattr(dm.boto3, "client", lambda name: client if name == "cloudwatch" else None)
+    monkeypatch.setattr(dm.time, "time_ns", lambda: NOW_MS * 1_000_000)
+    event = {"deliveryStreamName": "cdc-delivery", "sinceEpochMs": SINCE_MS, "expectedRecords": 3}
+    with Stubber(client) as stub:
+        stub.add_response("get_metric_data", page([3.0], [3.0]), expected_request())
+        assert dm.handler(event, None) == {"drained": True, "read": 3, "delivered": 3, "expected": 3}
+    assert '"drained": true' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"sinceEpochMs": 1, "expectedRecords": 1}, "deliveryStreamName"),
+        ({"deliveryStreamName": "s", "sinceEpochMs": "soon", "expectedRecords": 1}, "sinceEpochMs"),
+        ({"deliveryStreamName": "s", "sinceEpochMs": 1, "expectedRecords": -1}, "expectedRecords"),
+        ({"deliveryStreamName": "s", "sinceEpochMs": 1, "expectedRecords": True}, "expectedRecords"),
+        ([], "expected an object"),
+    ],
+)
+def test_bad_input_is_explained(event: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        dm.handler(event, None)
+
+
+def test_against_moto_cloudwatch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same query, answered by moto's CloudWatch (in-process): datapoints after `since` count."""
+    moto = pytest.importorskip("moto")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with moto.mock_aws():
+        client = cloudwatch()
+        before, after = datetime.fromtimestamp((SINCE_MS - 5_000) / 1000, tz=timezone.utc), \
+            datetime.fromtimestamp((SINCE_MS + 30_000) / 1000, tz=timezone.utc)
+        dims = [{"Name": "DeliveryStreamName", "Value": "cdc-delivery"}]
+        for name, when, value in [("DataReadFromKinesisStream.Records", before, 99),
+                                  ("DataReadFromKinesisStream.Records", after, 7),
+                                  ("DeliveryToS3.Records", after, 4)]:
+            client.put_metric_data(Namespace="AWS/Firehose", MetricData=[
+                {"MetricName": name, "Dimensions": dims, "Timestamp": when, "Value": value, "Unit": "Count"}])
+        status = dm.delivery_status(client, "cdc-delivery", SINCE_MS, 7, NOW_MS)
+    assert status == dm.DeliveryStatus(drained=False, read=7, delivered=4, expected=7)
+
+
+def test_self_contained_lambda_file() -> None:
+    tree = ast.parse(Path(dm.__file__).read_text())
+    roots = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+             for alias in node.names}
+    roots |= {node.module.split(".")[0] for node in ast.walk(tree)
+              if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
+    assert roots <= set(sys.stdlib_module_names) | {"boto3", "botocore"}
