@@ -1,0 +1,41 @@
+"""CDK app entry point (`cdk synth` from infra/, or `python -m pipeline_lib synth --out DIR`)."""
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# `python infra/app.py` puts infra/ first on sys.path, where infra/constructs/ would shadow the
+# `constructs` library; import infra and pipeline_lib from the repository root instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(ROOT))
+
+import aws_cdk as cdk  # noqa: E402
+
+from infra.dataset_files import DatasetParams, ensure_dataset  # noqa: E402
+from infra.nag import apply_checks  # noqa: E402
+from infra.stacks.workbench_stack import STACK_NAME, WorkbenchStack  # noqa: E402
+from pipeline_lib.schema import load_schema  # noqa: E402
+
+
+def main() -> None:
+    app = cdk.App(analytics_reporting=False)
+    try:
+        params = DatasetParams.from_context(app.node.try_get_context)
+        dataset_dir = ensure_dataset(ROOT / "build" / "dataset", params)
+    except ValueError as exc:  # bad context: one line that says what to pass, no traceback
+        sys.exit(f"error: {exc}")
+    WorkbenchStack(
+        app,
+        STACK_NAME,
+        schema=load_schema(ROOT / "data" / "schema.json"),
+        lambda_asset_dir=ROOT / "pipeline_lib" / "lambdas",
+        dataset_dir=dataset_dir,
+        description="CDC workbench: DynamoDB -> Kinesis -> Firehose (Lambda, dynamic partitions, Parquet) "
+        "-> S3 -> Glue -> Athena",
+    )
+    apply_checks(app)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""`python -m pipeline_lib synth --out DIR [--context key=value ...]` — synthesize infra/."""
+from __future__ import annotations
+
+import argparse
+
+from . import synth as synth_mod
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "synth",
+        help="synthesize the CDK app (infra/) into a cloud assembly directory",
+        description=(
+            "Run the CDK app without the CDK CLI and write the cloud assembly (templates, assets, "
+            "manifest) to DIR. Prints the template path of each stack."
+        ),
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="cloud assembly directory (e.g. cdk.out)")
+    parser.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="CDK context, repeatable, e.g. --context items=1000 --context seed=7",
+    )
+    parser.set_defaults(func=handler)
+    return parser
+
+
+def handler(args: argparse.Namespace) -> int:
+    from .cli import UsageError
+
+    try:
+        context = synth_mod.parse_context(args.context)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        synth_mod.synth(args.out, context)
+    except synth_mod.SynthError as exc:
+        raise UsageError(str(exc)) from None
+    for path in synth_mod.template_paths(args.out).values():
+        print(path)
+    return 0
