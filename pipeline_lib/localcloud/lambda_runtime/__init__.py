@@ -1,0 +1,120 @@
+"""The local cloud's Lambda runtime: Python functions really run when invoked.
+
+Each function (each ARN: `$LATEST` and every published version) runs in its own worker
+processes (`worker.py`, started with the server's interpreter, which has boto3), warm between
+invocations, up to 4 at once per function. A worker gets the function's handler, environment
+variables and Lambda's reserved ones, `AWS_ENDPOINT_URL` pointing at the local cloud and dummy
+credentials; its timeout is enforced (the worker is killed, the caller gets `Sandbox.Timedout`).
+Errors come back as Lambda's (`FunctionError: Unhandled`, `errorMessage`, `errorType`,
+`stackTrace`). Code comes from the function's package (ZipFile or S3), unpacked once per
+SHA-256 under `<state dir>/lambda/<function>/<sha256>/`; new code or configuration starts new
+workers. Each invocation's log (START/END/REPORT and what the handler printed) goes to the
+function's CloudWatch Logs group `/aws/lambda/<name>` (moto keeps no LoggingConfig), one
+stream per worker. Only python3.x runtimes run, on the server's interpreter whatever minor
+version the function declares; other runtimes answer `Runtime.Unsupported`.
+
+In-process API (for other extensions, e.g. the Firehose engine; no HTTP)::
+
+    runtime = cloud.extension("lambda").runtime
+    result = runtime.invoke("my-function" or arn, b'{"k": 1}', invocation_type="RequestResponse")
+    result.payload         # bytes: the handler's JSON result, or Lambda's error payload
+    result.function_error  # None, or "Unhandled"
+    result.error           # the error payload as a dict, or None
+    result.log_tail        # last 4 KB of the invocation's log
+    result.duration_ms
+
+`invocation_type="Event"` queues the invocation and returns at once (status_code 202); failures
+are retried twice (the function's MaximumRetryAttempts if configured), `cloud.scaled(60)` then
+`cloud.scaled(120)` seconds apart, then logged. `runtime.invoke` raises `FunctionNotFound` for an
+unknown function and `Throttled` when reserved concurrency is 0. With `use_docker: false` moto
+keeps functions in its `lambda_simple` backend: look them up with `extension.resolve(name)` or
+`moto.awslambda.utils.get_backend`, not `moto.backends.get_backend("lambda")` (always empty).
+
+Seams (moto 5.2.5; signatures checked at install, see `seams.py`):
+- `moto.awslambda.models.LambdaFunction.invoke(self, body, request_headers, response_headers)`:
+  replaced; runs the function in the runtime (RequestResponse, Event, DryRun; LogType Tail).
+  moto's deprecated InvokeAsync handler and moto's own event sources (S3 notifications, SNS,
+  EventBridge, SQS/DynamoDB-stream mappings) call it without an invocation type: those run the
+  function too, synchronously, inside the request that triggered them.
+- `moto.awslambda_simple.models.LambdaSimpleBackend.invoke(...)`: replaced by a call to
+  `LambdaBackend.invoke`, so the `use_docker: false` backend reaches the function's `invoke`.
+- `moto.awslambda.models.LambdaBackend.delete_function(self, function_name, qualifier)`: wrapped;
+  retires the workers of deleted functions.
+- Read, not patched: `moto.awslambda.utils.get_backend(account, region).get_function(name, qualifier)`
+  and the `LambdaFunction` attributes read by `function_spec.spec_from_moto`; the logs backend's
+  `ensure_log_group`, `ensure_log_stream`, `put_log_events`.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..extension import Extension
+from .function_spec import FunctionSpec, spec_from_moto
+from .runtime import FunctionNotFound, InvocationResult, LambdaRuntime, Throttled
+
+if TYPE_CHECKING:
+    from ..cloud import LocalCloud
+
+__all__ = ["FunctionNotFound", "InvocationResult", "LambdaExtension", "LambdaRuntime", "Throttled", "extension"]
+
+
+class LambdaExtension(Extension):
+    name = "lambda"
+
+    def __init__(self, cloud: "LocalCloud"):
+        super().__init__(cloud)
+        self._logs_lock = threading.Lock()
+        self.runtime = LambdaRuntime(
+            cloud.state_dir,
+            cloud.endpoint,
+            resolve=self.resolve,
+            log_sink=self.write_logs,
+            async_retry_delays=(cloud.scaled(60), cloud.scaled(120)),
+        )
+
+    def install(self) -> None:
+        from . import seams
+
+        seams.install(self)
+
+    def stop(self) -> None:
+        self.runtime.stop()
+
+    def flush(self, timeout: float) -> dict[str, Any]:
+        return self.runtime.flush(timeout)
+
+    def status(self) -> dict[str, Any]:
+        return self.runtime.status()
+
+    def resolve(self, function: str, qualifier: str | None = None) -> FunctionSpec:
+        """The spec of a function by name, `name:qualifier` or ARN, in this cloud's moto state."""
+        from moto.awslambda.utils import get_backend
+
+        account, region = self.cloud.account_id, self.cloud.region
+        if function.startswith("arn:"):
+            parts = function.split(":")
+            if len(parts) < 7:
+                raise FunctionNotFound(f"{function!r} is not a Lambda function ARN")
+            region, account = parts[3], parts[4]
+        try:
+            fn = get_backend(account, region).get_function(function, qualifier)
+        except Exception as exc:  # moto's UnknownFunctionException
+            raise FunctionNotFound(f"Function not found: {function}"
+                                   f"{':' + qualifier if qualifier else ''} ({exc})") from None
+        return spec_from_moto(fn)
+
+    def write_logs(self, spec: FunctionSpec, stream: str, lines: list[str]) -> None:
+        from moto.logs.models import logs_backends
+
+        backend = logs_backends[spec.account_id][spec.region]
+        now = int(time.time() * 1000)
+        with self._logs_lock:  # moto's logs backend is not thread-safe
+            backend.ensure_log_group(spec.log_group)
+            backend.ensure_log_stream(spec.log_group, stream)
+            backend.put_log_events(spec.log_group, stream, [{"timestamp": now, "message": line} for line in lines])
+
+
+def extension(cloud: "LocalCloud") -> LambdaExtension:
+    return LambdaExtension(cloud)

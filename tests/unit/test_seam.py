@@ -1,0 +1,92 @@
+"""The check-then-patch helper, and that the installed moto still matches every seam we declare."""
+from __future__ import annotations
+
+import pytest
+
+from pipeline_lib.localcloud.seam import SeamError, SeamSet
+
+
+def make_owner():
+    class Owner:
+        def greet(self, name):
+            return f"hello {name}"
+
+        @classmethod
+        def build(cls, value):
+            return value
+
+    return Owner
+
+
+def shout(original):
+    def greet(self, name):
+        return original(self, name).upper()
+
+    return greet
+
+
+def test_apply_is_idempotent_and_restore_puts_originals_back():
+    owner = make_owner()
+    original = owner.__dict__["greet"]
+    seams = SeamSet("test")
+    seams.replace(owner, "greet", ("self", "name"), shout)
+    seams.add(owner, "extra", lambda self: "extra")
+    seams.apply()
+    seams.apply()  # a second install must not wrap twice
+    again = SeamSet("test")  # nor a second set with the same tag (another cloud in the process)
+    again.replace(owner, "greet", ("self", "name"), shout)
+    again.add(owner, "extra", lambda self: "extra")
+    again.apply()
+    assert owner().greet("x") == "HELLO X"
+    assert owner().extra() == "extra"
+    assert seams.applied and again.applied
+    again.restore()
+    assert owner.__dict__["greet"] is original
+    assert not hasattr(owner, "extra")
+    assert owner().greet("x") == "hello x"
+
+
+def test_a_changed_signature_refuses_every_patch_and_names_moto():
+    owner = make_owner()
+    seams = SeamSet("test")
+    seams.add(owner, "extra", lambda self: 1)
+    seams.replace(owner, "greet", ("self", "name", "loudly"), shout)
+    with pytest.raises(SeamError, match=r"moto \S+ does not match .*greet takes \('self', 'name'\).*moto\[server\]==5.2.5"):
+        seams.apply()
+    assert not hasattr(owner, "extra")  # nothing half-applied
+
+
+def test_an_addition_moto_already_has_is_refused():
+    owner = make_owner()
+    seams = SeamSet("test")
+    seams.add(owner, "greet", lambda self, name: name)
+    with pytest.raises(SeamError, match="now exists in moto"):
+        seams.check()
+
+
+def test_a_vanished_attribute_is_refused():
+    seams = SeamSet("test")
+    seams.replace(make_owner(), "gone", ("self",), shout)
+    with pytest.raises(SeamError, match="no longer exists"):
+        seams.check()
+
+
+def test_classmethod_seams_keep_their_kind():
+    owner = make_owner()
+    seams = SeamSet("test")
+    seams.replace(owner, "build", ("cls", "value"),
+                  lambda original: classmethod(lambda cls, value: original.__func__(cls, value) * 2))
+    seams.apply()
+    assert owner.build(21) == 42
+    seams.restore()
+    assert owner.build(21) == 21
+
+
+def test_installed_moto_matches_the_kinesis_and_dynamodb_seams():
+    """Fails when a moto upgrade changes anything the local cloud patches (no patching here)."""
+    from pipeline_lib.localcloud.dynamodb_kinesis.seams import dynamodb_seams
+    from pipeline_lib.localcloud.kinesis_store import kinesis_seams
+
+    for seams in (kinesis_seams(), dynamodb_seams()):
+        seams.check()
+        assert seams.describe()
