@@ -1,0 +1,535 @@
+"""The delivery engine of one Firehose stream: source → processors → partitions → S3.
+
+Order as AWS documents it: record de-aggregation → Lambda transformation (buffered by the
+processor's hints, retried per NumberOfRetries, its response validated) → metadata extraction
+(jq) and dynamic partitioning → record format conversion (Glue schema, OpenX JSON → Parquet) →
+buffering per partition by the stream's hints → one S3 object per buffer. Every record that
+fails a step is written, with its original data, as an error record under the evaluated error
+prefix: nothing is dropped silently. Delivery is at-least-once.
+
+Waits of the managed service (buffer intervals) run on the local time scale
+(`LocalCloud.scaled`); `flush()` delivers everything accepted so far at once.
+"""
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Protocol
+
+from . import error_records, naming, prefixes
+from .config import StreamConfig
+from .metrics import StreamMetrics
+
+log = logging.getLogger("pipeline_lib.localcloud.firehose")
+
+# Lambda's synchronous invocation payload limit; Firehose splits its batches below it.
+MAX_INVOKE_PAYLOAD = 6 * 1024 * 1024 - 64 * 1024
+# How often the engine looks at its source when idle (Firehose polls Kinesis about once a second).
+POLL_SECONDS = 1.0
+
+
+@dataclass
+class InRecord:
+    """A record as it entered the stream, plus its Kinesis metadata when it came from a stream."""
+
+    record_id: str
+    data: bytes
+    arrival_ms: int
+    shard_id: str | None = None
+    partition_key: str | None = None
+    sequence_number: str | None = None
+    subsequence_number: int = 0
+
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass
+class Outgoing:
+    """A record after processing, on its way to a partition buffer."""
+
+    source: InRecord
+    data: bytes
+    partition_keys: dict[str, str]
+
+
+@dataclass
+class Buffer:
+    """What one S3 object will hold."""
+
+    partition_keys: dict[str, str]
+    rows: list[Any] = field(default_factory=list)  # converted rows, or raw bytes without conversion
+    size: int = 0
+    count: int = 0
+    oldest_arrival_ms: int | None = None
+
+    def add(self, row: Any, size: int, arrival_ms: int) -> None:
+        self.rows.append(row)
+        self.size += size
+        self.count += 1
+        if self.oldest_arrival_ms is None or arrival_ms < self.oldest_arrival_ms:
+            self.oldest_arrival_ms = arrival_ms
+
+
+class Source(Protocol):
+    def poll(self, limit: int) -> list[InRecord]: ...
+
+    def lag_ms(self) -> int: ...
+
+
+class LambdaInvoker(Protocol):
+    def __call__(self, function_arn: str, payload: bytes) -> tuple[bytes, str | None]:
+        """Invoke synchronously; return (payload, function_error or None)."""
+
+
+@dataclass
+class Services:
+    """What the engine needs from the rest of the cloud, passed in so it can be tested alone."""
+
+    put_object: Callable[[str, str, bytes], None]
+    invoke_lambda: LambdaInvoker
+    converter_for: Callable[[StreamConfig], Any]  # -> conversion.Converter
+    publish_metrics: Callable[[str, list[dict[str, Any]]], None]
+    log_event: Callable[[StreamConfig, str], None]
+    scaled: Callable[[float], float]
+    region: str
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
+class DeliveryEngine:
+    """Runs one delivery stream. Thread-safe: `accept` (Direct PUT) and `flush` may be called
+    from request threads while the engine's own thread works."""
+
+    def __init__(self, config: StreamConfig, source: Source, services: Services):
+        self.config = config
+        self.source = source
+        self.services = services
+        self.metrics = StreamMetrics(config.name, services.publish_metrics)
+        self._prefix = prefixes.parse_prefix(config.prefix)
+        self._error_prefix = prefixes.parse_prefix(config.error_prefix) if config.error_prefix else None
+        self._converter: Any = None  # built on first use: the Glue table may come later
+        self._extractor = None
+        if config.metadata_query:
+            from .jq_extract import MetadataExtractor
+
+            self._extractor = MetadataExtractor(config.metadata_query)
+        self._lock = threading.RLock()
+        self._wake = threading.Condition(self._lock)
+        self._pending: list[InRecord] = []  # waiting for the Lambda processor's buffer
+        self._pending_size = 0
+        self._pending_since: float | None = None
+        self._buffers: "OrderedDict[tuple, Buffer]" = OrderedDict()
+        self._buffer_opened: dict[tuple, float] = {}
+        self._errors: dict[str, Buffer] = {}  # error output type -> buffer of error-record lines
+        self._error_opened: dict[str, float] = {}
+        self._flush_requested = 0
+        self._flush_done = 0
+        self._stopping = False
+        self._last_publish = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name=f"firehose-{config.name}", daemon=True)
+        self.failure: str | None = None  # set when the engine itself broke (reported by status)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def flush(self, timeout: float) -> bool:
+        """Return True once everything accepted before the call is in S3."""
+        with self._wake:
+            self._flush_requested += 1
+            target = self._flush_requested
+            self._wake.notify_all()
+            deadline = time.monotonic() + timeout
+            while self._flush_done < target and not self._stopping and self.failure is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._wake.wait(remaining)
+            return self._flush_done >= target
+
+    def notify(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "source": self.config.source_stream_arn or "DirectPut",
+                "pending": len(self._pending),
+                "open_partitions": len(self._buffers),
+                "delivered_records": int(self.metrics.totals.get("DeliveryToS3.Records", 0)),
+                "objects": int(self.metrics.totals.get("DeliveryToS3.ObjectCount", 0)),
+                "failure": self.failure,
+            }
+
+    # -- the loop -------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                if self._stopping:
+                    return
+                target = self._flush_requested
+            forced = target > self._flush_done
+            try:
+                self._cycle(forced)
+            except Exception as exc:  # an engine bug must be loud, not a silent stall
+                log.exception("delivery stream %s: engine failed", self.config.name)
+                with self._wake:
+                    self.failure = f"{type(exc).__name__}: {exc}"
+                    self._wake.notify_all()
+                return
+            with self._wake:
+                if forced:
+                    self._flush_done = target
+                    self._wake.notify_all()
+                    continue
+                if self._stopping or self._flush_requested > self._flush_done:
+                    continue
+                self._wake.wait(self._next_wait())
+
+    def _next_wait(self) -> float:
+        poll = max(0.01, self.services.scaled(POLL_SECONDS))
+        now = time.monotonic()
+        deadlines = [now + poll]
+        if self._pending_since is not None and self.config.lambda_processor:
+            deadlines.append(self._pending_since + self.services.scaled(self.config.lambda_processor.buffer_seconds))
+        for opened in list(self._buffer_opened.values()) + list(self._error_opened.values()):
+            deadlines.append(opened + self.services.scaled(self.config.buffer_seconds))
+        return max(0.0, min(deadlines) - now)
+
+    def _cycle(self, forced: bool) -> None:
+        while True:
+            batch = self.source.poll(10_000)
+            if batch:
+                self._ingest(batch)
+            self._process(forced)
+            self._deliver(forced)
+            self._maybe_publish(forced)
+            if not (forced and batch):
+                break  # a forced cycle drains the source completely
+
+    def _maybe_publish(self, forced: bool) -> None:
+        if forced or time.monotonic() - self._last_publish >= max(0.05, self.services.scaled(60)):
+            self.metrics.add("KinesisMillisBehindLatest", self.source.lag_ms()) if self.config.source_stream_arn else None
+            self.metrics.publish()
+            self._last_publish = time.monotonic()
+
+    # -- Direct PUT -------------------------------------------------------------------------------
+    def ingest_direct(self, records: list[InRecord]) -> None:
+        with self._wake:
+            self._ingest(records)
+            self._wake.notify_all()
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _ingest(self, batch: list[InRecord]) -> None:
+        total = sum(r.size() for r in batch)
+        if self.config.source_stream_arn:
+            self.metrics.add("DataReadFromKinesisStream.Records", len(batch))
+            self.metrics.add("DataReadFromKinesisStream.Bytes", total)
+        else:
+            self.metrics.add("IncomingRecords", len(batch))
+            self.metrics.add("IncomingBytes", total)
+        if self.config.deaggregate is not None or self.config.source_stream_arn:
+            batch = self._deaggregate(batch)
+        with self._lock:
+            if self.config.lambda_processor is None:
+                self._route([Outgoing(r, r.data, {}) for r in batch])
+                return
+            if self._pending_since is None and batch:
+                self._pending_since = time.monotonic()
+            self._pending.extend(batch)
+            self._pending_size += sum(r.size() for r in batch)
+
+    def _deaggregate(self, batch: list[InRecord]) -> list[InRecord]:
+        """KPL de-aggregation (Kinesis sources), then the RecordDeAggregation processor."""
+        from .deaggregation import RecordDeAggregator, deaggregate
+
+        splitter = RecordDeAggregator.from_parameters(self.config.deaggregate) if self.config.deaggregate else None
+        out: list[InRecord] = []
+        for record in batch:
+            parts = deaggregate(record.data) if self.config.source_stream_arn else [record.data]
+            if splitter is not None:
+                parts = [piece for part in parts for piece in splitter.split(part)]
+            if len(parts) == 1:
+                out.append(record if parts[0] is record.data else
+                           InRecord(record.record_id, parts[0], record.arrival_ms, record.shard_id,
+                                    record.partition_key, record.sequence_number, record.subsequence_number))
+                continue
+            for i, part in enumerate(parts):
+                out.append(InRecord(f"{record.record_id}{i:06d}", part, record.arrival_ms, record.shard_id,
+                                    record.partition_key, record.sequence_number, i))
+        return out
+
+    def _process(self, forced: bool) -> None:
+        processor = self.config.lambda_processor
+        if processor is None:
+            return
+        with self._lock:
+            due = forced or self._pending_size >= processor.buffer_bytes or (
+                self._pending_since is not None
+                and time.monotonic() - self._pending_since >= self.services.scaled(processor.buffer_seconds)
+            )
+            if not due or not self._pending:
+                return
+            records, self._pending, self._pending_size, self._pending_since = self._pending, [], 0, None
+        for chunk in self._chunks(records):
+            self._route(self._invoke(chunk))
+
+    def _chunks(self, records: list[InRecord]) -> list[list[InRecord]]:
+        chunks: list[list[InRecord]] = [[]]
+        size = 0
+        limit = min(MAX_INVOKE_PAYLOAD, max(self.config.lambda_processor.buffer_bytes * 4 // 3 + 4096, 4096))
+        for record in records:
+            encoded = (len(record.data) + 2) // 3 * 4 + 400  # base64 + JSON envelope
+            if chunks[-1] and size + encoded > limit:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(record)
+            size += encoded
+        return [c for c in chunks if c]
+
+    def _lambda_event(self, records: list[InRecord]) -> dict[str, Any]:
+        event: dict[str, Any] = {
+            "invocationId": str(uuid.uuid4()),
+            "deliveryStreamArn": self.config.arn,
+            "region": self.services.region,
+            "records": [],
+        }
+        if self.config.source_stream_arn:
+            event["sourceKinesisStreamArn"] = self.config.source_stream_arn
+        for r in records:
+            item: dict[str, Any] = {
+                "recordId": r.record_id,
+                "approximateArrivalTimestamp": r.arrival_ms,
+                "data": base64.b64encode(r.data).decode(),
+            }
+            if r.sequence_number is not None:
+                item["kinesisRecordMetadata"] = {
+                    "shardId": r.shard_id,
+                    "partitionKey": r.partition_key,
+                    "approximateArrivalTimestamp": r.arrival_ms,
+                    "sequenceNumber": r.sequence_number,
+                    "subsequenceNumber": r.subsequence_number,
+                }
+            event["records"].append(item)
+        return event
+
+    def _invoke(self, records: list[InRecord]) -> list[Outgoing]:
+        """Run the Lambda processor over one batch; failed records become error records."""
+        from .processor_response import LambdaResponseError, validate_lambda_response
+
+        processor = self.config.lambda_processor
+        payload = json.dumps(self._lambda_event(records)).encode()
+        ids = [r.record_id for r in records]
+        attempts = 0
+        error_code, error_message = "Lambda.FunctionError", ""
+        while attempts <= processor.retries:
+            attempts += 1
+            started = time.monotonic()
+            try:
+                response, function_error = self.services.invoke_lambda(processor.arn, payload)
+            except Exception as exc:  # the runtime could not run it at all
+                response, function_error = json.dumps({"errorMessage": str(exc)}).encode(), "Unhandled"
+                error_code = "Lambda.InvokeFailed"
+            self.metrics.add("ExecuteProcessing.Duration", (time.monotonic() - started) * 1000)
+            if function_error:
+                error_code = "Lambda.FunctionError"
+                error_message = _error_message(response)
+                self.metrics.add("ExecuteProcessing.Success", 0)
+                self.services.log_event(self.config, f"{error_code}: {error_message} (attempt {attempts} of {processor.retries + 1})")
+                continue
+            try:
+                processed = validate_lambda_response(
+                    ids, response, self.config.dynamic_partitioning,
+                    required_partition_keys=self._prefix.lambda_key_names if self._extractor is not None else None,
+                )
+            except LambdaResponseError as exc:
+                # The function answered; a malformed answer is not retried (AWS does the same).
+                error_code, error_message = exc.code, exc.message
+                self.metrics.add("ExecuteProcessing.Success", 0)
+                self.services.log_event(self.config, f"{error_code}: {error_message}")
+                break
+            self.metrics.add("ExecuteProcessing.Success", 1)
+            return self._after_lambda(records, processed, attempts)
+        for record in records:
+            self._fail(record, "processing-failed", error_code, error_message, attempts, lambda_arn=processor.arn)
+        return []
+
+    def _after_lambda(self, records: list[InRecord], processed: list[Any], attempts: int) -> list[Outgoing]:
+        by_id = {r.record_id: r for r in records}
+        out: list[Outgoing] = []
+        ok_bytes = ok_records = 0
+        for result in processed:
+            source = by_id[result.record_id]
+            if result.ok:
+                ok_records += 1
+                ok_bytes += len(result.data)
+                out.append(Outgoing(source, result.data, dict(result.partition_keys or {})))
+            elif result.error_code:  # ProcessingFailed, or a response problem with this record
+                self._fail(source, result.error_output_type or "processing-failed", result.error_code,
+                           result.error_message or "", attempts, lambda_arn=self.config.lambda_processor.arn)
+            # "Dropped": intentionally discarded by the function; nothing is delivered.
+        self.metrics.add("SucceedProcessing.Records", ok_records)
+        self.metrics.add("SucceedProcessing.Bytes", ok_bytes)
+        return out
+
+    def _route(self, outgoing: list[Outgoing]) -> None:
+        """Dynamic partitioning and format conversion, then into a partition buffer."""
+        from .conversion import ConversionError
+        from .jq_extract import MetadataExtractionError
+        from .schema_source import SchemaUnavailable
+
+        needed = self._prefix.partition_key_names
+        for item in outgoing:
+            keys = item.partition_keys
+            data = item.data
+            if self._extractor is not None:
+                try:
+                    keys = {**self._extractor.extract(data), **keys}
+                except MetadataExtractionError as exc:
+                    self._fail(item.source, exc.output_type, exc.code, exc.message, 1)
+                    continue
+            if self.config.append_delimiter:
+                data = data + b"\n"
+            if self.config.dynamic_partitioning:
+                missing = [k for k in needed if k not in keys]
+                if missing:
+                    self._fail(item.source, "partitioning-failed", "DynamicPartitioning.PartitionKeyMissing",
+                               f"Partition key(s) {', '.join(missing)} missing from the record's metadata.", 1)
+                    continue
+                keys = {k: keys[k] for k in needed}
+            else:
+                keys = {}
+            bucket_key = tuple(sorted(keys.items()))
+            with self._lock:
+                if bucket_key not in self._buffers and len(self._buffers) >= self.config.active_partition_limit:
+                    self.metrics.add("PartitionCountExceeded", 1)
+                    self._fail(item.source, "partitioning-failed", "DynamicPartitioning.ActivePartitionsLimitExceeded",
+                               f"activePartitionExceeded: more than {self.config.active_partition_limit} active partitions.", 1)
+                    continue
+            if self.config.conversion is not None:
+                try:
+                    rows = self._convert(data)
+                except (ConversionError, SchemaUnavailable) as exc:
+                    self.metrics.add("FailedConversion.Records", 1)
+                    self.metrics.add("FailedConversion.Bytes", len(data))
+                    self._fail(item.source, "format-conversion-failed", exc.code, exc.message, 1)
+                    continue
+                self.metrics.add("SucceedConversion.Records", 1)
+                self.metrics.add("SucceedConversion.Bytes", len(data))
+            else:
+                rows = [data]
+            with self._lock:
+                buffer = self._buffers.get(bucket_key)
+                if buffer is None:
+                    buffer = self._buffers[bucket_key] = Buffer(keys)
+                    self._buffer_opened[bucket_key] = time.monotonic()
+                    self.metrics.add("PartitionCount", len(self._buffers))
+                for row in rows:
+                    buffer.add(row, len(data) // max(1, len(rows)), item.source.arrival_ms)
+
+    def _convert(self, data: bytes) -> list[Any]:
+        if self._converter is None:
+            self._converter = self.services.converter_for(self.config)
+        return self._converter.convert(data)
+
+    def _fail(self, record: InRecord, output_type: str, code: str, message: str, attempts: int,
+              lambda_arn: str | None = None) -> None:
+        now = _now_ms()
+        line = error_records.error_record(
+            output_type=output_type,
+            raw_data=record.data,
+            error_code=code,
+            error_message=message,
+            attempts_made=attempts,
+            arrival_ms=record.arrival_ms,
+            attempt_ending_ms=now,
+            lambda_arn=lambda_arn,
+            config=self.config,
+            sequence_number=record.sequence_number,
+            subsequence_number=record.subsequence_number if record.sequence_number else None,
+        )
+        with self._lock:
+            buffer = self._errors.get(output_type)
+            if buffer is None:
+                buffer = self._errors[output_type] = Buffer({})
+                self._error_opened[output_type] = time.monotonic()
+            buffer.add(line, len(line), record.arrival_ms)
+
+    def _due(self, buffer: Buffer, opened: float, forced: bool) -> bool:
+        return forced or buffer.size >= self.config.buffer_bytes or (
+            time.monotonic() - opened >= self.services.scaled(self.config.buffer_seconds)
+        )
+
+    def _deliver(self, forced: bool) -> None:
+        with self._lock:
+            due = [k for k, b in self._buffers.items() if self._due(b, self._buffer_opened[k], forced)]
+            taken = [(self._buffers.pop(k), self._buffer_opened.pop(k)) for k in due]
+            due_errors = [t for t, b in self._errors.items() if self._due(b, self._error_opened[t], forced)]
+            taken_errors = [(t, self._errors.pop(t)) for t in due_errors]
+            for t in due_errors:
+                self._error_opened.pop(t)
+        for buffer, _opened in taken:
+            self._write_data(buffer)
+        for output_type, buffer in taken_errors:
+            self._write_errors(output_type, buffer)
+
+    def _write_data(self, buffer: Buffer) -> None:
+        arrival = _dt(buffer.oldest_arrival_ms or _now_ms())
+        prefix = self._prefix.evaluate(arrival=arrival, partition_keys=buffer.partition_keys)
+        if self.config.conversion is not None:
+            body = self._converter.to_parquet(buffer.rows)
+            extension = self.config.file_extension if self.config.file_extension is not None else naming.default_extension(self.config.compression, parquet=True)
+        else:
+            body = b"".join(buffer.rows)
+            if self.config.compression == "GZIP":
+                body = gzip.compress(body)
+            extension = self.config.file_extension if self.config.file_extension is not None else naming.default_extension(self.config.compression, parquet=False)
+        key = naming.object_key(prefix, self.config.name, self.config.version, arrival, extension)
+        self.services.put_object(self.config.bucket, key, body)
+        self.metrics.add("DeliveryToS3.Records", buffer.count)
+        self.metrics.add("DeliveryToS3.Bytes", len(body))
+        self.metrics.add("DeliveryToS3.ObjectCount", 1)
+        self.metrics.add("DeliveryToS3.Success", 1)
+        self.metrics.add("DeliveryToS3.DataFreshness", max(0, _now_ms() - (buffer.oldest_arrival_ms or _now_ms())) / 1000)
+
+    def _write_errors(self, output_type: str, buffer: Buffer) -> None:
+        arrival = _dt(buffer.oldest_arrival_ms or _now_ms())
+        prefix = error_records.evaluate_error_prefix(self._error_prefix, self.config, output_type, arrival)
+        key = naming.object_key(prefix, self.config.name, self.config.version, arrival, "")
+        body = b"".join(buffer.rows)
+        self.services.put_object(self.config.bucket, key, body)
+        # Error output is delivered to S3 too; the Step Functions monitor counts it as delivered.
+        self.metrics.add("DeliveryToS3.Records", buffer.count)
+        self.metrics.add("DeliveryToS3.Bytes", len(body))
+        self.metrics.add("DeliveryToS3.ObjectCount", 1)
+
+
+def _error_message(payload: bytes) -> str:
+    try:
+        body = json.loads(payload)
+        return str(body.get("errorMessage") or body)
+    except (ValueError, AttributeError):
+        return payload[:500].decode("utf-8", "replace")
