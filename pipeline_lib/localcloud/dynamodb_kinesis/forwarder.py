@@ -1,0 +1,160 @@
+"""An ordered queue of captured changes and the thread that appends them to Kinesis in-process.
+
+Changes enter in commit order (writers enqueue while holding the table's lock) and one thread
+takes them in that order, so the records of one item reach their shard in commit order.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+
+from .models import Change, build_record, encode_record, partition_key
+
+log = logging.getLogger("pipeline_lib.localcloud.dynamodb_kinesis")
+
+MAX_RECORDS_PER_PUT = 500  # Kinesis PutRecords limits
+MAX_BYTES_PER_PUT = 5 * 1024 * 1024
+MAX_RECORD_BYTES = 1024 * 1024
+
+PutRecords = Callable[[str, Sequence[tuple[str, bytes]]], object]
+
+
+class ChangeQueue:
+    """FIFO with back-pressure and delivery accounting (accepted / finished)."""
+
+    def __init__(self, max_size: int):
+        self._items: deque[Change] = deque()
+        self._max = max_size
+        self._cond = threading.Condition()
+        self._closed = False
+        self.accepted = 0
+        self.finished = 0
+
+    def put(self, changes: Sequence[Change]) -> None:
+        with self._cond:
+            while len(self._items) >= self._max and not self._closed:
+                self._cond.wait()  # back-pressure: writers wait for the forwarder
+            was_empty = not self._items
+            self._items.extend(changes)
+            self.accepted += len(changes)
+            if was_empty:  # only an empty queue has the forwarder waiting
+                self._cond.notify_all()
+
+    def take(self, max_items: int, timeout: float, linger: float = 0.0) -> list[Change]:
+        """Up to `max_items` changes, oldest first; waits `timeout` for the first one, then up to
+        `linger` for more, so a busy table is forwarded in batches rather than one call per change."""
+        with self._cond:
+            if not self._items and not self._closed:
+                self._cond.wait(timeout)
+            if not self._items:
+                return []
+            short = len(self._items) < max_items
+        if short and linger > 0:
+            time.sleep(linger)  # not cond.wait: every put would wake it again
+        with self._cond:
+            batch = [self._items.popleft() for _ in range(min(max_items, len(self._items)))]
+            self._cond.notify_all()  # room for writers held back
+            return batch
+
+    def finish(self, n: int) -> None:
+        with self._cond:
+            self.finished += n
+            self._cond.notify_all()
+
+    def drained(self, timeout: float) -> bool:
+        """True once everything accepted before the call has been finished."""
+        with self._cond:
+            target = self.accepted
+            return self._cond.wait_for(lambda: self.finished >= target, timeout=max(0.0, timeout))
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def depth(self) -> int:
+        return len(self._items)
+
+
+class Forwarder:
+    """Drains a ChangeQueue into Kinesis through `put_records(stream_arn, [(partition_key, data)])`."""
+
+    def __init__(self, queue: ChangeQueue, put_records: PutRecords, batch_size: int = 2000, linger: float = 0.01):
+        self.queue = queue
+        self._put_records = put_records
+        self._batch_size = batch_size
+        self._linger = linger
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.forwarded = 0
+        self.undeliverable = 0
+        self._warned: set[str] = set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="dynamodb-kinesis-forwarder", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float) -> None:
+        self.queue.drained(timeout)
+        self._stop.set()
+        self.queue.close()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            batch = self.queue.take(self._batch_size, timeout=0.5, linger=self._linger)
+            if not batch:
+                continue
+            try:
+                self.deliver(batch)
+            except Exception:  # never let the thread die: count and go on
+                log.exception("forwarding %d change(s) failed", len(batch))
+                self.undeliverable += len(batch)
+            finally:
+                self.queue.finish(len(batch))
+
+    def deliver(self, batch: Sequence[Change]) -> None:
+        """Append `batch` in order: consecutive changes for one stream go in PutRecords-sized chunks."""
+        run: list[tuple[str, bytes]] = []
+        run_stream: str | None = None
+        run_bytes = 0
+        for change in batch:
+            record = build_record(change, str(uuid.uuid4()))
+            data = encode_record(record)
+            key = partition_key(change.table_name, record["dynamodb"]["Keys"])
+            if len(data) + len(key) > MAX_RECORD_BYTES:
+                self._lose(change.stream_arn, 1, f"a change of table {change.table_name} is larger than Kinesis's 1 MiB record limit")
+                continue
+            size = len(data) + len(key)
+            if run and (change.stream_arn != run_stream or len(run) == MAX_RECORDS_PER_PUT
+                        or run_bytes + size > MAX_BYTES_PER_PUT):
+                self._send(run_stream, run)
+                run, run_bytes = [], 0
+            run_stream = change.stream_arn
+            run.append((key, data))
+            run_bytes += size
+        if run:
+            self._send(run_stream, run)
+
+    def _send(self, stream_arn: str | None, run: list[tuple[str, bytes]]) -> None:
+        assert stream_arn is not None
+        try:
+            self._put_records(stream_arn, run)
+        except LookupError as exc:  # the stream was deleted; AWS keeps the destination ACTIVE and drops
+            self._lose(stream_arn, len(run), str(exc))
+            return
+        self.forwarded += len(run)
+
+    def _lose(self, stream_arn: str, n: int, why: str) -> None:
+        self.undeliverable += n
+        if stream_arn not in self._warned:
+            self._warned.add(stream_arn)
+            log.warning("dropping DynamoDB changes for %s: %s", stream_arn, why)
