@@ -13,6 +13,8 @@ SUBCOMMAND_MODULES = (
     "pipeline_lib.cli_generate",
     "pipeline_lib.cli_synth",
     "pipeline_lib.cli_local",
+    "pipeline_lib.cli_deploy",
+    "pipeline_lib.cli_demo",
 )
 
 
@@ -27,13 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.add_parser(subparsers)
+        importlib.import_module(name).add_parser(subparsers)
     return parser
 
 

@@ -17,6 +17,13 @@ log = logging.getLogger("pipeline_lib.localcloud")
 
 # Extension modules, in install order. Each exposes `extension(cloud) -> Extension`.
 EXTENSION_MODULES: tuple[str, ...] = (
+    "pipeline_lib.localcloud.kinesis_store",
+    "pipeline_lib.localcloud.lambda_runtime",
+    "pipeline_lib.localcloud.stepfunctions",
+    "pipeline_lib.localcloud.cfn",
+    "pipeline_lib.localcloud.dynamodb_kinesis",
+    "pipeline_lib.localcloud.firehose",
+    "pipeline_lib.localcloud.glue_crawler",
 )
 
 CONTROL_PREFIX = "/_workbench/"
@@ -141,7 +148,12 @@ def holdings() -> dict[str, int]:
     counts: dict[str, int] = {}
 
     def each(service: str) -> Iterable[Any]:
-        for _account, regions in get_backend(service).items():
+        if service == "lambda":
+            # With use_docker off, moto keeps functions in its "simple" Lambda backend.
+            from moto.awslambda_simple.models import lambda_simple_backends as backends
+        else:
+            backends = get_backend(service)
+        for _account, regions in backends.items():
             for _region, backend in regions.items():
                 yield backend
 
