@@ -1,0 +1,21 @@
+"""`python -m pipeline_lib demo` — the whole pipeline once, and what landed."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("demo", help="deploy, seed, deliver, crawl, and reconcile what landed")
+    p.add_argument("--items", type=int, default=None, help="data set size (default: the app's, 10000)")
+    p.add_argument("--poll-seconds", type=int, default=2, help="how often the state machine polls")
+    p.add_argument("--backend", choices=("local", "aws"), default=None, help="default: $PIPELINE_BACKEND or local")
+    p.set_defaults(func=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    report = run_demo(items=args.items, poll_seconds=args.poll_seconds, backend=args.backend)
+    print()
+    print(report.render())
+    return 0 if report.balanced else 1
