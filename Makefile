@@ -25,6 +25,7 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest
+	$(PY) -m pytest --nbmake notebooks
 
 bench: setup
 	$(PY) -m pytest -m benchmark -s tests/benchmarks
