@@ -77,7 +77,10 @@ def run_demo(items: int | None = None, poll_seconds: int = 2, backend: str | Non
     session = connect(backend)
     timings["start the backend"] = time.monotonic() - started
 
-    context: dict[str, Any] = {"items": str(items)} if items else {}
+    # The change set scales with the data set (the app's defaults are sized for 10,000 items).
+    context: dict[str, Any] = (
+        {"items": str(items), "updates": str(max(1, items // 20)), "deletes": str(max(1, items // 100))} if items else {}
+    )
     mark = time.monotonic()
     say("deploying the stack (synth, assets, CloudFormation)...")
     outputs = deploy.deploy(backend=backend, context=context or None, boto3_session=session, progress=progress)

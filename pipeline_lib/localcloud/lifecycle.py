@@ -92,7 +92,10 @@ def up(port: int | None = None, state_dir: str | None = None, time_scale: float 
         if time_scale is not None:
             cmd += ["--time-scale", str(time_scale)]
         env = dict(os.environ)
-        env.pop("AWS_ENDPOINT_URL", None)  # the server sets its own
+        # The server sets its own endpoint and dummy credentials; a user's profile or session
+        # token (possibly for a profile that does not exist here) must not reach it.
+        for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            env.pop(var, None)
         log = open(state.server_log, "ab")
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
