@@ -12,9 +12,15 @@ credentials. The CLI is versioned apart from aws-cdk-lib; the pinned one reads a
 
 destroy empties the stack's buckets first (all object versions), on both backends: they are
 RemovalPolicy.DESTROY without CDK's auto-delete custom resource.
+
+One local deploy at a time uses a cloud assembly directory: synth, asset publication and the
+stack operation run holding `<out_dir>/.lock` (flock); a second deploy into the same directory
+says so and waits.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shlex
@@ -27,7 +33,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import boto3
 from botocore.config import Config
@@ -46,6 +52,7 @@ TEMPLATE_BODY_LIMIT = 51_200
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # what the CDK CLI stamps on every entry of a directory asset
 DEFAULT_OUT_DIR = synth.ROOT / "cdk.out"
+LOCK_FILE = ".lock"  # in the assembly directory (synth adds to it, never empties it)
 # A stack in one of these must be deleted before it can be created again (the CDK CLI does that).
 DEAD = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"}
 
@@ -476,6 +483,30 @@ def destroy_aws(session: boto3.Session, stack_name: str, say: Callable[[str], No
     return True
 
 
+# -- one deploy per assembly directory ----------------------------------------------------------------
+@contextlib.contextmanager
+def assembly_lock(out_dir: Path, say: Callable[[str], None]) -> Iterator[None]:
+    """Hold `<out_dir>/.lock` exclusively (released when the holder ends, however it ends); while
+    another process or thread holds it, say so and wait."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip()
+            say(f"another deploy{f' (pid {holder})' if holder else ''} is using {out_dir}; waiting…")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            say(f"{out_dir} is free again: deploying")
+        handle.truncate(0)
+        handle.write(str(os.getpid()))  # for the message of whoever waits next
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+
+
 # -- entry points ---------------------------------------------------------------------------------------
 def _to_stderr(message: str) -> None:
     print(message, file=sys.stderr)  # stdout stays for results (the CLI prints the outputs there)
@@ -497,7 +528,10 @@ def deploy(backend: str | None = None, stack_name: str = STACK_NAME, context: di
             raise DeployError("deploying an existing assembly is for the local backend; on aws the CDK CLI synthesizes")
         return deploy_aws(stack_name, context)
     session = boto3_session or connect("local")
-    return deploy_local(session, stack_name, context, Path(out_dir or DEFAULT_OUT_DIR), progress, say, synthesize)
+    out = Path(out_dir or DEFAULT_OUT_DIR)
+    # A wait is worth knowing about even when progress is off: it would look like a hang.
+    with assembly_lock(out, say if say is not _quiet else _to_stderr):
+        return deploy_local(session, stack_name, context, out, progress, say, synthesize)
 
 
 def destroy(backend: str | None = None, stack_name: str = STACK_NAME, boto3_session: boto3.Session | None = None,
