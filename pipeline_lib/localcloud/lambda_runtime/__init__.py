@@ -9,9 +9,14 @@ Errors come back as Lambda's (`FunctionError: Unhandled`, `errorMessage`, `error
 `stackTrace`). Code comes from the function's package (ZipFile or S3), unpacked once per
 SHA-256 under `<state dir>/lambda/<function>/<sha256>/`; new code or configuration starts new
 workers. Each invocation's log (START/END/REPORT and what the handler printed) goes to the
-function's CloudWatch Logs group `/aws/lambda/<name>` (moto keeps no LoggingConfig), one
-stream per worker. Only python3.x runtimes run, on the server's interpreter whatever minor
-version the function declares; other runtimes answer `Runtime.Unsupported`.
+function's CloudWatch Logs group, `LoggingConfig.LogGroup` (default `/aws/lambda/<name>`;
+Lambda creates it when missing, unless its name starts with `aws/`), one stream per worker
+(`2026/03/04/[$LATEST]<hex>`, or `2026/03/04/<name>[$LATEST]<hex>` in a custom group); the
+worker's `AWS_LAMBDA_LOG_GROUP_NAME` and `context.log_group_name` name that group. The
+LoggingConfig is kept and answered as Lambda does (`logging_config.py`); `LogFormat` JSON and
+the log levels are stored, not applied: log lines stay plain text. Only python3.x runtimes run,
+on the server's interpreter whatever minor version the function declares; other runtimes answer
+`Runtime.Unsupported`.
 
 In-process API (for other extensions, e.g. the Firehose engine; no HTTP)::
 
@@ -40,22 +45,36 @@ Seams (moto 5.2.5; signatures checked at install, see `seams.py`):
   `LambdaBackend.invoke`, so the `use_docker: false` backend reaches the function's `invoke`.
 - `moto.awslambda.models.LambdaBackend.delete_function(self, function_name, qualifier)`: wrapped;
   retires the workers of deleted functions.
+- LoggingConfig, which moto 5.2.5 drops (all on `moto.awslambda.models.LambdaFunction`):
+  `__init__(self, account_id, spec, region, version)` wrapped: keeps `spec["LoggingConfig"]`
+  (validated) as `logging_config` and points moto's `logs_group_name` at its LogGroup;
+  `update_configuration(self, config_updates)` wrapped: merges an update's LoggingConfig;
+  `get_configuration(self, on_create)` wrapped: answers it (GetFunction, GetFunctionConfiguration,
+  ListFunctions, CreateFunction, UpdateFunctionConfiguration, PublishVersion);
+  `create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id,
+  region_name, kwargs)` and `update_from_cloudformation_json(cls, original_resource,
+  new_resource_name, cloudformation_json, account_id, region_name)` wrapped: apply the template's
+  `LoggingConfig` property (moto builds its spec without it); an update without it resets it.
 - Read, not patched: `moto.awslambda.utils.get_backend(account, region).get_function(name, qualifier)`
   and the `LambdaFunction` attributes read by `function_spec.spec_from_moto`; the logs backend's
   `ensure_log_group`, `ensure_log_stream`, `put_log_events`.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from ..extension import Extension
 from .function_spec import FunctionSpec, spec_from_moto
+from .logging_config import lambda_may_create
 from .runtime import FunctionNotFound, InvocationResult, LambdaRuntime, Throttled
 
 if TYPE_CHECKING:
     from ..cloud import LocalCloud
+
+log = logging.getLogger("pipeline_lib.localcloud.lambda")
 
 __all__ = ["FunctionNotFound", "InvocationResult", "LambdaExtension", "LambdaRuntime", "Throttled", "extension"]
 
@@ -111,7 +130,14 @@ class LambdaExtension(Extension):
         backend = logs_backends[spec.account_id][spec.region]
         now = int(time.time() * 1000)
         with self._logs_lock:  # moto's logs backend is not thread-safe
-            backend.ensure_log_group(spec.log_group)
+            if spec.log_group not in backend.groups:
+                if not lambda_may_create(spec.log_group):
+                    log.warning("function %s logs to %s, which does not exist and Lambda may not create "
+                                "(names starting with aws/ are reserved): its logs are dropped",
+                                spec.name, spec.log_group)
+                    return
+                # Lambda creates a missing group (the role's logs:CreateLogGroup is not checked here).
+                backend.ensure_log_group(spec.log_group)
             backend.ensure_log_stream(spec.log_group, stream)
             backend.put_log_events(spec.log_group, stream, [{"timestamp": now, "message": line} for line in lines])
 

@@ -44,11 +44,16 @@ class FunctionSpec:
         return bool(self.runtime) and str(self.runtime).startswith("python3")
 
     @property
+    def custom_log_group(self) -> bool:
+        """Whether LoggingConfig.LogGroup names a group other than `/aws/lambda/<name>`."""
+        return self.log_group != f"/aws/lambda/{self.name}"
+
+    @property
     def fingerprint(self) -> str:
         """Changes whenever a warm worker would no longer match the function."""
         material = json.dumps(
             [self.arn, self.code_sha256, self.handler, self.runtime, dict(sorted(self.environment.items())),
-             self.timeout, self.memory_mb],
+             self.timeout, self.memory_mb, self.log_group],
             default=str,
         )
         return hashlib.sha256(material.encode()).hexdigest()[:16]
@@ -76,7 +81,7 @@ def spec_from_moto(fn: Any) -> FunctionSpec:
         code_sha256=digest,
         region=fn.region,
         account_id=fn.account_id,
-        log_group=fn.logs_group_name,
+        log_group=fn.logs_group_name,  # kept in step with LoggingConfig.LogGroup by the seams
         code=code,
         reserved_concurrency=int(reserved) if reserved not in (None, "") else None,
         async_retries=retries,
@@ -116,9 +121,12 @@ def worker_environment(spec: FunctionSpec, *, endpoint: str, code_dir: str, log_
     return env
 
 
-def log_stream_name(version: str, now: datetime, token: str) -> str:
-    """Lambda names one stream per execution environment: `2026/03/04/[$LATEST]<32 hex>`."""
-    return f"{now:%Y/%m/%d}/[{version}]{token}"
+def log_stream_name(spec: FunctionSpec, now: datetime, token: str) -> str:
+    """Lambda names one stream per execution environment: `2026/03/04/[$LATEST]<32 hex>`; in a
+    custom log group (which several functions may share) the function's name comes first:
+    `2026/03/04/<name>[$LATEST]<32 hex>`."""
+    owner = spec.name if spec.custom_log_group else ""
+    return f"{now:%Y/%m/%d}/{owner}[{spec.version}]{token}"
 
 
 # -- Lambda's log lines --------------------------------------------------------------------------

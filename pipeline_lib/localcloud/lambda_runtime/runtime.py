@@ -428,7 +428,7 @@ class LambdaRuntime:
 
     def _launch(self, spec: FunctionSpec) -> WorkerProcess:
         code_dir = self._code_dir(spec)
-        stream = log_stream_name(spec.version, datetime.now(timezone.utc), uuid.uuid4().hex)
+        stream = log_stream_name(spec, datetime.now(timezone.utc), uuid.uuid4().hex)
         env = worker_environment(spec, endpoint=self.endpoint, code_dir=str(code_dir), log_stream=stream,
                                  path=os.environ.get("PATH", "/usr/bin:/bin"))
         worker = WorkerProcess([self.python, "-I", "-u", str(WORKER_SCRIPT)], env, str(code_dir), stream)
@@ -529,7 +529,8 @@ class LambdaRuntime:
             log.info("lambda %s request %s failed: %s", spec.name, request_id, payload[:500].decode(errors="replace"))
         if lines and self._log_sink is not None:
             try:
-                self._log_sink(spec, stream or log_stream_name(spec.version, datetime.now(timezone.utc), uuid.uuid4().hex), lines)
+                stream = stream or log_stream_name(spec, datetime.now(timezone.utc), uuid.uuid4().hex)
+                self._log_sink(spec, stream, lines)
             except Exception:  # logs must never fail an invocation
                 log.exception("writing the logs of %s failed", spec.name)
         return InvocationResult(payload, function_error, log_tail("\n".join(lines) + "\n" if lines else ""),

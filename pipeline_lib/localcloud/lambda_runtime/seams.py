@@ -1,8 +1,8 @@
 """The moto seams of the Lambda runtime (listed in the package docstring).
 
-Applied through `..seam.SeamSet`: every signature is checked before anything is patched, and
-applying twice is applying once. The patched code calls whichever `LambdaExtension` installed
-last (`_active`).
+Applied through `..seam.SeamSet`: every signature (also of `LambdaBackend.invoke`, which we call
+but do not patch) is checked before anything is patched, and applying twice is applying once.
+The patched code calls whichever `LambdaExtension` installed last (`_active`).
 """
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..seam import SeamError, SeamSet, moto_version, parameter_names
+from ..seam import SeamSet
+from . import logging_config
 
 if TYPE_CHECKING:
     from . import LambdaExtension
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 _active: "LambdaExtension | None" = None
 
 BACKEND_INVOKE = ("self", "function_name", "qualifier", "body", "headers", "response_headers")
+INIT = ("self", "account_id", "spec", "region", "version")
+CFN_CREATE = ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs")
+CFN_UPDATE = ("cls", "original_resource", "new_resource_name", "cloudformation_json", "account_id", "region_name")
 
 
 @lru_cache(maxsize=1)
@@ -32,21 +36,19 @@ def seams() -> SeamSet:
                   lambda _original: invoke)
     found.replace(LambdaSimpleBackend, "invoke", BACKEND_INVOKE, lambda _original: simple_backend_invoke)
     found.replace(LambdaBackend, "delete_function", ("self", "function_name", "qualifier"), _delete_function)
+    # LoggingConfig, which moto drops.
+    found.replace(LambdaFunction, "__init__", INIT, _init)
+    found.replace(LambdaFunction, "update_configuration", ("self", "config_updates"), _update_configuration)
+    found.replace(LambdaFunction, "get_configuration", ("self", "on_create"), _get_configuration)
+    found.replace(LambdaFunction, "create_from_cloudformation_json", CFN_CREATE, _create_from_cloudformation)
+    found.replace(LambdaFunction, "update_from_cloudformation_json", CFN_UPDATE, _update_from_cloudformation)
+    # Called, not patched: fail at install, not at the first invoke, if it moved.
+    found.expect(LambdaBackend, "invoke", BACKEND_INVOKE)
     return found
-
-
-def check_called() -> None:
-    """What we call but do not patch: fail at install, not at the first invoke, if it moved."""
-    from moto.awslambda.models import LambdaBackend
-
-    if parameter_names(LambdaBackend.invoke) != BACKEND_INVOKE:
-        raise SeamError(f"moto {moto_version()}: LambdaBackend.invoke takes {parameter_names(LambdaBackend.invoke)}, "
-                        f"the Lambda runtime expects {BACKEND_INVOKE} (written for moto 5.2.5)")
 
 
 def install(extension: "LambdaExtension") -> None:
     global _active
-    check_called()
     seams().apply()
     _active = extension
 
@@ -67,6 +69,87 @@ def _delete_function(original: Callable[..., None]) -> Callable[..., None]:
             _active.runtime.retire_missing(lambda arn: _function_exists(self, arn))
 
     return delete_function
+
+
+# -- LoggingConfig ----------------------------------------------------------------------------------
+def logging_config_of(fn: Any) -> dict[str, str]:
+    """The LoggingConfig of a moto `LambdaFunction` (the default for one made before install)."""
+    return dict(getattr(fn, "logging_config", None) or logging_config.default_logging_config(fn.function_name))
+
+
+def _keep_logging_config(fn: Any, config: dict[str, str]) -> None:
+    fn.logging_config = config  # a new dict each time: published versions are shallow copies
+    fn.logs_group_name = config["LogGroup"]  # what moto (and spec_from_moto) read
+
+
+def _checked(make: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """Lambda's error for a bad LoggingConfig (HTTP 400 through moto's responses, a failed
+    resource in a stack)."""
+    from moto.awslambda.exceptions import LambdaClientError
+
+    try:
+        return make()
+    except logging_config.LoggingConfigError as exc:
+        raise LambdaClientError(exc.code, str(exc)) from None
+
+
+def _init(original: Callable[..., None]) -> Callable[..., None]:
+    def __init__(self: Any, account_id: str, spec: dict[str, Any], region: str, version: Any = 1) -> None:
+        original(self, account_id, spec, region, version)
+        # Not stored in the backend yet: a refused LoggingConfig leaves no function behind.
+        _keep_logging_config(self, _checked(lambda: logging_config.on_create(spec.get("LoggingConfig"),
+                                                                             self.function_name)))
+
+    return __init__
+
+
+def _update_configuration(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
+        requested = config_updates.get("LoggingConfig")
+        config = None  # checked before moto changes anything
+        if requested is not None:
+            config = _checked(lambda: logging_config.on_update(logging_config_of(self), requested))
+        answer = original(self, config_updates)
+        if config is not None:
+            _keep_logging_config(self, config)
+            answer["LoggingConfig"] = dict(config)
+        return answer
+
+    return update_configuration
+
+
+def _get_configuration(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
+        answer = original(self, on_create)
+        answer["LoggingConfig"] = logging_config_of(self)
+        return answer
+
+    return get_configuration
+
+
+def _create_from_cloudformation(original: classmethod) -> classmethod:
+    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: dict[str, Any],
+                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
+        requested = cloudformation_json.get("Properties", {}).get("LoggingConfig")
+        config = _checked(lambda: logging_config.on_create(requested, resource_name))
+        fn = original.__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        _keep_logging_config(fn, config)
+        return fn
+
+    return classmethod(create_from_cloudformation_json)
+
+
+def _update_from_cloudformation(original: classmethod) -> classmethod:
+    def update_from_cloudformation_json(cls: Any, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
+        # The template states the whole configuration: a LoggingConfig left out is the default again.
+        requested = cloudformation_json.get("Properties", {}).get("LoggingConfig")
+        config = _checked(lambda: logging_config.on_create(requested, original_resource.function_name))
+        fn = original.__func__(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+        _keep_logging_config(fn, config)
+        return fn
+
+    return classmethod(update_from_cloudformation_json)
 
 
 def _function_exists(backend: Any, arn: str) -> bool:
