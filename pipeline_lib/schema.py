@@ -25,6 +25,13 @@ PRIMITIVES = frozenset(
      "timestamp", "date", "binary"}
 )
 _ALIASES = {"integer": "int"}
+# Hive's integer types, narrowest first, with the values each holds.
+INTEGER_RANGES = {
+    "tinyint": (-(2**7), 2**7 - 1),
+    "smallint": (-(2**15), 2**15 - 1),
+    "int": (-(2**31), 2**31 - 1),
+    "bigint": (-(2**63), 2**63 - 1),
+}
 # Hive: `decimal` alone means decimal(10,0); precision is at most 38.
 DEFAULT_DECIMAL = (10, 0)
 MAX_DECIMAL_PRECISION = 38
@@ -118,37 +125,40 @@ HiveType = Union[PrimitiveType, DecimalType, CharType, ArrayType, MapType, Struc
 # --------------------------------------------------------------------------------------------
 # Parser: recursive descent over a tiny token stream.
 
-_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\d+)|([<>(),:]))")
+# Groups: word, number, punct, name (a name only in catalog mode: never matched here).
+_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\d+)|([<>(),:])|(?!)())")
+# Catalog mode: a run of anything but the delimiters is one token; a whole run of letters, digits
+# and _ is still a word (or a number), anything else a name (a JSON key such as `first-name`).
+_CATALOG_TOKEN = re.compile(
+    r"\s*(?:([A-Za-z_][A-Za-z0-9_]*(?![^<>(),:\s]))|([0-9]+(?![^<>(),:\s]))|([<>(),:])|([^<>(),:\s]+))"
+)
+_KINDS = ("word", "number", "punct", "name")
 
 
-def _tokenize(text: str) -> list[tuple[str, str, int]]:
-    """(kind, value, position) with kind in word | number | punct, ending with ('end', '', len)."""
+def _tokenize(text: str, catalog: bool) -> list[tuple[str, str, int]]:
+    """(kind, value, position) with kind in _KINDS, ending with ('end', '', len)."""
+    pattern = _CATALOG_TOKEN if catalog else _TOKEN
     tokens: list[tuple[str, str, int]] = []
     pos = 0
     stripped_end = len(text.rstrip())
     while pos < stripped_end:
-        m = _TOKEN.match(text, pos)
+        m = pattern.match(text, pos)
         if not m:
             raise TypeStringError(
                 f"unexpected character {text[pos:].lstrip()[:1]!r} at position {pos} in type {text!r}"
             )
-        word, number, punct = m.groups()
-        start = m.start(1) if word else m.start(2) if number else m.start(3)
-        if word is not None:
-            tokens.append(("word", word, start))
-        elif number is not None:
-            tokens.append(("number", number, start))
-        else:
-            tokens.append(("punct", punct, start))
+        group = next(i for i, value in enumerate(m.groups(), 1) if value is not None)
+        tokens.append((_KINDS[group - 1], m.group(group), m.start(group)))
         pos = m.end()
     tokens.append(("end", "", len(text)))
     return tokens
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, catalog: bool = False) -> None:
         self.text = text
-        self.tokens = _tokenize(text)
+        self.catalog = catalog
+        self.tokens = _tokenize(text, catalog)
         self.i = 0
 
     def _peek(self) -> tuple[str, str, int]:
@@ -244,11 +254,13 @@ class _Parser:
 
     def _struct(self) -> StructType:
         self._expect("<")
+        if self.catalog and self._accept(">"):
+            return StructType(())
         fields: list[StructField] = []
         seen: set[str] = set()
         while True:
             kind, value, pos = self._peek()
-            if kind != "word":
+            if kind != "word" and not (self.catalog and kind in ("name", "number")):
                 raise self._fail("a struct field name")
             self.i += 1
             if value.lower() in seen:
@@ -262,15 +274,18 @@ class _Parser:
         return StructType(tuple(fields))
 
 
-def parse_type(text: str) -> HiveType:
+def parse_type(text: str, *, catalog: bool = False) -> HiveType:
     """Parse a Glue/Hive type string; `str(result)` is its canonical spelling.
 
     Names are case-insensitive and whitespace between tokens is ignored, as in Glue and Athena.
+    `catalog` also accepts what Glue's Data Catalog holds beyond Hive's syntax, as a crawler
+    writes it for JSON: empty structs and struct field names with other characters than letters,
+    digits and _ (`struct<first-name:string>`; Athena cannot read such a table, on AWS too).
     Raises TypeStringError naming the position of the problem.
     """
     if not isinstance(text, str) or not text.strip():
         raise TypeStringError(f"a type string is required, got {text!r}")
-    return _Parser(text).parse()
+    return _Parser(text, catalog).parse()
 
 
 def canonical_type(text: str) -> str:
@@ -320,11 +335,18 @@ def to_arrow(type_: str | HiveType, *, timestamp_unit: str = "ms") -> pa.DataTyp
     raise TypeError(f"not a Hive type tree: {t!r}")
 
 
-def from_arrow(dtype: pa.DataType) -> HiveType:
-    """The Glue type a crawler would record for a pyarrow (Parquet) type."""
-    import pyarrow as pa
+def from_arrow(dtype: pa.DataType, *, lenient: bool = False) -> HiveType:
+    """The Glue type a crawler would record for a pyarrow (Parquet) type.
+
+    A type Hive cannot hold raises TypeError, unless `lenient` (the crawler, which catalogues a
+    file rather than failing on it): then uint64 is bigint (Parquet's INT64; values above 2**63-1
+    do not fit) and anything else without a Hive type (time of day, intervals, nulls, decimals of
+    more than 38 digits) is string.
+    """
     import pyarrow.types as pt
 
+    if lenient and pt.is_uint64(dtype):
+        return PrimitiveType("bigint")
     if pt.is_string(dtype) or pt.is_large_string(dtype) or pt.is_string_view(dtype):
         return PrimitiveType("string")
     if pt.is_boolean(dtype):
@@ -341,16 +363,20 @@ def from_arrow(dtype: pa.DataType) -> HiveType:
             return PrimitiveType(name)
     if pt.is_decimal(dtype):
         if dtype.precision > MAX_DECIMAL_PRECISION:
+            if lenient:
+                return PrimitiveType("string")
             raise TypeError(f"{dtype} has precision > {MAX_DECIMAL_PRECISION}; Glue/Hive decimals cannot hold it")
         return DecimalType(dtype.precision, dtype.scale)
     if pt.is_map(dtype):
-        return MapType(from_arrow(dtype.key_type), from_arrow(dtype.item_type))
+        return MapType(from_arrow(dtype.key_type, lenient=lenient), from_arrow(dtype.item_type, lenient=lenient))
     if pt.is_list(dtype) or pt.is_large_list(dtype) or pt.is_fixed_size_list(dtype):
-        return ArrayType(from_arrow(dtype.value_type))
+        return ArrayType(from_arrow(dtype.value_type, lenient=lenient))
     if pt.is_struct(dtype):
-        return StructType(tuple(StructField(f.name, from_arrow(f.type)) for f in dtype))
+        return StructType(tuple(StructField(f.name, from_arrow(f.type, lenient=lenient)) for f in dtype))
     if pt.is_dictionary(dtype):
-        return from_arrow(dtype.value_type)
+        return from_arrow(dtype.value_type, lenient=lenient)
+    if lenient:
+        return PrimitiveType("string")
     raise TypeError(f"no Glue/Hive type for arrow type {dtype} ({type(dtype).__name__}); cast it first")
 
 

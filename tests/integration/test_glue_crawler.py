@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline_lib.localcloud.glue_crawler import seams
+from pipeline_lib.localcloud.seam import SeamError, is_patched, original
 
 COLUMNS = {"order_id": pa.string(), "total": pa.decimal128(12, 2), "qty": pa.int64(), "paid": pa.bool_()}
 POLL_SECONDS = 0.05
@@ -310,7 +311,7 @@ def test_create_crawler_refuses_what_aws_refuses(lake):
 
 # -- seams ---------------------------------------------------------------------------------------
 def test_moto_has_every_seam_with_the_expected_signature():
-    seams.check_moto()
+    seams.glue_seams().check()
 
 
 def test_a_changed_moto_signature_is_refused_naming_the_version(monkeypatch):
@@ -320,8 +321,8 @@ def test_a_changed_moto_signature_is_refused_naming_the_version(monkeypatch):
         raise AssertionError("never called")
 
     monkeypatch.setattr(models.FakeCrawler, "stop_crawler", stop_crawler)
-    with pytest.raises(seams.MotoSeamError, match=r"written for moto 5\.2\.5.*FakeCrawler\.stop_crawler"):
-        seams.check_moto()
+    with pytest.raises(SeamError, match=r"written for moto 5\.2\.5.*FakeCrawler\.stop_crawler"):
+        seams.glue_seams().check()
 
 
 def test_installing_twice_patches_once(monkeypatch):
@@ -331,15 +332,19 @@ def test_installing_twice_patches_once(monkeypatch):
         (models.FakeCrawler, "start_crawler"), (models.FakeCrawler, "stop_crawler"), (models.FakeCrawler, "as_dict"),
         (models.GlueBackend, "create_crawler"), (models.GlueBackend, "delete_crawler"),
     ]
-    for owner, attr in patched:  # restored after the test: this process's moto stays unpatched
-        monkeypatch.setattr(owner, attr, getattr(owner, attr))
-    monkeypatch.setattr(responses.GlueResponse, "get_crawler_metrics", None, raising=False)
+    moto_own = {attr: original(owner, attr) for owner, attr in patched}
     monkeypatch.setattr(seams, "_engine", None)
-    seams.install(engine=object())  # type: ignore[arg-type]
-    first = {attr: getattr(owner, attr) for owner, attr in patched}
-    seams.install(engine=object())  # type: ignore[arg-type]
-    for owner, attr in patched:
-        wrapper = getattr(owner, attr)
-        assert wrapper is first[attr]
-        assert not getattr(wrapper.__wrapped__, "__workbench_glue_crawler__", False)  # wraps moto's, not itself
-    assert callable(responses.GlueResponse.get_crawler_metrics)
+    try:
+        seams.install(engine=object())  # type: ignore[arg-type]
+        first = {attr: getattr(owner, attr) for owner, attr in patched}
+        seams.install(engine=object())  # type: ignore[arg-type]
+        for owner, attr in patched:
+            wrapper = getattr(owner, attr)
+            assert wrapper is first[attr]
+            assert is_patched(owner, attr) and wrapper is not moto_own[attr]
+            assert original(owner, attr) is moto_own[attr]  # wraps moto's, not itself
+        assert callable(responses.GlueResponse.get_crawler_metrics)
+    finally:  # this process's moto stays unpatched
+        seams.glue_seams().restore()
+    assert all(vars(owner)[attr] is moto_own[attr] for owner, attr in patched)
+    assert not hasattr(responses.GlueResponse, "get_crawler_metrics")

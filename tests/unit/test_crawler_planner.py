@@ -13,6 +13,7 @@ from pipeline_lib.localcloud.glue_crawler import classify, config, planner, sche
 from pipeline_lib.localcloud.glue_crawler.classify import FileSchema, UnknownFormat, UnreadableFile
 from pipeline_lib.localcloud.glue_crawler.config import CrawlerConfigError, CrawlerSpec
 from pipeline_lib.localcloud.glue_crawler.planner import CatalogState, CrawlFailed, S3Object, TableState
+from pipeline_lib.schema import TypeStringError, parse_type
 
 ORDER = (("order_id", "string"), ("total", "decimal(12,2)"), ("qty", "bigint"))
 ORDER_FILE = FileSchema("parquet", "none", ORDER, num_rows=10)
@@ -453,11 +454,23 @@ def test_type_merge(a, b, merged):
     assert schema.merge_types(a, b) == merged
 
 
+def test_type_merge_matches_struct_fields_case_insensitively_and_reads_what_crawlers_write():
+    assert schema.merge_types("struct<a:int>", "struct<A:bigint,b:string>") == "struct<a:bigint,b:string>"
+    # What a crawler writes for JSON keys and empty objects, beyond Hive's syntax, still merges.
+    assert schema.merge_types("struct<first-name:int,meta:struct<>>", "struct<first-name:bigint,meta:struct<x:int>>") == (
+        "struct<first-name:bigint,meta:struct<x:int>>"
+    )
+    assert schema.merge_types("struct<a:int,A:int>", "struct<a:bigint>") is None  # two fields of one name
+    assert schema.merge_types("struct<a:int,A:int>", "struct<a:bigint>", lenient=True) == "string"
+    assert str(schema.json_type({"k": 1, "K": 10_000_000_000, "n": None})) == "struct<k:bigint,n:string>"
+
+
 def test_type_parse_round_trip_and_errors():
+    """The crawler parses and prints types with the project's one parser."""
     text = "array<struct<sku:string,quantity:int,unit_price:decimal(10,2)>>"
-    assert schema.render(schema.parse(text)) == text
-    with pytest.raises(schema.TypeSyntaxError):
-        schema.parse("array<int")
+    assert str(parse_type(text)) == text
+    with pytest.raises(TypeStringError):
+        parse_type("array<int")
 
 
 def test_glob_exclusions():

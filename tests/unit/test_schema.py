@@ -191,6 +191,18 @@ def test_parse_errors_name_the_problem(text, message):
         parse_type(text)
 
 
+def test_catalog_mode_reads_what_a_crawler_writes_for_json():
+    text = "struct<first-name:string,1st:int,meta:struct<>,tags:array<string>>"
+    assert str(parse_type(text, catalog=True)) == text
+    assert parse_type("struct<>", catalog=True) == StructType(())
+    with pytest.raises(TypeStringError, match="unexpected character '-'"):
+        parse_type(text)  # not Hive's syntax
+    with pytest.raises(TypeStringError, match="expected a type name"):
+        parse_type("first-name", catalog=True)  # names only where a field name goes
+    with pytest.raises(TypeStringError, match="duplicate struct field"):
+        parse_type("struct<a:int,A:int>", catalog=True)
+
+
 def test_struct_field_lookup_is_case_insensitive():
     t = parse_type("struct<Street:string>")
     assert isinstance(t, StructType)
@@ -246,6 +258,19 @@ def test_from_arrow_widens_and_rejects():
         from_arrow(pa.null())
     with pytest.raises(TypeError, match="precision > 38"):
         from_arrow(pa.decimal256(40, 2))
+
+
+def test_from_arrow_lenient_is_what_a_crawler_records():
+    """A crawler catalogues a file rather than fail on it: no Hive type becomes string, nested too."""
+    assert str(from_arrow(pa.uint64(), lenient=True)) == "bigint"
+    assert str(from_arrow(pa.uint32(), lenient=True)) == "bigint"
+    assert str(from_arrow(pa.dictionary(pa.int8(), pa.string()), lenient=True)) == "string"
+    for unheld in (pa.null(), pa.time64("us"), pa.duration("s"), pa.decimal256(40, 2)):
+        assert from_arrow(unheld, lenient=True) == PrimitiveType("string")
+    nested = pa.struct([("at", pa.time32("s")), ("n", pa.list_(pa.uint64()))])
+    assert str(from_arrow(nested, lenient=True)) == "struct<at:string,n:array<bigint>>"
+    with pytest.raises(TypeError, match="no Glue/Hive type"):
+        from_arrow(pa.uint64())
 
 
 def test_arrow_schema_holds_enriched_values_and_survives_parquet(tmp_path):

@@ -13,7 +13,9 @@ import zlib
 from dataclasses import dataclass
 from typing import Callable
 
-from .schema import arrow_to_glue, json_value_type, merge_types
+from pipeline_lib.schema import HiveType, from_arrow
+
+from .schema import json_type, merge
 
 PARQUET_MAGIC = b"PAR1"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -106,7 +108,7 @@ def _parquet(size: int, read: ReadRange) -> FileSchema:
         arrow_schema = metadata.schema.to_arrow_schema()
     except Exception as exc:  # pyarrow raises several types for a corrupt footer
         raise UnreadableFile(f"the Parquet footer cannot be read: {exc}") from None
-    columns = tuple((field.name.lower(), arrow_to_glue(field.type)) for field in arrow_schema)
+    columns = tuple((field.name.lower(), str(from_arrow(field.type, lenient=True))) for field in arrow_schema)
     return FileSchema("parquet", "none", columns, int(metadata.num_rows))
 
 
@@ -114,7 +116,7 @@ def _json(data: bytes, *, compression: str, stored_size: int) -> FileSchema:
     text = data.decode("utf-8", errors="replace")
     decoder = json.JSONDecoder()
     pos, records, sampled_bytes = 0, 0, 0
-    types: dict[str, str | None] = {}
+    types: dict[str, HiveType | None] = {}
     paths: dict[str, str] = {}
     while True:
         while pos < len(text) and text[pos] in " \t\r\n":
@@ -133,12 +135,12 @@ def _json(data: bytes, *, compression: str, stored_size: int) -> FileSchema:
             for key, item in value.items():
                 name = key.lower()
                 paths.setdefault(name, key)
-                types[name] = merge_types(types.get(name), json_value_type(item), lenient=True)
+                types[name] = merge(types.get(name), json_type(item), lenient=True)
         pos = end
     if not paths:
         raise UnknownFormat("JSON without objects")
     if len(data) < stored_size and compression == "none" and sampled_bytes:
         # Only a sample was read: estimate the rest from the average record size seen.
         records = max(records, round(stored_size / (sampled_bytes / max(records, 1))))
-    columns = tuple((name, ctype or "string") for name, ctype in types.items())
+    columns = tuple((name, str(ctype) if ctype else "string") for name, ctype in types.items())
     return FileSchema("json", compression, columns, records, tuple(sorted(paths.values())))

@@ -1,177 +1,68 @@
-"""Glue (Hive) column types: from Arrow types and JSON values, parsed, merged and printed.
+"""What a crawler does with Glue (Hive) column types: infer them from JSON values, and merge
+(widen) them across records and files.
 
-Pure functions. A parsed type is a small tuple tree:
-``("prim", "bigint")``, ``("decimal", 12, 2)``, ``("array", T)``, ``("map", K, V)``,
-``("struct", (("name", T), ...))``.
+Pure functions over pipeline_lib.schema's typed trees; that module parses, prints and maps
+Arrow types (`from_arrow(..., lenient=True)` is what the crawler records for Parquet columns).
+Column types travel as strings (FileSchema, table inputs), so `merge_types` and `merge_columns`
+take and return strings, parsed in catalog mode: a crawler writes struct field names that are
+JSON keys (`first-name`) and empty structs, which Hive's syntax has no room for.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Iterable
 
-HiveType = tuple
+from pipeline_lib.schema import (
+    INTEGER_RANGES,
+    MAX_DECIMAL_PRECISION,
+    ArrayType,
+    DecimalType,
+    HiveType,
+    MapType,
+    PrimitiveType,
+    StructField,
+    StructType,
+    TypeStringError,
+    parse_type,
+)
 
 # Integer widths in widening order; a column seen as int in one file and bigint in another is bigint.
-_INTEGERS = ("tinyint", "smallint", "int", "bigint")
+_INTEGERS = tuple(INTEGER_RANGES)
 _FLOATS = ("float", "double")
-_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
-
-
-class TypeSyntaxError(ValueError):
-    """A Glue type string that does not parse."""
-
-
-# -- Arrow → Glue --------------------------------------------------------------------------------
-def arrow_to_glue(dt: Any) -> str:
-    """The Glue type a crawler writes for a Parquet column of Arrow type `dt`."""
-    import pyarrow as pa
-
-    t = pa.types
-    if t.is_dictionary(dt):
-        return arrow_to_glue(dt.value_type)
-    if t.is_boolean(dt):
-        return "boolean"
-    if t.is_int8(dt):
-        return "tinyint"
-    if t.is_int16(dt) or t.is_uint8(dt):
-        return "smallint"
-    if t.is_int32(dt) or t.is_uint16(dt):
-        return "int"
-    if t.is_int64(dt) or t.is_uint32(dt) or t.is_uint64(dt):
-        return "bigint"
-    if t.is_float16(dt) or t.is_float32(dt):
-        return "float"
-    if t.is_float64(dt):
-        return "double"
-    if t.is_decimal(dt):
-        return f"decimal({dt.precision},{dt.scale})"
-    if t.is_string(dt) or t.is_large_string(dt) or getattr(t, "is_string_view", lambda _x: False)(dt):
-        return "string"
-    if t.is_binary(dt) or t.is_large_binary(dt) or t.is_fixed_size_binary(dt):
-        return "binary"
-    if t.is_timestamp(dt):
-        return "timestamp"
-    if t.is_date(dt):
-        return "date"
-    if t.is_list(dt) or t.is_large_list(dt) or t.is_fixed_size_list(dt):
-        return f"array<{arrow_to_glue(dt.value_type)}>"
-    if t.is_map(dt):
-        return f"map<{arrow_to_glue(dt.key_type)},{arrow_to_glue(dt.item_type)}>"
-    if t.is_struct(dt):
-        fields = ",".join(f"{dt.field(i).name}:{arrow_to_glue(dt.field(i).type)}" for i in range(dt.num_fields))
-        return f"struct<{fields}>"
-    # time-of-day, intervals, nulls: Hive has no faithful type; the crawler falls back to string.
-    return "string"
+_INT32_MIN, _INT32_MAX = INTEGER_RANGES["int"]
+_BIGINT_DIGITS = 19  # room a decimal needs left of the point to hold any integer type
+STRING = PrimitiveType("string")
 
 
 # -- JSON → Glue ---------------------------------------------------------------------------------
-def json_value_type(value: Any) -> str | None:
+def json_type(value: Any) -> HiveType | None:
     """The Glue type of one JSON value (None for null: it says nothing about the type)."""
     if value is None:
         return None
     if isinstance(value, bool):
-        return "boolean"
+        return PrimitiveType("boolean")
     if isinstance(value, int):
-        return "int" if _INT32_MIN <= value <= _INT32_MAX else "bigint"
+        return PrimitiveType("int" if _INT32_MIN <= value <= _INT32_MAX else "bigint")
     if isinstance(value, float):
-        return "double"
+        return PrimitiveType("double")
     if isinstance(value, str):
-        return "string"
+        return STRING
     if isinstance(value, list):
-        element: str | None = None
+        element: HiveType | None = None
         for item in value:
-            element = merge_types(element, json_value_type(item), lenient=True)
-        return f"array<{element or 'string'}>"
+            element = merge(element, json_type(item), lenient=True)
+        return ArrayType(element or STRING)
     if isinstance(value, dict):
-        fields: dict[str, str | None] = {}
+        # Keyed case-insensitively: Hive names are, so `a` and `A` are one field (first spelling kept).
+        fields: dict[str, tuple[str, HiveType | None]] = {}
         for key, item in value.items():
-            fields[key] = merge_types(fields.get(key), json_value_type(item), lenient=True)
-        return "struct<" + ",".join(f"{k}:{v or 'string'}" for k, v in fields.items()) + ">"
-    return "string"
-
-
-# -- parse / render ------------------------------------------------------------------------------
-_TOKEN = re.compile(r"\s*(<|>|,|:|\(|\)|[^<>,:()\s]+)")
-
-
-def parse(text: str) -> HiveType:
-    """Parse a Glue type string such as ``array<struct<a:int,b:decimal(10,2)>>``."""
-    tokens = _TOKEN.findall(text)
-    if "".join(tokens) != re.sub(r"\s+", "", text):
-        raise TypeSyntaxError(f"cannot parse Glue type {text!r}")
-    pos, result = _parse_at(tokens, 0, text)
-    if pos != len(tokens):
-        raise TypeSyntaxError(f"unexpected {''.join(tokens[pos:])!r} after a complete type in {text!r}")
-    return result
-
-
-def _expect(tokens: list[str], pos: int, token: str, text: str) -> int:
-    if pos >= len(tokens) or tokens[pos] != token:
-        raise TypeSyntaxError(f"expected {token!r} at token {pos} of Glue type {text!r}")
-    return pos + 1
-
-
-def _parse_at(tokens: list[str], pos: int, text: str) -> tuple[int, HiveType]:
-    if pos >= len(tokens):
-        raise TypeSyntaxError(f"Glue type {text!r} ends too early")
-    name = tokens[pos].lower()
-    pos += 1
-    if name == "array":
-        pos = _expect(tokens, pos, "<", text)
-        pos, element = _parse_at(tokens, pos, text)
-        return _expect(tokens, pos, ">", text), ("array", element)
-    if name == "map":
-        pos = _expect(tokens, pos, "<", text)
-        pos, key = _parse_at(tokens, pos, text)
-        pos = _expect(tokens, pos, ",", text)
-        pos, value = _parse_at(tokens, pos, text)
-        return _expect(tokens, pos, ">", text), ("map", key, value)
-    if name == "struct":
-        pos = _expect(tokens, pos, "<", text)
-        fields: list[tuple[str, HiveType]] = []
-        while pos < len(tokens) and tokens[pos] != ">":
-            field = tokens[pos]
-            pos = _expect(tokens, pos + 1, ":", text)
-            pos, ftype = _parse_at(tokens, pos, text)
-            fields.append((field, ftype))
-            if pos < len(tokens) and tokens[pos] == ",":
-                pos += 1
-        return _expect(tokens, pos, ">", text), ("struct", tuple(fields))
-    if pos < len(tokens) and tokens[pos] == "(":
-        args: list[int] = []
-        pos += 1
-        while pos < len(tokens) and tokens[pos] != ")":
-            if tokens[pos] != ",":
-                try:
-                    args.append(int(tokens[pos]))
-                except ValueError:
-                    raise TypeSyntaxError(f"non-numeric argument {tokens[pos]!r} in Glue type {text!r}") from None
-            pos += 1
-        pos = _expect(tokens, pos, ")", text)
-        if name == "decimal":
-            precision, scale = (args + [10, 0])[:2] if args else (10, 0)
-            return pos, ("decimal", precision, scale)
-        return pos, ("prim", f"{name}({','.join(map(str, args))})")
-    if name == "decimal":
-        return pos, ("decimal", 10, 0)
-    return pos, ("prim", name)
-
-
-def render(t: HiveType) -> str:
-    kind = t[0]
-    if kind == "prim":
-        return t[1]
-    if kind == "decimal":
-        return f"decimal({t[1]},{t[2]})"
-    if kind == "array":
-        return f"array<{render(t[1])}>"
-    if kind == "map":
-        return f"map<{render(t[1])},{render(t[2])}>"
-    return "struct<" + ",".join(f"{n}:{render(ft)}" for n, ft in t[1]) + ">"
+            name, seen = fields.get(key.lower(), (key, None))
+            fields[key.lower()] = (name, merge(seen, json_type(item), lenient=True))
+        return StructType(tuple(StructField(name, t or STRING) for name, t in fields.values()))
+    return STRING
 
 
 # -- merge ---------------------------------------------------------------------------------------
-def merge_types(a: str | None, b: str | None, *, lenient: bool = False) -> str | None:
+def merge(a: HiveType | None, b: HiveType | None, *, lenient: bool = False) -> HiveType | None:
     """The type that holds values of both `a` and `b`; None when they conflict.
 
     Numbers widen (int + bigint → bigint, int + double → double), structs merge field by field.
@@ -179,54 +70,70 @@ def merge_types(a: str | None, b: str | None, *, lenient: bool = False) -> str |
     """
     if a is None:
         return b
+    if b is None:
+        return a
+    merged = _merge(a, b)
+    if merged is None and lenient:
+        return STRING
+    return merged
+
+
+def merge_types(a: str | None, b: str | None, *, lenient: bool = False) -> str | None:
+    """`merge` for type strings; a string that does not parse conflicts with any other."""
+    if a is None:
+        return b
     if b is None or a == b:
         return a
-    merged = _merge(parse(a), parse(b))
-    if merged is None:
-        return "string" if lenient else None
-    return render(merged)
+    try:
+        merged = merge(parse_type(a, catalog=True), parse_type(b, catalog=True), lenient=lenient)
+    except TypeStringError:
+        merged = STRING if lenient else None
+    return None if merged is None else str(merged)
 
 
 def _merge(a: HiveType, b: HiveType) -> HiveType | None:
     if a == b:
         return a
-    if a[0] == "prim" and b[0] == "prim":
-        x, y = a[1], b[1]
+    if isinstance(a, PrimitiveType) and isinstance(b, PrimitiveType):
+        x, y = a.name, b.name
         if x in _INTEGERS and y in _INTEGERS:
-            return ("prim", max(x, y, key=_INTEGERS.index))
+            return PrimitiveType(max(x, y, key=_INTEGERS.index))
         numeric = _INTEGERS + _FLOATS
         if x in numeric and y in numeric:
-            return ("prim", "double")
+            return PrimitiveType("double")
         return None
-    if {a[0], b[0]} == {"prim", "decimal"}:
-        other = a[1] if a[0] == "prim" else b[1]
-        dec = a if a[0] == "decimal" else b
-        if other in _FLOATS:
-            return ("prim", "double")
-        if other in _INTEGERS:  # room for a bigint's 19 digits left of the point
-            return ("decimal", min(38, max(dec[1], 19 + dec[2])), dec[2])
+    if isinstance(a, DecimalType) and isinstance(b, DecimalType):
+        scale = max(a.scale, b.scale)
+        digits = max(a.precision - a.scale, b.precision - b.scale)
+        return DecimalType(min(MAX_DECIMAL_PRECISION, digits + scale), scale)
+    if isinstance(a, DecimalType) or isinstance(b, DecimalType):
+        dec, other = (a, b) if isinstance(a, DecimalType) else (b, a)
+        if not isinstance(other, PrimitiveType):
+            return None
+        if other.name in _FLOATS:
+            return PrimitiveType("double")
+        if other.name in _INTEGERS:
+            precision = min(MAX_DECIMAL_PRECISION, max(dec.precision, _BIGINT_DIGITS + dec.scale))
+            return DecimalType(precision, dec.scale)
         return None
-    if a[0] == "decimal" and b[0] == "decimal":
-        scale = max(a[2], b[2])
-        digits = max(a[1] - a[2], b[1] - b[2])
-        return ("decimal", min(38, digits + scale), scale)
-    if a[0] == b[0] == "array":
-        element = _merge(a[1], b[1])
-        return None if element is None else ("array", element)
-    if a[0] == b[0] == "map":
-        key, value = _merge(a[1], b[1]), _merge(a[2], b[2])
-        return None if key is None or value is None else ("map", key, value)
-    if a[0] == b[0] == "struct":
-        fields = dict(a[1])
-        for name, ftype in b[1]:
-            if name in fields:
-                merged = _merge(fields[name], ftype)
-                if merged is None:
-                    return None
-                fields[name] = merged
-            else:
-                fields[name] = ftype
-        return ("struct", tuple(fields.items()))
+    if isinstance(a, ArrayType) and isinstance(b, ArrayType):
+        element = _merge(a.element, b.element)
+        return None if element is None else ArrayType(element)
+    if isinstance(a, MapType) and isinstance(b, MapType):
+        key, value = _merge(a.key, b.key), _merge(a.value, b.value)
+        return None if key is None or value is None else MapType(key, value)
+    if isinstance(a, StructType) and isinstance(b, StructType):
+        fields = {f.name.lower(): f for f in a.fields}  # Hive matches field names case-insensitively
+        for field in b.fields:
+            known = fields.get(field.name.lower())
+            if known is None:
+                fields[field.name.lower()] = field
+                continue
+            merged = _merge(known.type, field.type)
+            if merged is None:
+                return None
+            fields[field.name.lower()] = StructField(known.name, merged)
+        return StructType(tuple(fields.values()))
     return None
 
 
@@ -252,4 +159,3 @@ def merge_columns(
             else:
                 merged[name] = combined
     return list(merged.items()), conflicts
-

@@ -1,7 +1,9 @@
 """Where the local crawler meets moto: patches, one added handler, and what it reads and writes.
 
-Every moto internal this package touches is here, checked at install time against the signature
-it was written for (moto 5.2.5); a mismatch stops the cloud with an error naming moto's version.
+Every moto internal this package touches is here, declared in one ``..seam.SeamSet``
+(`glue_seams`) and checked at install time against the signature it was written for (moto
+5.2.5); a mismatch stops the cloud with an error naming moto's version, and installing twice
+patches once.
 
 Seams
 -----
@@ -35,13 +37,13 @@ as_dict``; ``GlueResponse.parameters / glue_backend``; ``s3_backends[account][pa
 .get_bucket``, ``FakeBucket.keys``, ``FakeKey.size / last_modified / lock / _value_buffer``;
 ``logs_backends[account][region].ensure_log_group / ensure_log_stream / put_log_events``.
 
-Signatures are checked by `check_moto` (at install); instance attributes, which no signature
-shows, are covered by the behavioural tests in tests/integration/test_glue_crawler.py.
+Signatures (and the module attributes named) are checked by `glue_seams().check()`, which
+install runs first; instance attributes, which no signature shows, are covered by the
+behavioural tests in tests/integration/test_glue_crawler.py.
 """
 from __future__ import annotations
 
 import copy
-import inspect
 import logging
 import statistics
 import threading
@@ -49,8 +51,10 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from ..seam import MOTO_VERSION_WRITTEN_FOR, SeamError, SeamSet
 from .classify import UnreadableFile
 from .config import CrawlerConfigError, CrawlerSpec, validate
 from .planner import CatalogState, CrawlPlan, S3Object, TableState, copy_json
@@ -60,106 +64,69 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pipeline_lib.localcloud.glue_crawler")
 
-MOTO_VERSION_WRITTEN_FOR = "5.2.5"
 LOG_GROUP = "/aws-glue/crawlers"
 FINAL_PHASES = ("COMPLETED", "STOPPED", "FAILED")
 LAST_CRAWL_STATUS = {"COMPLETED": "SUCCEEDED", "STOPPED": "CANCELLED", "FAILED": "FAILED"}
-_MARK = "__workbench_glue_crawler__"
 
 # Serialises start/stop/phase changes: moto's check-then-append is not atomic across threads.
 _STATE_LOCK = threading.RLock()
 _engine: "CrawlEngine | None" = None
 
 
-class MotoSeamError(RuntimeError):
-    """moto's internals differ from what this extension was written against."""
-
-
 class CrawlCancelled(Exception):
     """StopCrawler arrived: end the crawl as CANCELLED."""
 
 
-# -- install-time checks -------------------------------------------------------------------------
-_EXPECTED_SIGNATURES: dict[str, tuple[str, ...]] = {
-    "moto.glue.models:FakeCrawler.start_crawler": ("self",),
-    "moto.glue.models:FakeCrawler.stop_crawler": ("self",),
-    "moto.glue.models:FakeCrawler.as_dict": ("self",),
-    "moto.glue.models:GlueBackend.create_crawler": (
+# -- the seams -----------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def glue_seams() -> SeamSet:
+    """Every moto internal this package patches, adds, calls or reads by name."""
+    from moto.glue import exceptions, models, responses
+    from moto.logs import models as logs_models
+    from moto.s3 import models as s3_models
+    from moto.utilities import utils
+
+    seams = SeamSet("glue_crawler")
+    seams.replace(models.FakeCrawler, "start_crawler", ("self",), _start_crawler)
+    seams.replace(models.FakeCrawler, "stop_crawler", ("self",), _stop_crawler)
+    seams.replace(models.FakeCrawler, "as_dict", ("self",), _crawler_as_dict)
+    seams.replace(models.GlueBackend, "create_crawler", (
         "self", "name", "role", "database_name", "description", "targets", "schedule", "classifiers",
         "table_prefix", "schema_change_policy", "recrawl_policy", "lineage_configuration", "configuration",
         "crawler_security_configuration", "tags",
-    ),
-    "moto.glue.models:GlueBackend.delete_crawler": ("self", "name"),
-    "moto.glue.models:GlueBackend.get_database": ("self", "database_name"),
-    "moto.glue.models:GlueBackend.get_table": ("self", "database_name", "table_name"),
-    "moto.glue.models:GlueBackend.create_table": ("self", "database_name", "table_name", "table_input", "open_table_format_input"),
-    "moto.glue.models:GlueBackend.update_table": ("self", "database_name", "table_name", "table_input"),
-    "moto.glue.models:GlueBackend.delete_table": ("self", "database_name", "table_name"),
-    "moto.glue.models:FakeTable.create_partition": ("self", "partiton_input"),
-    "moto.glue.models:FakeTable.update_partition": ("self", "old_values", "partiton_input"),
-    "moto.glue.models:FakeTable.delete_partition": ("self", "values"),
-    "moto.glue.models:FakeTable.as_dict": ("self", "version"),
-    "moto.glue.models:FakePartition.as_dict": ("self",),
-    "moto.glue.models:FakeCrawl.__init__": ("self", "crawler_name"),
-    "moto.s3.models:S3Backend.get_bucket": ("self", "bucket_name"),
-    "moto.logs.models:LogsBackend.ensure_log_group": ("self", "log_group_name"),
-    "moto.logs.models:LogsBackend.ensure_log_stream": ("self", "log_group_name", "log_stream_name"),
-    "moto.logs.models:LogsBackend.put_log_events": ("self", "log_group_name", "log_stream_name", "log_events"),
-}
-_EXPECTED_ATTRIBUTES = (
-    "moto.glue.models:FakeCrawler",
-    "moto.glue.models:FakeCrawl",
-    "moto.glue.models:glue_backends",
-    "moto.glue.responses:GlueResponse",
-    "moto.glue.exceptions:CrawlerRunningException",
-    "moto.glue.exceptions:CrawlerNotRunningException",
-    "moto.glue.exceptions:GlueClientError",
-    "moto.glue.exceptions:InvalidInputException",
-    "moto.glue.exceptions:PartitionAlreadyExistsException",
-    "moto.glue.exceptions:PartitionNotFoundException",
-    "moto.glue.exceptions:TableAlreadyExistsException",
-    "moto.glue.exceptions:EntityNotFoundException",
-    "moto.s3.models:s3_backends",
-    "moto.s3.models:FakeKey",
-    "moto.logs.models:logs_backends",
-    "moto.utilities.utils:get_partition",
-)
-
-
-def _resolve(path: str) -> Any:
-    module_name, _, attr_path = path.partition(":")
-    obj: Any = __import__(module_name, fromlist=["_"])
-    for part in attr_path.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-def check_moto() -> None:
-    """Raise MotoSeamError unless every seam exists with the signature this code expects."""
-    import moto
-
-    problems: list[str] = []
-    for path in _EXPECTED_ATTRIBUTES:
-        try:
-            _resolve(path)
-        except (ImportError, AttributeError):
-            problems.append(f"{path} is missing")
-    for path, expected in _EXPECTED_SIGNATURES.items():
-        try:
-            func = _resolve(path)
-        except (ImportError, AttributeError):
-            problems.append(f"{path} is missing")
-            continue
-        func = getattr(func, "__wrapped__", func)
-        names = tuple(inspect.signature(func).parameters)
-        if names != expected:
-            problems.append(f"{path}{names} differs from the expected {expected}")
-    if problems:
-        raise MotoSeamError(
-            f"the local Glue crawler was written for moto {MOTO_VERSION_WRITTEN_FOR}, but moto "
-            f"{moto.__version__} is installed and its internals differ: {'; '.join(problems)}. "
-            f"Install moto=={MOTO_VERSION_WRITTEN_FOR} (pyproject.toml pins it)."
-        )
+    ), _create_crawler)
+    seams.replace(models.GlueBackend, "delete_crawler", ("self", "name"), _delete_crawler)
+    seams.add(responses.GlueResponse, "get_crawler_metrics", _get_crawler_metrics)
+    for owner, name, params in (
+        (models.GlueBackend, "get_database", ("self", "database_name")),
+        (models.GlueBackend, "get_table", ("self", "database_name", "table_name")),
+        (models.GlueBackend, "create_table", ("self", "database_name", "table_name", "table_input", "open_table_format_input")),
+        (models.GlueBackend, "update_table", ("self", "database_name", "table_name", "table_input")),
+        (models.GlueBackend, "delete_table", ("self", "database_name", "table_name")),
+        (models.FakeTable, "create_partition", ("self", "partiton_input")),
+        (models.FakeTable, "update_partition", ("self", "old_values", "partiton_input")),
+        (models.FakeTable, "delete_partition", ("self", "values")),
+        (models.FakeTable, "as_dict", ("self", "version")),
+        (models.FakePartition, "as_dict", ("self",)),
+        (models.FakeCrawl, "__init__", ("self", "crawler_name")),
+        (s3_models.S3Backend, "get_bucket", ("self", "bucket_name")),
+        (logs_models.LogsBackend, "ensure_log_group", ("self", "log_group_name")),
+        (logs_models.LogsBackend, "ensure_log_stream", ("self", "log_group_name", "log_stream_name")),
+        (logs_models.LogsBackend, "put_log_events", ("self", "log_group_name", "log_stream_name", "log_events")),
+    ):
+        seams.expect(owner, name, params)
+    for module, names in (
+        (models, ("FakeCrawler", "FakeCrawl", "glue_backends")),
+        (exceptions, ("CrawlerRunningException", "CrawlerNotRunningException", "GlueClientError",
+                      "InvalidInputException", "PartitionAlreadyExistsException", "PartitionNotFoundException",
+                      "TableAlreadyExistsException", "EntityNotFoundException")),
+        (s3_models, ("s3_backends", "FakeKey")),
+        (logs_models, ("logs_backends",)),
+        (utils, ("get_partition",)),
+    ):
+        for name in names:
+            seams.expect(module, name)
+    return seams
 
 
 # -- the crawl object ----------------------------------------------------------------------------
@@ -280,30 +247,11 @@ def last_successful_crawl(crawler: Any) -> Any | None:
 def install(engine: "CrawlEngine") -> None:
     """Apply the seams (idempotent: a second install only re-points them at `engine`)."""
     global _engine
-    check_moto()
+    seams = glue_seams()
+    seams.check()
     local_crawl_class()
     _engine = engine
-    from moto.glue import models, responses
-
-    _wrap(models.FakeCrawler, "start_crawler", _start_crawler)
-    _wrap(models.FakeCrawler, "stop_crawler", _stop_crawler)
-    _wrap(models.FakeCrawler, "as_dict", _crawler_as_dict)
-    _wrap(models.GlueBackend, "create_crawler", _create_crawler)
-    _wrap(models.GlueBackend, "delete_crawler", _delete_crawler)
-    if not getattr(getattr(responses.GlueResponse, "get_crawler_metrics", None), _MARK, False):
-        _get_crawler_metrics.__dict__[_MARK] = True
-        responses.GlueResponse.get_crawler_metrics = _get_crawler_metrics  # type: ignore[attr-defined]
-
-
-def _wrap(cls: type, name: str, make: Callable[[Callable], Callable]) -> None:
-    current = getattr(cls, name)
-    if getattr(current, _MARK, False):
-        return
-    wrapper = make(current)
-    wrapper.__wrapped__ = current  # type: ignore[attr-defined]
-    wrapper.__name__ = name
-    setattr(wrapper, _MARK, True)
-    setattr(cls, name, wrapper)
+    seams.apply()
 
 
 def _start_crawler(original: Callable) -> Callable:
@@ -317,7 +265,7 @@ def _start_crawler(original: Callable) -> Callable:
             crawl = local_crawl_class().adopt(self.crawls[-1])
             self.crawls[-1] = crawl
         if _engine is None:
-            raise MotoSeamError("the Glue crawler extension is patched in but has no engine")
+            raise SeamError("the Glue crawler extension is patched in but has no engine")
         _engine.launch(self, crawl)
 
     return start_crawler
@@ -527,7 +475,7 @@ def object_reader(account_id: str, region: str, bucket: str) -> Callable[[str, i
         buffer = getattr(fake_key, "_value_buffer", None)
         lock = getattr(fake_key, "lock", None)
         if buffer is None or lock is None:
-            raise MotoSeamError(f"moto's FakeKey has no _value_buffer/lock (written for moto {MOTO_VERSION_WRITTEN_FOR})")
+            raise SeamError(f"moto's FakeKey has no _value_buffer/lock (written for moto {MOTO_VERSION_WRITTEN_FOR})")
         with lock:
             buffer.seek(offset)
             return buffer.read(length)
