@@ -1,17 +1,25 @@
-"""Check-then-patch moto's internals, idempotently and reversibly.
+"""Check-then-patch moto's internals, idempotently and reversibly: the local cloud's one way to
+patch moto.
 
-moto's internals are not a public API. An extension declares each attribute it replaces together
-with the parameters the original has today; `SeamSet.apply()` checks them all first and refuses to
-patch anything (naming moto's version and what changed) when one no longer matches. Applying twice
-is applying once: a patched attribute carries a marker, so a second `apply()` leaves it alone.
-`restore()` puts the originals back (benchmarks measure moto with and without the seams).
+moto's internals are not a public API. An extension declares, in one `SeamSet`, each attribute
+it replaces (a method, property, classmethod or staticmethod of a class, or a function of a
+module) together with the parameters the original has today, each attribute it adds, and each
+one it only calls or reads (`expect`). `SeamSet.apply()` checks them all first and refuses to
+patch anything (naming moto's version and what changed) when one no longer matches. Applying
+twice is applying once: a patched attribute carries a marker, so a second `apply()` (of this
+set, or of another set with the same tag) leaves it alone. The replacement keeps moto's
+attribute, so `original()` finds it and `restore()` puts it back (tests and benchmarks measure
+moto with and without the seams).
 """
 from __future__ import annotations
 
 import inspect
+import types
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
+MOTO_VERSION_WRITTEN_FOR = "5.2.5"
 _MARK = "__localcloud_seam__"
 _ORIGINAL = "__localcloud_original__"
 _ABSENT = object()
@@ -40,83 +48,131 @@ def parameter_names(raw: Any) -> tuple[str, ...]:
     return tuple(inspect.signature(_function_of(raw)).parameters)
 
 
+def where(owner: Any, name: str) -> str:
+    """`module.Class.name` or `module.name`, for messages."""
+    if isinstance(owner, types.ModuleType):
+        return f"{owner.__name__}.{name}"
+    return f"{owner.__module__}.{owner.__qualname__}.{name}"
+
+
+def _own(owner: Any, name: str) -> Any:
+    """`owner.name` as stored on owner itself (descriptors unbound), or _ABSENT."""
+    return vars(owner).get(name, _ABSENT)
+
+
+def _mark_of(raw: Any) -> Any:
+    return getattr(_function_of(raw), _MARK, None)
+
+
+def is_patched(owner: Any, name: str) -> bool:
+    """Whether a seam (of any set) has replaced or added `owner.name`."""
+    return _mark_of(_own(owner, name)) is not None
+
+
+def original(owner: Any, name: str) -> Any:
+    """moto's own `owner.name`, whether or not a seam replaced it (as stored: a property stays one)."""
+    raw = _own(owner, name)
+    if raw is _ABSENT:
+        raw = inspect.getattr_static(owner, name, _ABSENT)  # inherited: never patched here
+    elif _mark_of(raw) is not None:
+        raw = getattr(_function_of(raw), _ORIGINAL)
+    if raw is _ABSENT:
+        raise AttributeError(f"moto {moto_version()} has no {where(owner, name)}")
+    return raw
+
+
 @dataclass
 class _Seam:
-    owner: type
+    kind: str  # "replace" | "add" | "expect"
+    owner: Any  # a class or a module
     name: str
-    expect: tuple[str, ...] | None  # None: the attribute must not exist yet (an addition)
-    make: Callable[[Any], Any]  # original raw attribute (or None) -> replacement raw attribute
+    params: tuple[str, ...] | None  # replace, expect: the parameters moto's attribute takes (None: any)
+    make: Callable[[Any], Any] | None  # replace, add: original raw attribute (or None) -> replacement
 
     @property
     def where(self) -> str:
-        return f"{self.owner.__module__}.{self.owner.__qualname__}.{self.name}"
+        return where(self.owner, self.name)
 
 
 class SeamSet:
-    """The moto attributes one extension replaces or adds, under one tag."""
+    """The moto attributes one extension replaces, adds and relies on, under one tag."""
 
     def __init__(self, tag: str):
         self.tag = tag
         self._seams: list[_Seam] = []
 
-    def replace(self, owner: type, name: str, expect: tuple[str, ...], make: Callable[[Any], Any]) -> None:
+    def replace(self, owner: Any, name: str, expect: tuple[str, ...], make: Callable[[Any], Any]) -> None:
         """Replace `owner.name` (which must take exactly `expect`) with `make(original)`."""
-        self._seams.append(_Seam(owner, name, tuple(expect), make))
+        self._seams.append(_Seam("replace", owner, name, tuple(expect), make))
 
-    def add(self, owner: type, name: str, value: Any) -> None:
+    def add(self, owner: Any, name: str, value: Any) -> None:
         """Add `owner.name`, which moto must not define itself."""
-        self._seams.append(_Seam(owner, name, None, lambda _original: value))
+        self._seams.append(_Seam("add", owner, name, None, lambda _original: value))
+
+    def expect(self, owner: Any, name: str, params: tuple[str, ...] | None = None) -> None:
+        """Check, never patch, `owner.name`: something the extension calls (taking exactly
+        `params`) or reads (any attribute, when `params` is None)."""
+        self._seams.append(_Seam("expect", owner, name, None if params is None else tuple(params), None))
 
     def describe(self) -> list[str]:
-        return [s.where + ("" if s.expect is None else str(s.expect)) for s in self._seams]
+        return [f"{s.kind} {s.where}" + ("" if s.params is None else str(s.params)) for s in self._seams]
 
     def _ours(self, seam: _Seam) -> bool:
-        raw = seam.owner.__dict__.get(seam.name, _ABSENT)
-        return getattr(_function_of(raw), _MARK, None) == (self.tag, seam.name)
+        return seam.kind != "expect" and _mark_of(_own(seam.owner, seam.name)) == (self.tag, seam.name)
 
     def check(self) -> None:
         problems = []
         for seam in self._seams:
             if self._ours(seam):
                 continue
-            raw = seam.owner.__dict__.get(seam.name, _ABSENT)
-            if seam.expect is None:
-                if raw is not _ABSENT:
+            if seam.kind == "add":
+                if _own(seam.owner, seam.name) is not _ABSENT:
                     problems.append(f"{seam.where} now exists in moto; the seam that adds it must be revisited")
-            elif raw is _ABSENT:
+                continue
+            try:
+                raw = original(seam.owner, seam.name) if seam.kind == "expect" else _own(seam.owner, seam.name)
+            except AttributeError:
+                raw = _ABSENT
+            if raw is _ABSENT:
                 problems.append(f"{seam.where} no longer exists")
-            elif parameter_names(raw) != seam.expect:
-                problems.append(f"{seam.where} takes {parameter_names(raw)}, the seam expects {seam.expect}")
+            elif seam.params is not None and parameter_names(raw) != seam.params:
+                problems.append(f"{seam.where} takes {parameter_names(raw)}, the seam expects {seam.params}")
         if problems:
             raise SeamError(
-                f"moto {moto_version()} does not match the local cloud's {self.tag} seams (written for moto 5.2.5): "
-                + "; ".join(problems)
-                + ". Install the pinned version: pip install 'moto[server]==5.2.5'."
+                f"moto {moto_version()} does not match the local cloud's {self.tag} seams "
+                f"(written for moto {MOTO_VERSION_WRITTEN_FOR}): " + "; ".join(problems)
+                + f". Install the pinned version: pip install 'moto[server]=={MOTO_VERSION_WRITTEN_FOR}'."
             )
 
-    def apply(self) -> None:
+    def apply(self) -> int:
+        """Check everything, then patch what is not patched yet; returns how many were."""
         self.check()
+        applied = 0
         for seam in self._seams:
-            if self._ours(seam):
+            if seam.kind == "expect" or self._ours(seam):
                 continue
-            raw = seam.owner.__dict__.get(seam.name, _ABSENT)
+            assert seam.make is not None
+            raw = _own(seam.owner, seam.name)
             replacement = seam.make(None if raw is _ABSENT else raw)
             function = _function_of(replacement)
             setattr(function, _MARK, (self.tag, seam.name))
             setattr(function, _ORIGINAL, raw)  # kept on the patch itself, so any instance can restore
             setattr(seam.owner, seam.name, replacement)
+            applied += 1
+        return applied
 
     @property
     def applied(self) -> bool:
-        return bool(self._seams) and all(self._ours(s) for s in self._seams)
+        patches = [s for s in self._seams if s.kind != "expect"]
+        return bool(patches) and all(self._ours(s) for s in patches)
 
     def restore(self) -> None:
         """Put moto's originals back (only what this set patched)."""
         for seam in reversed(self._seams):
             if not self._ours(seam):
                 continue
-            original = getattr(_function_of(seam.owner.__dict__[seam.name]), _ORIGINAL, _ABSENT)
-            if original is _ABSENT:
+            kept = getattr(_function_of(_own(seam.owner, seam.name)), _ORIGINAL, _ABSENT)
+            if kept is _ABSENT:
                 delattr(seam.owner, seam.name)
             else:
-                setattr(seam.owner, seam.name, original)
+                setattr(seam.owner, seam.name, kept)

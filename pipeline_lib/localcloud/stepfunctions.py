@@ -12,11 +12,13 @@ Seams (moto 5.2.5):
 - `moto.stepfunctions.parser.asl.utils.boto_client.boto_client_for(region, service,
   state_credentials)`: replaced, in that module and in every `moto.stepfunctions` module that
   imported it by name (13 in 5.2.5; all are imported with the ASL parser, before patching).
+  `_client_seams()` declares one seam per module; the others are `_seams()`. Both are
+  `.seam.SeamSet`s: checked before anything is patched, applied once.
 - `StateTaskServiceAwsSdk._normalise_response(self, response, boto_service_name,
   service_action_name)`: added (the base class `StateTaskService` declares the hook, as a no-op,
-  and calls it on every service result). It turns boto3's datetimes (and bytes) into JSON values
-  as Step Functions does (ISO-8601 UTC strings), so executions with e.g. `glue:getCrawler` output
-  can be described (moto's DescribeExecution fails on a datetime).
+  and calls it on every service result; its signature is checked). It turns boto3's datetimes (and
+  bytes) into JSON values as Step Functions does (ISO-8601 UTC strings), so executions with e.g.
+  `glue:getCrawler` output can be described (moto's DescribeExecution fails on a datetime).
 - `StateTaskServiceAwsSdk._normalise_service_error_name(service_name)` (a staticmethod):
   replaced; errors of aws-sdk tasks are named `ServiceName.ErrorName` in PascalCase as in AWS
   (`Glue.EntityNotFoundException`; moto says `glue.`), so Retry/Catch on them match.
@@ -37,7 +39,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable
 
 from .extension import Extension
-from .seam import SeamError, SeamSet, moto_version, parameter_names
+from .seam import SeamError, SeamSet, is_patched, moto_version, original
 
 if TYPE_CHECKING:
     from .cloud import LocalCloud
@@ -45,7 +47,6 @@ if TYPE_CHECKING:
 BOTO_CLIENT_FOR = ("region", "service", "state_credentials")
 NORMALISE_RESPONSE = ("self", "response", "boto_service_name", "service_action_name")
 START_EXECUTION = ("self", "state_machine_arn", "name", "execution_input", "trace_header")
-_MARK = "__localcloud_stepfunctions_client__"
 
 _endpoint: str | None = None  # the cloud whose extension installed last
 
@@ -110,13 +111,10 @@ def _seams() -> SeamSet:
         StateTaskServiceAwsSdk,
     )
 
-    hook = StateTaskService.__dict__.get("_normalise_response")
-    if hook is None or parameter_names(hook) != NORMALISE_RESPONSE:
-        raise SeamError(f"moto {moto_version()}: StateTaskService._normalise_response is gone or changed; "
-                        "the Step Functions extension was written for moto 5.2.5")
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     seams = SeamSet("stepfunctions")
+    seams.expect(StateTaskService, "_normalise_response", NORMALISE_RESPONSE)  # the hook moto calls
     seams.add(StateTaskServiceAwsSdk, "_normalise_response", normalise_response)
     seams.replace(StateTaskServiceAwsSdk, "_normalise_service_error_name", ("service_name",),
                   lambda _original: staticmethod(service_error_name))
@@ -162,32 +160,39 @@ def _client_factory(original: Callable[..., Any]) -> Callable[..., Any]:
                 )
             return cache[key]
 
-    setattr(boto_client_for, _MARK, True)
     return boto_client_for
+
+
+@lru_cache(maxsize=1)
+def _client_seams() -> SeamSet:
+    """`boto_client_for`, replaced by one factory in its module and in every moto.stepfunctions
+    module that imported it by name."""
+    # The ASL parser imports every task-state module: all users of boto_client_for are loaded.
+    import moto.stepfunctions.parser.asl.parse.asl_parser  # noqa: F401
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    moto_factory = original(boto_client, "boto_client_for")
+    ours: list[Callable[..., Any]] = []
+
+    def make(moto_own: Callable[..., Any]) -> Callable[..., Any]:
+        if not ours:
+            ours.append(_client_factory(moto_own))
+        return ours[0]
+
+    seams = SeamSet("stepfunctions.clients")
+    for name, module in sorted(sys.modules.items()):
+        if (name.startswith("moto.stepfunctions") and "boto_client_for" in getattr(module, "__dict__", {})
+                and original(module, "boto_client_for") is moto_factory):
+            seams.replace(module, "boto_client_for", BOTO_CLIENT_FOR, make)
+    return seams
 
 
 def point_clients_at(endpoint: str) -> int:
     """Make every Step Functions service integration call `endpoint`; returns how many modules
     were rebound (0 when already done)."""
     global _endpoint
-    # The ASL parser imports every task-state module: all users of boto_client_for are loaded.
-    import moto.stepfunctions.parser.asl.parse.asl_parser  # noqa: F401
-    from moto.stepfunctions.parser.asl.utils import boto_client
-
     _endpoint = endpoint
-    current = boto_client.boto_client_for
-    if getattr(current, _MARK, False):
-        return 0
-    if tuple(parameter_names(current)) != BOTO_CLIENT_FOR:
-        raise SeamError(f"moto {moto_version()}: boto_client_for{parameter_names(current)} no longer matches "
-                        f"{BOTO_CLIENT_FOR}; the Step Functions extension was written for moto 5.2.5")
-    replacement = _client_factory(current)
-    rebound = 0
-    for name, module in list(sys.modules.items()):
-        if name.startswith("moto.stepfunctions") and getattr(module, "boto_client_for", None) is current:
-            module.boto_client_for = replacement  # type: ignore[attr-defined]
-            rebound += 1
-    return rebound
+    return _client_seams().apply()
 
 
 def modules_with_foreign_clients() -> list[str]:
@@ -195,7 +200,7 @@ def modules_with_foreign_clients() -> list[str]:
     return [
         name for name, module in list(sys.modules.items())
         if name.startswith("moto.stepfunctions") and hasattr(module, "boto_client_for")
-        and not getattr(module.boto_client_for, _MARK, False)
+        and not is_patched(module, "boto_client_for")
     ]
 
 

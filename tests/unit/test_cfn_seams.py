@@ -11,9 +11,11 @@ from moto import mock_aws
 from moto.cloudformation import models, parsing, responses
 from moto.s3.models import FakeBucket
 
-from pipeline_lib.localcloud.cfn import lambda_backed, registry, s3, seams, stack
+from pipeline_lib.localcloud import seam
+from pipeline_lib.localcloud.cfn import lambda_backed
 from pipeline_lib.localcloud.cfn.base import UnsupportedResource
 from pipeline_lib.localcloud.cfn.glue import Table
+from pipeline_lib.localcloud.cfn.seams import cfn_seams
 
 PATCHED = [
     (parsing, "resource_class_from_type"),
@@ -33,10 +35,7 @@ PATCHED = [
 
 
 def _install() -> None:
-    registry.install()
-    stack.install()
-    s3.install()
-    lambda_backed.install()
+    cfn_seams().apply()
 
 
 @pytest.fixture
@@ -45,22 +44,22 @@ def installed() -> Iterator[None]:
     try:
         yield
     finally:
-        seams.unpatch_all()
+        cfn_seams().restore()
 
 
 def test_install_patches_each_seam_once(installed) -> None:
-    originals = {(owner, name): seams.original(owner, name) for owner, name in PATCHED}
+    originals = {(owner, name): seam.original(owner, name) for owner, name in PATCHED}
     patched = {(owner, name): vars(owner)[name] if isinstance(owner, type) else getattr(owner, name)
                for owner, name in PATCHED}
-    assert all(seams.patched(owner, name) for owner, name in PATCHED)
+    assert all(seam.is_patched(owner, name) for owner, name in PATCHED)
     _install()  # again: still moto's originals underneath, one layer of ours
     for owner, name in PATCHED:
-        assert seams.original(owner, name) is originals[(owner, name)]
+        assert seam.original(owner, name) is originals[(owner, name)]
         current = vars(owner)[name] if isinstance(owner, type) else getattr(owner, name)
         assert current is not originals[(owner, name)]
         assert type(current) is type(patched[(owner, name)])
     assert parsing.resource_class_from_type("AWS::Glue::Table") is Table
-    assert parsing.resource_class_from_type("AWS::SQS::Queue") is seams.original(parsing, "resource_class_from_type")("AWS::SQS::Queue")
+    assert parsing.resource_class_from_type("AWS::SQS::Queue") is seam.original(parsing, "resource_class_from_type")("AWS::SQS::Queue")
     assert parsing.resource_class_from_type("AWS::AppRunner::Service") is UnsupportedResource
     assert parsing.resource_class_from_type("AWS::CloudFormation::WaitConditionHandle") is UnsupportedResource
     assert parsing.resource_class_from_type("Custom::Anything") is lambda_backed.LambdaBackedResource
@@ -68,11 +67,11 @@ def test_install_patches_each_seam_once(installed) -> None:
 
 
 def test_uninstall_restores_moto() -> None:
-    moto_lookup = seams.original(parsing, "resource_class_from_type")
+    moto_lookup = seam.original(parsing, "resource_class_from_type")
     _install()
-    seams.unpatch_all()
+    cfn_seams().restore()
     assert parsing.resource_class_from_type is moto_lookup
-    assert not any(seams.patched(owner, name) for owner, name in PATCHED)
+    assert not any(seam.is_patched(owner, name) for owner, name in PATCHED)
 
 
 def test_a_changed_moto_is_refused_naming_its_version() -> None:
@@ -80,11 +79,27 @@ def test_a_changed_moto_is_refused_naming_its_version() -> None:
         def method(self, a, b):  # noqa: ANN001, ANN201
             return a, b
 
-    seams.check(Fake, "method", ("a", "b"))
-    with pytest.raises(seams.SeamChanged, match=r"moto \d+\.\d+\.\d+.*takes \('a', 'b'\), expected \('x',\)"):
-        seams.check(Fake, "method", ("x",))
-    with pytest.raises(seams.SeamChanged, match="has no .*Fake.gone"):
-        seams.patch(Fake, "gone", lambda original: original)
+    def seams_for(name: str, params: tuple[str, ...]) -> seam.SeamSet:
+        found = seam.SeamSet("test")
+        found.replace(Fake, name, params, lambda original: original)
+        return found
+
+    seams_for("method", ("self", "a", "b")).check()
+    with pytest.raises(seam.SeamError, match=r"moto \d+\.\d+\.\d+.*takes \('self', 'a', 'b'\), the seam expects \('self', 'x'\)"):
+        seams_for("method", ("self", "x")).check()
+    with pytest.raises(seam.SeamError, match=r"moto \d+\.\d+\.\d+.*Fake\.gone no longer exists"):
+        seams_for("gone", ("self",)).apply()
+    # Module-level functions (parsing.resource_class_from_type is one) are checked the same way.
+    module_seams = seam.SeamSet("test")
+    module_seams.expect(parsing, "resource_class_from_type", ("resource_type", "strict"))
+    with pytest.raises(seam.SeamError, match=r"parsing\.resource_class_from_type takes \('resource_type',\)"):
+        module_seams.check()
+
+
+def test_installed_moto_matches_every_cfn_seam() -> None:
+    """Fails when a moto upgrade changes anything the extension patches or calls (no patching here)."""
+    cfn_seams().check()
+    assert len([d for d in cfn_seams().describe() if d.startswith("replace")]) == len(PATCHED)
 
 
 @mock_aws

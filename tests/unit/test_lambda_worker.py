@@ -24,6 +24,7 @@ from pipeline_lib.localcloud.lambda_runtime.runtime import (
     WorkerProcess,
     WorkerTimeout,
 )
+from pipeline_lib.localcloud.lifecycle import pid_alive
 
 HANDLER = '''
 import os, sys, time
@@ -249,14 +250,6 @@ def runtime(tmp_path):
     rt.stop()
 
 
-def pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def test_warm_reuse_then_new_code_gets_a_new_worker(runtime):
     spec = make_spec(package({"app.py": HANDLER}))
     first = json.loads(runtime.invoke_spec(spec, b"{}").payload)
@@ -267,7 +260,7 @@ def test_warm_reuse_then_new_code_gets_a_new_worker(runtime):
     third = runtime.invoke_spec(updated, b"{}")
 
     assert json.loads(third.payload) != first["pid"]
-    assert not pid_exists(first["pid"])  # the stale worker was retired
+    assert not pid_alive(first["pid"])  # the stale worker was retired
     stream, lines = runtime.logs[0]
     assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", stream)
     assert runtime.logs[1][0] == stream  # one stream per worker
@@ -345,8 +338,7 @@ def test_in_process_api_resolves_names_arns_and_versions(tmp_path):
 def test_lambda_seams_match_the_pinned_moto():
     from pipeline_lib.localcloud.lambda_runtime import seams
 
-    seams.seams().check()
-    seams.check_called()
+    seams.seams().check()  # also LambdaBackend.invoke, which the runtime calls
 
 
 def test_lambda_seams_apply_once_and_restore():
@@ -374,6 +366,9 @@ def test_stepfunctions_seams_match_the_pinned_moto():
     from pipeline_lib.localcloud import stepfunctions
 
     stepfunctions._seams().check()
+    clients = stepfunctions._client_seams()  # boto_client_for, in every module holding it
+    clients.check()
+    assert clients.describe()
 
 
 def test_stepfunctions_output_and_error_names():

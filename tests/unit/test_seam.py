@@ -1,9 +1,11 @@
 """The check-then-patch helper, and that the installed moto still matches every seam we declare."""
 from __future__ import annotations
 
+import types
+
 import pytest
 
-from pipeline_lib.localcloud.seam import SeamError, SeamSet
+from pipeline_lib.localcloud.seam import SeamError, SeamSet, is_patched, original
 
 
 def make_owner():
@@ -82,11 +84,50 @@ def test_classmethod_seams_keep_their_kind():
     assert owner.build(21) == 21
 
 
-def test_installed_moto_matches_the_kinesis_and_dynamodb_seams():
+def test_module_functions_and_properties_are_seams_too():
+    module = types.ModuleType("fake_moto_module")
+
+    def lookup(resource_type):
+        return resource_type.lower()
+
+    module.lookup = lookup
+    owner = make_owner()
+    owner.size = property(lambda self: 1)
+    seams = SeamSet("test")
+    seams.replace(module, "lookup", ("resource_type",), lambda moto_lookup: lambda resource_type: "ours:" + moto_lookup(resource_type))
+    seams.replace(owner, "size", ("self",), lambda moto_size: property(lambda self: moto_size.fget(self) + 1))
+    assert seams.apply() == 2
+    assert seams.apply() == 0  # once
+    assert module.lookup("X") == "ours:x" and owner().size == 2
+    assert is_patched(module, "lookup") and original(module, "lookup") is lookup
+    assert isinstance(original(owner, "size"), property)
+    seams.restore()
+    assert module.lookup is lookup and not is_patched(module, "lookup") and owner().size == 1
+
+
+def test_expected_attributes_are_checked_and_never_patched():
+    owner = make_owner()
+    module = types.ModuleType("fake_moto_module")
+    module.Backend = owner
+    greet = owner.__dict__["greet"]
+    seams = SeamSet("test")
+    seams.expect(owner, "greet", ("self", "name"))
+    seams.expect(module, "Backend")  # read: must exist, any shape
+    assert seams.apply() == 0
+    assert owner.__dict__["greet"] is greet and not is_patched(owner, "greet")
+    changed = SeamSet("test")
+    changed.expect(owner, "greet", ("self",))
+    changed.expect(module, "backends")
+    with pytest.raises(SeamError, match=r"greet takes \('self', 'name'\), the seam expects \('self',\).*fake_moto_module\.backends no longer exists"):
+        changed.check()
+
+
+def test_installed_moto_matches_the_kinesis_dynamodb_and_firehose_seams():
     """Fails when a moto upgrade changes anything the local cloud patches (no patching here)."""
     from pipeline_lib.localcloud.dynamodb_kinesis.seams import dynamodb_seams
+    from pipeline_lib.localcloud.firehose import firehose_seams
     from pipeline_lib.localcloud.kinesis_store import kinesis_seams
 
-    for seams in (kinesis_seams(), dynamodb_seams()):
+    for seams in (kinesis_seams(), dynamodb_seams(), firehose_seams()):
         seams.check()
         assert seams.describe()

@@ -12,9 +12,10 @@ operations that end as AWS's do.
   Custom::S3AutoDeleteObjects, provided natively (their handlers need the aws CLI / Node.js).
 - lambda_backed.py: any other custom resource, run by the local Lambda runtime.
 
-Seams: registry, stack, s3 and lambda_backed list theirs in their docstrings; every one is
-checked against moto's attribute and signature when the extension installs (a changed moto is
-refused, naming its version), and installing twice patches once (seams.py).
+Seams: registry, stack, s3 and lambda_backed list theirs in their docstrings and declare them in
+one ..seam.SeamSet (seams.py); every one is checked against moto's attribute and signature when
+the extension installs (a changed moto is refused, naming its version), and installing twice
+patches once.
 """
 from __future__ import annotations
 
@@ -29,12 +30,10 @@ class CfnExtension(Extension):
     name = "cfn"
 
     def install(self) -> None:
-        from . import lambda_backed, registry, s3, stack
+        from . import lambda_backed
+        from .seams import cfn_seams
 
-        registry.install()
-        stack.install()
-        s3.install()
-        lambda_backed.install()
+        cfn_seams().apply()
         lambda_backed._CONTEXT = self._custom_resource_context
 
     def _custom_resource_context(self) -> tuple[str, Any, float]:

@@ -18,7 +18,7 @@ import urllib.parse
 import uuid
 from typing import Any, Callable
 
-from . import seams
+from ..seam import SeamSet
 from .base import ResourceError
 from .custom import CustomResource
 
@@ -122,7 +122,7 @@ def _describe(result: Any) -> str:
     return str(result)[:500]
 
 
-def install() -> None:
+def declare(seams: SeamSet) -> None:
     from moto.cloudformation.responses import CloudFormationResponse
 
     def make(moto_process: Any) -> Any:
@@ -138,4 +138,4 @@ def install() -> None:
 
         return process_cfn_response
 
-    seams.patch(CloudFormationResponse, "process_cfn_response", make, params=())
+    seams.replace(CloudFormationResponse, "process_cfn_response", ("self",), make)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import seams
+from ..seam import SeamSet
 from .athena import WorkGroup
 from .auto_delete import AutoDeleteObjects
 from .base import ResourceError, UnsupportedResource, backend
@@ -81,7 +81,7 @@ DELETERS: dict[str, Callable[[Any, str, str], None]] = {
 }
 
 
-def install() -> None:
+def declare(seams: SeamSet) -> None:
     from moto.cloudformation import parsing
 
     def make_lookup(moto_lookup: Any) -> Any:
@@ -98,5 +98,5 @@ def install() -> None:
 
         return resource_name_property_from_type
 
-    seams.patch(parsing, "resource_class_from_type", make_lookup, ("resource_type",))
-    seams.patch(parsing, "resource_name_property_from_type", make_name_property, ("resource_type",))
+    seams.replace(parsing, "resource_class_from_type", ("resource_type",), make_lookup)
+    seams.replace(parsing, "resource_name_property_from_type", ("resource_type",), make_name_property)

@@ -20,7 +20,8 @@ import copy
 import json
 from typing import Any
 
-from . import policy, seams
+from ..seam import SeamSet
+from . import policy
 from .base import LocalResource, ResourceError, backend
 
 # What the local cloud knows about every request it answers.
@@ -216,7 +217,7 @@ class Bucket:
         cls._moto().delete_from_cloudformation_json(resource_name, cloudformation_json, account_id, region_name)
 
 
-def install() -> None:
+def declare(seams: SeamSet) -> None:
     from moto.iam.access_control import PermissionResult
     from moto.s3.models import FakeBucket
 
@@ -234,4 +235,4 @@ def install() -> None:
 
         return get_permission
 
-    seams.patch(FakeBucket, "get_permission", make, params=("action", "resource"))
+    seams.replace(FakeBucket, "get_permission", ("self", "action", "resource"), make)

@@ -22,6 +22,10 @@ Seams (moto 5.2.5, checked at install):
 - ``moto.cloudformation.parsing.ResourceMap.parse_ssm_parameter``: a missing SSM parameter is a
   ValidationError like AWS's ("Unable to fetch parameters ...").
 - ``ResourceMap.load``: the template's Rules are checked (rules.py).
+
+Called as moto has them (signatures checked at install): ``parsing.parse_and_update_resource``,
+``ResourceMap._delete_resource``, ``ResourceMap.build_resource_diff``, and moto's own
+``parse_and_create_resource`` (through ``..seam.original``) where a replaced resource is re-created.
 """
 from __future__ import annotations
 
@@ -29,7 +33,8 @@ import copy
 import logging
 from typing import Any
 
-from . import graph, rules, seams
+from ..seam import SeamSet, original
+from . import graph, rules
 from .base import LocalResource, reason_of
 
 log = logging.getLogger("pipeline_lib.localcloud.cfn")
@@ -44,9 +49,8 @@ COMPLETE = {
     "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
 }
 REPLACING = "Requested update requires the creation of a new physical resource; hence creating one."
-
-# moto's functions as they were before our patches (set by install).
-_MOTO: dict[str, Any] = {}
+# moto's signature of parse_and_create_resource and parse_and_update_resource.
+PARSE_RESOURCE = ("logical_id", "resource_json", "resources_map", "account_id", "region_name")
 
 
 class ResourceFailed(Exception):
@@ -111,6 +115,15 @@ def created_resources(resource_map: Any) -> dict[str, Any]:
     """Logical id -> resource, for the resources of the current template that exist."""
     parsed = resource_map._parsed_resources
     return {name: parsed[name] for name in resource_map._resource_json_map if _is_resource(parsed.get(name))}
+
+
+def delete_all(stack: Any) -> list[str]:
+    """Delete every resource of the stack's template that exists (rollback of a create, stack
+    delete); return the logical ids that failed."""
+    resource_map = stack.resource_map
+    templates = resource_map._resource_json_map
+    items = [(name, resource, templates[name]) for name, resource in created_resources(resource_map).items()]
+    return delete_resources(stack, resource_map, items, templates)
 
 
 def delete_one(resource_map: Any, resource: Any, resource_json: dict[str, Any]) -> None:
@@ -214,9 +227,7 @@ def _roll_back_create(stack: Any, exc: Exception) -> None:
         _stack_event(stack, "CREATE_FAILED", reason)
         return
     _stack_event(stack, "ROLLBACK_IN_PROGRESS", reason)
-    resource_map = stack.resource_map
-    items = [(n, r, resource_map._resource_json_map[n]) for n, r in created_resources(resource_map).items()]
-    failed = delete_resources(stack, resource_map, items, resource_map._resource_json_map)
+    failed = delete_all(stack)
     if failed:
         _stack_event(stack, "ROLLBACK_FAILED", f"The following resource(s) failed to delete: [{', '.join(failed)}].")
     else:
@@ -260,7 +271,7 @@ def _update_one(stack: Any, resource_map: Any, name: str, old_json: dict[str, An
             event(stack, name, old_physical, rtype, "UPDATE_IN_PROGRESS", REPLACING)
             delete_one(resource_map, original, old_json)
             resource_map._parsed_resources.pop(name, None)
-            new = _MOTO["parse_and_create_resource"](
+            new = original(parsing, "parse_and_create_resource")(  # moto's: no events of its own
                 name, new_json, resource_map, resource_map._account_id, resource_map._region_name
             )
     except Exception as exc:
@@ -367,9 +378,7 @@ def _roll_back_update(stack: Any, before: dict[str, Any], exc: Exception) -> Non
 def _make_delete(_moto_delete: Any) -> Any:
     def delete(stack: Any) -> None:
         _stack_event(stack, "DELETE_IN_PROGRESS", "User Initiated")
-        resource_map = stack.resource_map
-        items = [(n, r, resource_map._resource_json_map[n]) for n, r in created_resources(resource_map).items()]
-        failed = delete_resources(stack, resource_map, items, resource_map._resource_json_map)
+        failed = delete_all(stack)
         if failed:
             _stack_event(stack, "DELETE_FAILED", f"The following resource(s) failed to delete: [{', '.join(failed)}]. ")
         else:
@@ -438,22 +447,19 @@ def _make_load(moto_load: Any) -> Any:
     return load
 
 
-def install() -> None:
+def declare(seams: SeamSet) -> None:
     from moto.cloudformation import models, parsing
 
-    _MOTO["parse_and_create_resource"] = seams.check(
-        parsing, "parse_and_create_resource", ("logical_id", "resource_json", "resources_map", "account_id", "region_name")
-    )
-    seams.check(parsing, "parse_and_update_resource", ("logical_id", "resource_json", "resources_map", "account_id", "region_name"))
-    seams.check(parsing.ResourceMap, "_delete_resource", ("parsed_resource", "resource_json"))
-    seams.check(parsing.ResourceMap, "build_resource_diff", ("other_template", "parameters"))
-    seams.patch(parsing, "parse_and_create_resource", _make_parse_and_create,
-                ("logical_id", "resource_json", "resources_map", "account_id", "region_name"))
-    seams.patch(models.Stack, "create_resources", _make_create_resources, ())
-    seams.patch(models.Stack, "update", _make_update, ("template", "role_arn", "parameters", "tags"))
-    seams.patch(models.Stack, "delete", _make_delete, ())
-    seams.patch(models.Stack, "stack_resources", _make_stack_resources)
-    seams.patch(models.Stack, "outputs", _make_outputs)
-    seams.patch(models.CloudFormationBackend, "delete_stack", _make_backend_delete_stack, ("name_or_stack_id",))
-    seams.patch(parsing.ResourceMap, "parse_ssm_parameter", _make_parse_ssm_parameter, ("value", "value_type"))
-    seams.patch(parsing.ResourceMap, "load", _make_load, ())
+    # Called, not patched:
+    seams.expect(parsing, "parse_and_update_resource", PARSE_RESOURCE)
+    seams.expect(parsing.ResourceMap, "_delete_resource", ("self", "parsed_resource", "resource_json"))
+    seams.expect(parsing.ResourceMap, "build_resource_diff", ("self", "other_template", "parameters"))
+    seams.replace(parsing, "parse_and_create_resource", PARSE_RESOURCE, _make_parse_and_create)
+    seams.replace(models.Stack, "create_resources", ("self",), _make_create_resources)
+    seams.replace(models.Stack, "update", ("self", "template", "role_arn", "parameters", "tags"), _make_update)
+    seams.replace(models.Stack, "delete", ("self",), _make_delete)
+    seams.replace(models.Stack, "stack_resources", ("self",), _make_stack_resources)
+    seams.replace(models.Stack, "outputs", ("self",), _make_outputs)
+    seams.replace(models.CloudFormationBackend, "delete_stack", ("self", "name_or_stack_id"), _make_backend_delete_stack)
+    seams.replace(parsing.ResourceMap, "parse_ssm_parameter", ("self", "value", "value_type"), _make_parse_ssm_parameter)
+    seams.replace(parsing.ResourceMap, "load", ("self",), _make_load)

@@ -1,15 +1,18 @@
 """The local Firehose: every delivery stream in the cloud gets a delivery engine driven by its
 own configuration (what DescribeDeliveryStream returns).
 
-Seams (moto 5.2.5, checked at install):
+Seams (moto 5.2.5; ``firehose_seams()``, a ``..seam.SeamSet``: checked at install, applied once):
 - ``moto.firehose.models.FirehoseBackend.create_delivery_stream``: after moto stores the stream,
   an engine starts for it (Kinesis sources start at the stream's tip, as Firehose reads LATEST).
 - ``FirehoseBackend.delete_delivery_stream``: the engine delivers what it holds, then stops.
 - ``FirehoseBackend.update_destination``: the engine delivers what it holds and restarts with the
-  new configuration (and the new version in object names).
+  new configuration (and the new version in object names), reading on from the old engine's
+  Kinesis checkpoints.
 - ``FirehoseBackend.put_record_batch`` (``put_record`` calls it): Direct PUT records go into the
   engine instead of moto's one-raw-object-per-call writer; a Kinesis-sourced stream refuses them
   as AWS does.
+- Called as moto has them: ``FirehoseBackend.put_record`` (through put_record_batch) and
+  ``describe_delivery_stream`` (each engine's configuration).
 """
 from __future__ import annotations
 
@@ -18,15 +21,16 @@ import logging
 import threading
 import time
 import uuid
+from functools import lru_cache
 from typing import Any
 
 from ..extension import Extension
+from ..seam import SeamSet
 from .config import StreamConfig, UnsupportedConfiguration, parse_config
 from .engine import DeliveryEngine, InRecord, Services
 
 log = logging.getLogger("pipeline_lib.localcloud.firehose")
 
-_ORIGINALS: dict[str, Any] = {}
 _ACTIVE: "FirehoseExtension | None" = None
 
 
@@ -41,89 +45,14 @@ class FirehoseExtension(Extension):
     # -- seams ----------------------------------------------------------------------------------
     def install(self) -> None:
         global _ACTIVE
-        from moto.firehose import models
-        from moto.firehose.exceptions import InvalidArgumentException, ResourceNotFoundException
-
+        firehose_seams().apply()
         _ACTIVE = self
-        backend_cls = models.FirehoseBackend
-        for name in ("create_delivery_stream", "delete_delivery_stream", "update_destination", "put_record_batch"):
-            if not callable(getattr(backend_cls, name, None)):
-                raise RuntimeError(f"moto's FirehoseBackend has no {name}: the pinned moto version changed")
-            _ORIGINALS.setdefault(name, getattr(backend_cls, name))
-        if getattr(backend_cls, "_workbench_patched", False):
-            return
-
-        def create_delivery_stream(backend, region, delivery_stream_name, *args, **kwargs):
-            arn = _ORIGINALS["create_delivery_stream"](backend, region, delivery_stream_name, *args, **kwargs)
-            try:
-                check_prefixes(backend, delivery_stream_name)
-            except InvalidArgumentException:
-                # AWS refuses such a stream at creation: it must not exist afterwards.
-                backend.delivery_streams.pop(delivery_stream_name, None)
-                raise
-            if _ACTIVE is not None:
-                _ACTIVE.start_engine(backend, delivery_stream_name)
-            return arn
-
-        def delete_delivery_stream(backend, delivery_stream_name, *args, **kwargs):
-            stream = backend.delivery_streams.get(delivery_stream_name)
-            if stream is not None and _ACTIVE is not None:
-                _ACTIVE.stop_engine(stream.delivery_stream_arn, deliver=True)
-            return _ORIGINALS["delete_delivery_stream"](backend, delivery_stream_name, *args, **kwargs)
-
-        def update_destination(backend, delivery_stream_name, *args, **kwargs):
-            import copy
-
-            stream = backend.delivery_streams.get(delivery_stream_name)
-            if stream is not None and _ACTIVE is not None:
-                _ACTIVE.stop_engine(stream.delivery_stream_arn, deliver=True)
-            before = copy.deepcopy(stream.destinations) if stream is not None else None
-            try:
-                result = _ORIGINALS["update_destination"](backend, delivery_stream_name, *args, **kwargs)
-                try:
-                    check_prefixes(backend, delivery_stream_name)
-                except InvalidArgumentException:
-                    stream.destinations = before  # an invalid update changes nothing
-                    stream.version_id = str(int(stream.version_id) - 1)
-                    raise
-                return result
-            finally:
-                if stream is not None and _ACTIVE is not None:
-                    _ACTIVE.start_engine(backend, delivery_stream_name)
-
-        def put_record_batch(backend, delivery_stream_name, records):
-            stream = backend.delivery_streams.get(delivery_stream_name)
-            if not stream:
-                raise ResourceNotFoundException(
-                    f"Firehose {delivery_stream_name} under account {backend.account_id} not found."
-                )
-            if stream.delivery_stream_type == "KinesisStreamAsSource":
-                raise InvalidArgumentException(
-                    "This operation is not permitted on KinesisStreamAsSource delivery stream type."
-                )
-            engine = _ACTIVE.engines.get(stream.delivery_stream_arn) if _ACTIVE else None
-            if engine is None:
-                return _ORIGINALS["put_record_batch"](backend, delivery_stream_name, records)
-            now = int(time.time() * 1000)
-            incoming = [
-                InRecord(record_id=_record_id(), data=_record_bytes(r), arrival_ms=now) for r in records
-            ]
-            engine.metrics.add("IncomingPutRequests", 1)
-            engine.ingest_direct(incoming)
-            return {
-                "FailedPutCount": 0,
-                "Encrypted": bool(stream.delivery_stream_encryption_configuration),
-                "RequestResponses": [{"RecordId": r.record_id} for r in incoming],
-            }
-
-        backend_cls.create_delivery_stream = create_delivery_stream
-        backend_cls.delete_delivery_stream = delete_delivery_stream
-        backend_cls.update_destination = update_destination
-        backend_cls.put_record_batch = put_record_batch
-        backend_cls._workbench_patched = True
 
     # -- engines --------------------------------------------------------------------------------
-    def start_engine(self, backend, delivery_stream_name: str) -> DeliveryEngine | None:
+    def start_engine(self, backend, delivery_stream_name: str,
+                     resume: DeliveryEngine | None = None) -> DeliveryEngine | None:
+        """Start the stream's engine; `resume`: the engine it replaces, whose source checkpoints
+        the new one continues from (a Kinesis source would otherwise skip what arrived between)."""
         description = backend.describe_delivery_stream(delivery_stream_name)["DeliveryStreamDescription"]
         try:
             config = parse_config(description)
@@ -132,7 +61,7 @@ class FirehoseExtension(Extension):
             log.error("delivery stream %s cannot run locally: %s", delivery_stream_name, exc)
             self._refused[description["DeliveryStreamARN"]] = str(exc)
             return None
-        engine = DeliveryEngine(config, self._source_for(config), self._services(backend))
+        engine = DeliveryEngine(config, self._source_for(config, resume), self._services(backend))
         with self._lock:
             old = self.engines.pop(config.arn, None)
             if old is not None:
@@ -141,13 +70,14 @@ class FirehoseExtension(Extension):
         engine.start()
         return engine
 
-    def stop_engine(self, arn: str, deliver: bool) -> None:
+    def stop_engine(self, arn: str, deliver: bool) -> DeliveryEngine | None:
         with self._lock:
             engine = self.engines.pop(arn, None)
         if engine is not None:
             if deliver:
                 engine.flush(timeout=120)
             engine.stop()
+        return engine
 
     @property
     def _refused(self) -> dict[str, str]:
@@ -155,11 +85,14 @@ class FirehoseExtension(Extension):
             self._refused_map: dict[str, str] = {}
         return self._refused_map
 
-    def _source_for(self, config: StreamConfig):
+    def _source_for(self, config: StreamConfig, resume: DeliveryEngine | None = None):
         if config.source_stream_arn is None:
             return _DirectPutSource()
         from .sources import KinesisSource
 
+        previous = resume.source if resume is not None else None
+        if isinstance(previous, KinesisSource) and previous.stream_arn == config.source_stream_arn:
+            return KinesisSource(self.cloud, config.source_stream_arn, positions=previous.positions)
         return KinesisSource(self.cloud, config.source_stream_arn)
 
     def _services(self, backend) -> Services:
@@ -239,6 +172,118 @@ class _DirectPutSource:
 
     def lag_ms(self) -> int:
         return 0
+
+
+@lru_cache(maxsize=1)
+def firehose_seams() -> SeamSet:
+    from moto.firehose.models import FirehoseBackend
+
+    seams = SeamSet("firehose")
+    seams.replace(FirehoseBackend, "create_delivery_stream", (
+        "self", "region", "delivery_stream_name", "delivery_stream_type", "kinesis_stream_source_configuration",
+        "delivery_stream_encryption_configuration_input", "s3_destination_configuration",
+        "extended_s3_destination_configuration", "redshift_destination_configuration",
+        "elasticsearch_destination_configuration", "splunk_destination_configuration",
+        "http_endpoint_destination_configuration", "snowflake_destination_configuration",
+        "iceberg_destination_configuration", "tags",
+    ), _create_delivery_stream)
+    seams.replace(FirehoseBackend, "delete_delivery_stream", ("self", "delivery_stream_name"), _delete_delivery_stream)
+    seams.replace(FirehoseBackend, "update_destination", (
+        "self", "delivery_stream_name", "current_delivery_stream_version_id", "destination_id",
+        "s3_destination_update", "extended_s3_destination_update", "s3_backup_mode", "redshift_destination_update",
+        "elasticsearch_destination_update", "splunk_destination_update", "http_endpoint_destination_update",
+        "snowflake_destination_configuration", "iceberg_destination_update",
+    ), _update_destination)
+    seams.replace(FirehoseBackend, "put_record_batch", ("self", "delivery_stream_name", "records"), _put_record_batch)
+    seams.expect(FirehoseBackend, "put_record", ("self", "delivery_stream_name", "record"))  # calls put_record_batch
+    seams.expect(FirehoseBackend, "describe_delivery_stream", ("self", "delivery_stream_name"))
+    return seams
+
+
+def _create_delivery_stream(original):
+    def create_delivery_stream(backend, region, delivery_stream_name, *args, **kwargs):
+        from moto.firehose.exceptions import InvalidArgumentException
+
+        arn = original(backend, region, delivery_stream_name, *args, **kwargs)
+        try:
+            check_prefixes(backend, delivery_stream_name)
+        except InvalidArgumentException:
+            # AWS refuses such a stream at creation: it must not exist afterwards.
+            backend.delivery_streams.pop(delivery_stream_name, None)
+            raise
+        if _ACTIVE is not None:
+            _ACTIVE.start_engine(backend, delivery_stream_name)
+        return arn
+
+    return create_delivery_stream
+
+
+def _delete_delivery_stream(original):
+    def delete_delivery_stream(backend, delivery_stream_name, *args, **kwargs):
+        stream = backend.delivery_streams.get(delivery_stream_name)
+        if stream is not None and _ACTIVE is not None:
+            _ACTIVE.stop_engine(stream.delivery_stream_arn, deliver=True)
+        return original(backend, delivery_stream_name, *args, **kwargs)
+
+    return delete_delivery_stream
+
+
+def _update_destination(original):
+    def update_destination(backend, delivery_stream_name, *args, **kwargs):
+        import copy
+
+        from moto.firehose.exceptions import InvalidArgumentException
+
+        stream = backend.delivery_streams.get(delivery_stream_name)
+        replaced = None
+        if stream is not None and _ACTIVE is not None:
+            replaced = _ACTIVE.stop_engine(stream.delivery_stream_arn, deliver=True)
+        before = copy.deepcopy(stream.destinations) if stream is not None else None
+        try:
+            result = original(backend, delivery_stream_name, *args, **kwargs)
+            try:
+                check_prefixes(backend, delivery_stream_name)
+            except InvalidArgumentException:
+                stream.destinations = before  # an invalid update changes nothing
+                stream.version_id = str(int(stream.version_id) - 1)
+                raise
+            return result
+        finally:
+            if stream is not None and _ACTIVE is not None:
+                _ACTIVE.start_engine(backend, delivery_stream_name, resume=replaced)
+
+    return update_destination
+
+
+def _put_record_batch(original):
+    def put_record_batch(backend, delivery_stream_name, records):
+        from moto.firehose.exceptions import InvalidArgumentException, ResourceNotFoundException
+
+        stream = backend.delivery_streams.get(delivery_stream_name)
+        if not stream:
+            raise ResourceNotFoundException(
+                f"Firehose {delivery_stream_name} under account {backend.account_id} not found."
+            )
+        if stream.delivery_stream_type == "KinesisStreamAsSource":
+            raise InvalidArgumentException(
+                "This operation is not permitted on KinesisStreamAsSource delivery stream type."
+            )
+        engine = _ACTIVE.engines.get(stream.delivery_stream_arn) if _ACTIVE else None
+        if engine is None:
+            return original(backend, delivery_stream_name, records)
+        now = int(time.time() * 1000)
+        incoming = [
+            InRecord(record_id=_record_id(), data=_record_bytes(r), arrival_ms=now) for r in records
+        ]
+        engine.metrics.add("IncomingPutRequests", 1)
+        engine.ingest_direct(incoming)
+        return {
+            "FailedPutCount": 0,
+            "Encrypted": bool(stream.delivery_stream_encryption_configuration),
+            "RequestResponses": [{"RecordId": r.record_id} for r in incoming],
+        }
+
+    return put_record_batch
 
 
 def check_prefixes(backend, delivery_stream_name: str) -> None:

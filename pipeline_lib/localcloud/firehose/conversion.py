@@ -45,6 +45,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from pipeline_lib.schema import (
+    INTEGER_RANGES,
     ArrayType,
     CharType,
     DecimalType,
@@ -67,12 +68,6 @@ EPOCH_MILLIS_FLOOR = 10**12  # below: epoch seconds; at or above: epoch millisec
 _NS_MIN, _NS_MAX = -(2**63), 2**63 - 1
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _DECIMAL_CONTEXT = Context(prec=200, rounding=ROUND_HALF_UP, Emax=10**9, Emin=-(10**9))
-_INT_RANGES = {
-    "tinyint": (-(2**7), 2**7 - 1),
-    "smallint": (-(2**15), 2**15 - 1),
-    "int": (-(2**31), 2**31 - 1),
-    "bigint": (-(2**63), 2**63 - 1),
-}
 _FLOAT32_MAX = 3.4028234663852886e38
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 _DOUBLE_TEXT = re.compile(r"\s*[+-]?(NaN|Infinity|([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?)[fFdD]?\s*")
@@ -508,7 +503,7 @@ class Converter:
             name = t.name
             if name == "string":
                 return self._string(path, None)
-            if name in _INT_RANGES:
+            if name in INTEGER_RANGES:
                 return self._integral(name, path)
             if name in ("float", "double"):
                 return self._floating(name, path)
@@ -567,7 +562,7 @@ class Converter:
 
     def _integral(self, type_name: str, path: str) -> Callable[[Any], int]:
         reject_text = self._reject_numeric_text
-        low, high = _INT_RANGES[type_name]
+        low, high = INTEGER_RANGES[type_name]
 
         def coerce(value: Any) -> int:
             kind = type(value)
@@ -658,7 +653,9 @@ class Converter:
             if number.adjusted() > max_adjusted:
                 raise _Mismatch(f"Value {value} is out of range for column {path} of type {t}.")
             rounded = number.quantize(quantum, rounding=ROUND_HALF_UP, context=_DECIMAL_CONTEXT)
-            if len(rounded.as_tuple().digits) > precision and not rounded.is_zero():
+            # Quantized to `scale`, its digits are adjusted() + scale + 1 (a carry, 99.995 -> 100.00,
+            # shows in adjusted()); cheaper than counting as_tuple().digits, a hot spot per value.
+            if rounded.adjusted() > max_adjusted and not rounded.is_zero():
                 raise _Mismatch(f"Value {value} is out of range for column {path} of type {t}.")
             return rounded
 

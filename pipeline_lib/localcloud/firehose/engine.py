@@ -143,6 +143,7 @@ class DeliveryEngine:
         self._last_publish = time.monotonic()
         self._thread = threading.Thread(target=self._run, name=f"firehose-{config.name}", daemon=True)
         self.failure: str | None = None  # set when the engine itself broke (reported by status)
+        self.busy_seconds = 0.0  # time spent moving records (status; throughput = records / busy)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -181,6 +182,10 @@ class DeliveryEngine:
                 "open_partitions": len(self._buffers),
                 "delivered_records": int(self.metrics.totals.get("DeliveryToS3.Records", 0)),
                 "objects": int(self.metrics.totals.get("DeliveryToS3.ObjectCount", 0)),
+                "records_in": int(self.metrics.totals.get("DataReadFromKinesisStream.Records", 0)
+                                  + self.metrics.totals.get("IncomingRecords", 0)),
+                "busy_seconds": round(self.busy_seconds, 3),
+                "lambda_seconds": round(self.metrics.totals.get("ExecuteProcessing.Duration", 0) / 1000, 3),
                 "failure": self.failure,
             }
 
@@ -221,11 +226,13 @@ class DeliveryEngine:
 
     def _cycle(self, forced: bool) -> None:
         while True:
+            started = time.perf_counter()
             batch = self.source.poll(10_000)
             if batch:
                 self._ingest(batch)
-            self._process(forced)
-            self._deliver(forced)
+            worked = self._process(forced) | self._deliver(forced)
+            if batch or worked:  # idle polls are not work: busy time is what throughput divides by
+                self.busy_seconds += time.perf_counter() - started
             self._maybe_publish(forced)
             if not (forced and batch):
                 break  # a forced cycle drains the source completely
@@ -282,20 +289,22 @@ class DeliveryEngine:
                                     record.partition_key, record.sequence_number, i))
         return out
 
-    def _process(self, forced: bool) -> None:
+    def _process(self, forced: bool) -> bool:
+        """Run the Lambda processor over the pending records if its buffer is due; True if it ran."""
         processor = self.config.lambda_processor
         if processor is None:
-            return
+            return False
         with self._lock:
             due = forced or self._pending_size >= processor.buffer_bytes or (
                 self._pending_since is not None
                 and time.monotonic() - self._pending_since >= self.services.scaled(processor.buffer_seconds)
             )
             if not due or not self._pending:
-                return
+                return False
             records, self._pending, self._pending_size, self._pending_since = self._pending, [], 0, None
         for chunk in self._chunks(records):
             self._route(self._invoke(chunk))
+        return True
 
     def _chunks(self, records: list[InRecord]) -> list[list[InRecord]]:
         chunks: list[list[InRecord]] = [[]]
@@ -483,7 +492,8 @@ class DeliveryEngine:
             time.monotonic() - opened >= self.services.scaled(self.config.buffer_seconds)
         )
 
-    def _deliver(self, forced: bool) -> None:
+    def _deliver(self, forced: bool) -> bool:
+        """Write the buffers that are due; True if any was."""
         with self._lock:
             due = [k for k, b in self._buffers.items() if self._due(b, self._buffer_opened[k], forced)]
             taken = [(self._buffers.pop(k), self._buffer_opened.pop(k)) for k in due]
@@ -495,6 +505,7 @@ class DeliveryEngine:
             self._write_data(buffer)
         for output_type, buffer in taken_errors:
             self._write_errors(output_type, buffer)
+        return bool(taken or taken_errors)
 
     def _write_data(self, buffer: Buffer) -> None:
         arrival = _dt(buffer.oldest_arrival_ms or _now_ms())

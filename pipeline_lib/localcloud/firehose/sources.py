@@ -17,14 +17,17 @@ def _shard_number(shard_id: str) -> int:
 
 class KinesisSource:
     """Reads a stream through the kinesis_store extension. Like Firehose, it starts at the
-    stream's tip (LATEST) when the delivery stream is created; shards that appear later
+    stream's tip (LATEST) when the delivery stream is created, and at the checkpoints of the
+    previous reader (`positions`) when it restarts (UpdateDestination); shards that appear later
     (resharding) are read from their start."""
 
-    def __init__(self, cloud, stream_arn: str):
+    def __init__(self, cloud, stream_arn: str, positions: dict[str, str] | None = None):
         self.store = cloud.extension("kinesis_store")
         self.stream_arn = stream_arn
-        self.positions: dict[str, str] = {}
+        self.positions: dict[str, str] = dict(positions or {})
         self._missing_logged = False
+        if positions is not None:
+            return  # resume: records that arrived while the delivery stream restarted are read too
         try:
             for shard in self.store.shards(stream_arn):
                 self.positions[shard.shard_id] = self.store.start_position(stream_arn, shard.shard_id, "LATEST")
