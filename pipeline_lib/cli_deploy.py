@@ -40,12 +40,9 @@ def format_outputs(outputs: dict[str, str]) -> str:
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    from .cli import UsageError
+    from .cli_synth import context_of
 
-    try:
-        context = synth.parse_context(args.context)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    context = context_of(args)
     try:
         outputs = deploy.deploy(
             backend=args.backend, stack_name=args.stack_name, context=context, out_dir=args.out,

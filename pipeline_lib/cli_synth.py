@@ -27,13 +27,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def handler(args: argparse.Namespace) -> int:
+def context_of(args: argparse.Namespace) -> dict[str, str]:
+    """The CDK context of the `--context KEY=VALUE` arguments (a bad one is a usage error)."""
     from .cli import UsageError
 
     try:
-        context = synth_mod.parse_context(args.context)
+        return synth_mod.parse_context(args.context)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def handler(args: argparse.Namespace) -> int:
+    from .cli import UsageError
+
+    context = context_of(args)
     try:
         synth_mod.synth(args.out, context)
     except synth_mod.SynthError as exc:

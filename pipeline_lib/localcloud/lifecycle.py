@@ -42,7 +42,8 @@ def health(endpoint: str, timeout: float = 2.0) -> dict | None:
         return None
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` exists (one of another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -56,7 +57,7 @@ def find(state_dir: str | None = None) -> Running | None:
     """The running cloud of this state dir, if one answers."""
     state = StateDir(state_dir)
     record = state.read_record()
-    if record is None or not _pid_alive(record.pid):
+    if record is None or not pid_alive(record.pid):
         return None
     answer = health(record.endpoint)
     if not answer or answer.get("pid") != record.pid:
@@ -127,19 +128,19 @@ def down(state_dir: str | None = None, timeout: float = 30.0) -> bool:
     """Stop the cloud cleanly; True if one was running."""
     state = StateDir(state_dir)
     record = state.read_record()
-    if record is None or not _pid_alive(record.pid):
+    if record is None or not pid_alive(record.pid):
         state.clear_record()
         return False
     os.kill(record.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _pid_alive(record.pid):
+    while time.monotonic() < deadline and pid_alive(record.pid):
         try:
             # Reap it when it is our child (tests); harmless otherwise.
             os.waitpid(record.pid, os.WNOHANG)
         except ChildProcessError:
             pass
         time.sleep(0.05)
-    if _pid_alive(record.pid):
+    if pid_alive(record.pid):
         os.kill(record.pid, signal.SIGKILL)
     state.clear_record()
     return True

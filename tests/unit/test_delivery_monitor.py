@@ -1,10 +1,7 @@
 """The delivery-drained check: the decision, and the GetMetricData call it makes (Stubber)."""
 from __future__ import annotations
 
-import ast
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -145,12 +142,3 @@ def test_against_moto_cloudwatch(monkeypatch: pytest.MonkeyPatch) -> None:
                 {"MetricName": name, "Dimensions": dims, "Timestamp": when, "Value": value, "Unit": "Count"}])
         status = dm.delivery_status(client, "cdc-delivery", SINCE_MS, 7, NOW_MS)
     assert status == dm.DeliveryStatus(drained=False, read=7, delivered=4, expected=7)
-
-
-def test_self_contained_lambda_file() -> None:
-    tree = ast.parse(Path(dm.__file__).read_text())
-    roots = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-             for alias in node.names}
-    roots |= {node.module.split(".")[0] for node in ast.walk(tree)
-              if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
-    assert roots <= set(sys.stdlib_module_names) | {"boto3", "botocore"}

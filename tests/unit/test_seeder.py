@@ -1,10 +1,8 @@
 """The BatchWriteItem seeding engine, against a fake DynamoDB that throttles and drops items."""
 from __future__ import annotations
 
-import ast
 import json
 import random
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -330,16 +328,6 @@ def test_the_real_client_request_shape_with_stubber() -> None:
         result = seed_requests(client, TABLE, requests, concurrency=1, sleep=lambda s: None)
         stub.assert_no_pending_responses()
     assert (result.written, result.batches, result.calls, result.retries, result.unprocessed) == (30, 2, 3, 1, 2)
-
-
-def test_self_contained_lambda_file() -> None:
-    tree = ast.parse(Path(seeder.__file__).read_text())
-    roots = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-             for alias in node.names}
-    roots |= {node.module.split(".")[0] for node in ast.walk(tree)
-              if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
-    assert roots <= set(sys.stdlib_module_names) | {"boto3", "botocore"}
-    assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree))
 
 
 # --- the Lambda handler and the notebook front, against moto in-process (no server) -----------
