@@ -75,6 +75,9 @@ class LocalCloud:
     def start(self) -> None:
         for ext in self.extensions:
             ext.start()
+        # moto imports a service's models on first use (seconds for all of them): do it now, in
+        # the background, so the first `local status` answers quickly.
+        threading.Thread(target=holdings, name="warm-up", daemon=True).start()
 
     def stop(self) -> None:
         for ext in reversed(self.extensions):
