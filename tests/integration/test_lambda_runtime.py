@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import time
 import uuid
 import zipfile
@@ -12,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+
+from pipeline_lib.localcloud.lifecycle import pid_alive
 
 pytestmark = pytest.mark.integration
 
@@ -238,11 +239,11 @@ def test_parallel_invocations_all_succeed(lam, role):
 def test_deleting_a_function_retires_its_workers(lam, role):
     name = create(lam, role)
     _, result = invoke(lam, name, {})
-    assert process_exists(result["pid"])
+    assert pid_alive(result["pid"])
 
     lam.delete_function(FunctionName=name)
 
-    assert not process_exists(result["pid"])
+    assert not pid_alive(result["pid"])
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.invoke(FunctionName=name, Payload=b"{}")
 
@@ -251,11 +252,3 @@ def test_invalid_json_payload_is_refused(lam, role):
     name = create(lam, role)
     with pytest.raises(lam.exceptions.InvalidRequestContentException):
         lam.invoke(FunctionName=name, Payload=b"{not json")
-
-
-def process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
