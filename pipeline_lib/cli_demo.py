@@ -18,4 +18,10 @@ def _demo(args: argparse.Namespace) -> int:
     report = run_demo(items=args.items, poll_seconds=args.poll_seconds, backend=args.backend)
     print()
     print(report.render())
+    if report.backend == "local":
+        import os
+
+        print(f"\nThe local cloud keeps running at {os.environ.get('AWS_ENDPOINT_URL')}: explore it with "
+              "`make lab` or `eval \"$(python -m pipeline_lib local env)\"`; stop it with "
+              "`python -m pipeline_lib local down`.")
     return 0 if report.balanced else 1
