@@ -13,6 +13,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Mod
         return None
     if any(fnmatch(file_path.name, pattern) for pattern in parent.config.getini("python_files")):
         return None
+    if parent.session.isinitpath(file_path):
+        return None  # named on the command line: pytest's python plugin collects it already
     return pytest.Module.from_parent(parent, path=file_path)
 
 
