@@ -173,3 +173,50 @@ def test_encoding_is_compact_utf8_json_with_base64_binaries():
     decoded = json.loads(data)
     assert decoded["dynamodb"]["NewImage"]["blob"] == {"B": "AP8="}
     assert decoded["dynamodb"]["NewImage"]["bs"] == {"BS": ["AQ=="]}
+
+
+@pytest.mark.parametrize(
+    "value, size",
+    [
+        ({"S": "下野"}, 6),  # UTF-8 bytes, not characters
+        ({"SS": ["é", "a"]}, 3),
+        ({"M": {"ü": {"S": "ß"}}}, 3 + (2 + 2 + 1)),
+    ],
+)
+def test_text_sizes_count_utf8_bytes(value, size):
+    assert value_size(value) == size
+
+
+def test_snapshot_equals_motos_to_json_and_is_a_copy():
+    """capture.snapshot reads moto's Item internals; it must keep giving what Item.to_json gives."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from pipeline_lib.localcloud.dynamodb_kinesis.capture import snapshot
+
+    attrs = {
+        "pk": {"S": "a"}, "n": {"N": "1.50"}, "b": {"B": base64.b64encode(b"\x00\xff").decode()},
+        "t": {"BOOL": True}, "z": {"NULL": True}, "ss": {"SS": ["x", "y"]}, "ns": {"NS": ["1", "2"]},
+        "bs": {"BS": ["AQ=="]}, "l": {"L": [{"S": "e"}, {"N": "2"}, {"B": "AQ=="}, {"L": [{"SS": ["q"]}]}]},
+        "m": {"M": {"k": {"M": {"deep": {"L": [{"M": {"x": {"BOOL": False}}}]}, "b": {"B": "AQ=="}}},
+                    "s": {"SS": ["r"]}}},
+    }
+    item = Item(DynamoType(attrs["pk"]), None, attrs)
+    expected = item.to_json()["Attributes"]
+    image = snapshot(item)
+    assert image == expected
+    assert snapshot(None) is None
+    image["m"]["M"]["s"]["SS"].append("changed")  # a copy: the stored item does not change
+    image["l"]["L"][0]["S"] = "changed"
+    assert item.to_json()["Attributes"] == expected
+
+
+def test_event_ids_are_unique_random_version_4_uuids():
+    import uuid
+
+    from pipeline_lib.localcloud.dynamodb_kinesis.forwarder import event_id
+
+    ids = [event_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids[:200]:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122

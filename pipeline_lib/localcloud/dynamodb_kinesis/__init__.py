@@ -32,6 +32,9 @@ Seams (checked against moto 5.2.5 at install; `pipeline_lib.localcloud.seam`)
 - ``Table.update_from_cloudformation_json`` (added; moto had none and dropped the resource on a
   stack update): replaces the table when TableName, KeySchema or LocalSecondaryIndexes change, else
   updates it in place (`table_update`), KinesisStreamSpecification included.
+- Read, not patched: ``moto.dynamodb.models.dynamo_type.Item.attrs`` and ``DynamoType.type`` /
+  ``.value`` (`capture.snapshot` copies images itself, without ``to_json``'s deepcopy; a unit test
+  compares it with ``Item.to_json`` for every attribute type).
 """
 from __future__ import annotations
 

@@ -6,9 +6,10 @@ takes them in that order, so the records of one item reach their shard in commit
 from __future__ import annotations
 
 import logging
+import os
+import random
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 
@@ -21,6 +22,20 @@ MAX_BYTES_PER_PUT = 5 * 1024 * 1024
 MAX_RECORD_BYTES = 1024 * 1024
 
 PutRecords = Callable[[str, Sequence[tuple[str, bytes]]], object]
+
+# eventIDs: random version-4 UUIDs from a generator seeded once from os.urandom. uuid.uuid4() reads
+# os.urandom per record, which releases the GIL, and in a busy server the forwarder then waits for
+# it again on every record. Event IDs need uniqueness, not cryptographic strength.
+_random = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(32)))
+_VERSION_MASK = ~((0xF000 << 64) | (0xC000 << 48))
+_VERSION_BITS = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
+
+
+def event_id() -> str:
+    """A random version-4 UUID in its canonical text form."""
+    h = f"{(_random.getrandbits(128) & _VERSION_MASK) | _VERSION_BITS:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class ChangeQueue:
@@ -127,7 +142,7 @@ class Forwarder:
         run_stream: str | None = None
         run_bytes = 0
         for change in batch:
-            record = build_record(change, str(uuid.uuid4()))
+            record = build_record(change, event_id())
             data = encode_record(record)
             key = partition_key(change.table_name, record["dynamodb"]["Keys"])
             if len(data) + len(key) > MAX_RECORD_BYTES:

@@ -77,11 +77,15 @@ def _number_size(text: Any) -> int:
     return (len(digits) + 1) // 2 + 1
 
 
+def _text_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))  # isascii is O(1)
+
+
 def value_size(value: dict[str, Any]) -> int:
     """Size in bytes of one DynamoDB attribute value (without its name)."""
     (kind, inner), = value.items()
     if kind == "S":
-        return len(inner.encode("utf-8"))
+        return _text_size(inner)
     if kind == "N":
         return _number_size(inner)
     if kind == "B":
@@ -89,7 +93,7 @@ def value_size(value: dict[str, Any]) -> int:
     if kind in ("BOOL", "NULL"):
         return 1
     if kind == "SS":
-        return sum(len(s.encode("utf-8")) for s in inner)
+        return sum(_text_size(s) for s in inner)
     if kind == "NS":
         return sum(_number_size(n) for n in inner)
     if kind == "BS":
@@ -97,14 +101,14 @@ def value_size(value: dict[str, Any]) -> int:
     if kind == "L":  # 3 bytes of overhead, plus 1 per element
         return 3 + sum(value_size(v) + 1 for v in inner)
     if kind == "M":
-        return 3 + sum(len(k.encode("utf-8")) + value_size(v) + 1 for k, v in inner.items())
+        return 3 + sum(_text_size(k) + value_size(v) + 1 for k, v in inner.items())
     raise ValueError(f"unknown DynamoDB attribute type {kind!r}")
 
 
 def image_size(image: Image | None) -> int:
     if not image:
         return 0
-    return sum(len(name.encode("utf-8")) + value_size(value) for name, value in image.items())
+    return sum(_text_size(name) + value_size(value) for name, value in image.items())
 
 
 def partition_key(table_name: str, keys: Image) -> str:
