@@ -57,7 +57,7 @@ class PipelineFunctions(Construct):
         )
         # GetMetricData has no resource-level permissions (IAM requires Resource "*").
         self.delivery_monitor.add_to_role_policy(
-            iam.PolicyStatement(sid="ReadFirehoseMetrics", actions=["cloudwatch:GetMetricData"], resources=["*"])
+            iam.PolicyStatement(sid="ReadDeliveryMetrics", actions=["cloudwatch:GetMetricData"], resources=["*"])
         )
         acknowledge(
             self.delivery_monitor.role,
@@ -113,6 +113,7 @@ class Orchestration(Construct):
         *,
         functions: PipelineFunctions,
         delivery_stream_name: str,
+        source_stream_name: str,
         crawler_name: str,
         crawler_arn: str,
         log_retention: logs.RetentionDays,
@@ -168,11 +169,13 @@ class Orchestration(Construct):
         check_delivery = tasks.LambdaInvoke(
             self,
             "CheckDelivery",
-            comment="Has Firehose read and delivered every change written since the seed started?",
+            comment="Since the seed started: did the expected changes enter the stream, and were all that "
+            "entered read and delivered by Firehose?",
             lambda_function=functions.delivery_monitor,
             payload=sfn.TaskInput.from_object(
                 {
                     "deliveryStreamName": delivery_stream_name,
+                    "streamName": source_stream_name,
                     "sinceEpochMs": P.number_at("$.seed.startedAt"),
                     "expectedRecords": P.number_at("$.seed.written"),
                 }
@@ -194,11 +197,12 @@ class Orchestration(Construct):
             "DeliveryNotDrained",
             error="DeliveryNotDrained",
             cause_path=P.format(
-                "Firehose read {} and delivered {} of {} expected records after {} polls; see the "
-                "CloudWatch logs of the delivery stream and the errors/ prefix of the lake bucket, or raise maxPolls.",
+                "{} records entered the stream ({} expected); Firehose read {} and delivered {} after {} polls; "
+                "see the CloudWatch logs of the delivery stream and the errors/ prefix of the lake bucket, or raise maxPolls.",
+                P.string_at("$.delivery.incoming"),
+                P.string_at("$.delivery.expected"),
                 P.string_at("$.delivery.read"),
                 P.string_at("$.delivery.delivered"),
-                P.string_at("$.delivery.expected"),
                 P.string_at("$.polls.delivery"),
             ),
         )

@@ -16,8 +16,8 @@ from infra.constructs.orchestration import Orchestration, PipelineFunctions
 from infra.constructs.storage import Storage
 from infra.constructs.table_stream import TableStream
 from pipeline_lib.schema import TableSchema
+from pipeline_lib.stack import STACK_NAME
 
-STACK_NAME = "CdcWorkbench"
 DELIVERY_STREAM_NAME = "cdc-workbench-events"
 CRAWLER_NAME = "cdc-workbench-crawler"
 GLUE_DATABASE_NAME = "cdc_lake"
@@ -96,6 +96,7 @@ class WorkbenchStack(cdk.Stack):
             "Orchestration",
             functions=functions,
             delivery_stream_name=DELIVERY_STREAM_NAME,
+            source_stream_name=table_stream.stream.stream_name,
             crawler_name=CRAWLER_NAME,
             crawler_arn=catalog.crawler_arn,
             log_retention=LOG_RETENTION,

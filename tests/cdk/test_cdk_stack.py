@@ -335,6 +335,7 @@ def test_state_machine_polls_instead_of_waiting_fixed_minutes(template):
     check = tasks[by_resource[f"<{monitor_id}.Arn>"]]
     assert check["Parameters"] == {
         "deliveryStreamName": _outputs(template)["DeliveryStreamName"],
+        "streamName": render(_outputs(template)["StreamName"]),  # the source stream (a Ref)
         "sinceEpochMs.$": "$.seed.startedAt",
         "expectedRecords.$": "$.seed.written",
     }

@@ -216,8 +216,9 @@ def normalized(image: dict[str, Any]) -> Any:
 
 
 # -- the Step Functions flow --------------------------------------------------------------------
-# First in the module: its delivery monitor sums Firehose metrics from the start of the minute the
-# seed began, so records this module wrote just before could make it call the stream drained early.
+# First in the module: records this module wrote just before the seed but that Firehose reads inside
+# the monitor's window count as read without counting as incoming (the monitor's remaining limit),
+# so they could make it call the stream drained early.
 def read_data_set(stack: Stack) -> list[dict[str, Any]]:
     s3 = stack.client("s3")
     requests = []
@@ -256,7 +257,10 @@ def test_state_machine_seeds_delivers_crawls_and_the_lake_reads_back(stack):
     assert run.output["written"] == len(requests)
     delivery = run.output["delivery"]
     assert delivery["drained"] and delivery["expected"] == len(requests)
-    assert delivery["read"] >= len(requests) and delivery["delivered"] >= delivery["read"]
+    # The stream's own IncomingRecords (AWS/Kinesis, published by the local cloud's Kinesis on every
+    # put) counted the seed's changes in the monitor's window; Firehose read and delivered them all.
+    assert delivery["incoming"] >= len(requests)
+    assert delivery["read"] >= delivery["incoming"] and delivery["delivered"] >= delivery["read"]
     assert [s for s in ("Seed", "CheckDelivery", "StartCrawler", "GetCrawler", "Done") if s not in run.states] == []
     # The seeder really ran: the table holds exactly the data set's surviving items.
     last = {key_of(r): "PutRequest" in r for r in requests}
