@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import argparse
 
+from .backend import BACKENDS
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("demo", help="deploy, seed, deliver, crawl, and reconcile what landed")
     p.add_argument("--items", type=int, default=None, help="data set size (default: the app's, 10000)")
     p.add_argument("--poll-seconds", type=int, default=2, help="how often the state machine polls")
-    p.add_argument("--backend", choices=("local", "aws"), default=None, help="default: $PIPELINE_BACKEND or local")
+    p.add_argument("--backend", choices=BACKENDS, default=None, help="default: $PIPELINE_BACKEND or local")
     p.set_defaults(func=_demo)
 
 

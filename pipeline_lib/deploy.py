@@ -41,9 +41,9 @@ from botocore.exceptions import ClientError
 
 from . import synth
 from .backend import connect, current_backend
+from .stack import STACK_NAME, outputs_of, stack_summary
 
 PINNED_CDK_CLI = "2.1147.0"
-STACK_NAME = synth.STACK_NAME
 BOOTSTRAP_QUALIFIER = "hnb659fds"
 BOOTSTRAP_VERSION_PARAMETER = f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version"
 # The version `cdk bootstrap` records; the template's CheckBootstrapVersion rule wants >= 6.
@@ -174,19 +174,8 @@ def publish(session: boto3.Session, planned: list[Upload], say: Callable[[str], 
 
 
 # -- stack status and events ----------------------------------------------------------------------
-def stack_summary(cfn: Any, stack_name: str) -> dict[str, Any] | None:
-    """describe_stacks' entry for the stack, or None when there is none."""
-    try:
-        return cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
-    except ClientError as exc:
-        if "does not exist" in str(exc):
-            return None
-        raise
-
-
 def stack_outputs(cfn: Any, stack_name: str) -> dict[str, str]:
-    summary = stack_summary(cfn, stack_name) or {}
-    return {o["OutputKey"]: o["OutputValue"] for o in summary.get("Outputs") or []}
+    return outputs_of(stack_summary(cfn, stack_name))
 
 
 def _events(cfn: Any, stack: str) -> list[dict[str, Any]]:
@@ -344,12 +333,16 @@ def deploy_local(session: boto3.Session, stack_name: str, context: dict[str, Any
     return stack_outputs(cfn, stack_name)
 
 
-def stack_buckets(cfn: Any, stack: str) -> list[str]:
+def stack_resources(cfn: Any, stack: str) -> list[dict[str, Any]]:
     pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack)
+    return [r for page in pages for r in page["StackResourceSummaries"]]
+
+
+def stack_buckets(resources: list[dict[str, Any]]) -> list[str]:
+    """The physical names of the buckets among a stack's resources."""
     return [
         r["PhysicalResourceId"]
-        for page in pages
-        for r in page["StackResourceSummaries"]
+        for r in resources
         if r["ResourceType"] == "AWS::S3::Bucket" and r.get("PhysicalResourceId")
     ]
 
@@ -392,6 +385,14 @@ def empty_bucket(s3: Any, bucket: str) -> int:
     return deleted
 
 
+def empty_buckets(s3: Any, buckets: list[str], say: Callable[[str], None]) -> None:
+    """Empty `buckets`, log targets last (see emptying_order)."""
+    for bucket in emptying_order(s3, buckets):
+        count = empty_bucket(s3, bucket)
+        if count:
+            say(f"  emptied s3://{bucket} ({count} objects)")
+
+
 def _delete_stack(session: boto3.Session, cfn: Any, summary: dict[str, Any], progress: bool,
                   say: Callable[[str], None], attempts: int = 2) -> None:
     stack_id = summary["StackId"]
@@ -400,14 +401,10 @@ def _delete_stack(session: boto3.Session, cfn: Any, summary: dict[str, Any], pro
     for _attempt in range(attempts):
         # Firehose may still deliver what it buffered while its stream is deleted: empty again
         # and retry once if a bucket filled up meanwhile, as you would on AWS.
-        for bucket in emptying_order(s3, stack_buckets(cfn, stack_id)):
-            count = empty_bucket(s3, bucket)
-            if count:
-                say(f"  emptied s3://{bucket} ({count} objects)")
-        resources = sum(len(page["StackResourceSummaries"])
-                        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id))
+        resources = stack_resources(cfn, stack_id)
+        empty_buckets(s3, stack_buckets(resources), say)
         status, events = run_stack_operation(
-            cfn, stack_id, lambda: cfn.delete_stack(StackName=stack_id), resources, "delete", progress
+            cfn, stack_id, lambda: cfn.delete_stack(StackName=stack_id), len(resources), "delete", progress
         )
         if status == "DELETE_COMPLETE":
             return
@@ -476,9 +473,8 @@ def destroy_aws(session: boto3.Session, stack_name: str, say: Callable[[str], No
     if summary is None:
         say(f"stack {stack_name} is not deployed")
         return False
-    s3 = session.client("s3")
-    for bucket in emptying_order(s3, stack_buckets(cfn, summary["StackId"])):
-        empty_bucket(s3, bucket)
+    # (quiet: the CDK CLI reports what it deletes)
+    empty_buckets(session.client("s3"), stack_buckets(stack_resources(cfn, summary["StackId"])), _quiet)
     _run_cdk(cdk_command("destroy", stack_name, None, ["--force"]))
     return True
 

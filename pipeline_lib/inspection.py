@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from boto3.dynamodb.types import TypeDeserializer
 
-from .lake import PARTITION
+from .lake import PARTITION, list_objects
 
 _deserializer = TypeDeserializer()
 
@@ -218,12 +218,8 @@ class LakeCounter:
     def __post_init__(self) -> None:
         self._s3 = (self.boto3_session or boto3.Session()).client("s3")
 
-    def _list(self, prefix: str) -> Iterator[dict[str, Any]]:
-        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-            yield from page.get("Contents", [])
-
     def data_objects(self) -> list[LakeObject]:
-        for obj in self._list(self.data_prefix):
+        for obj in list_objects(self._s3, self.bucket, self.data_prefix):
             if obj["Key"] not in self._rows:
                 body = self._s3.get_object(Bucket=self.bucket, Key=obj["Key"])["Body"].read()
                 rows = pq.ParquetFile(io.BytesIO(body)).metadata.num_rows
@@ -231,7 +227,7 @@ class LakeCounter:
         return sorted(self._rows.values(), key=lambda o: o.key)
 
     def error_records(self) -> int:
-        for obj in self._list(self.error_prefix):
+        for obj in list_objects(self._s3, self.bucket, self.error_prefix):
             if obj["Key"] not in self._errors:
                 body = self._s3.get_object(Bucket=self.bucket, Key=obj["Key"])["Body"].read()
                 self._errors[obj["Key"]] = sum(1 for line in body.splitlines() if line.strip())

@@ -35,9 +35,16 @@ def _session(boto3_session: boto3.Session | None) -> boto3.Session:
     return boto3_session or boto3.Session()
 
 
-def _objects(s3, bucket: str, prefix: str):
+def list_objects(s3: Any, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
+    """ListObjectsV2 entries under `prefix`, every page."""
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         yield from page.get("Contents", [])
+
+
+def _bodies(s3: Any, bucket: str, prefix: str) -> Iterator[tuple[str, bytes]]:
+    """(key, content) of every object under `prefix`."""
+    for obj in list_objects(s3, bucket, prefix):
+        yield obj["Key"], s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
 
 
 def day_of(key: str) -> str:
@@ -62,12 +69,10 @@ def parquet_objects(
     columns: list[str] | None = None,
 ) -> Iterator[LakeObject]:
     """Every object under `prefix`, read as Parquet (only `columns`, if given)."""
-    s3 = _session(boto3_session).client("s3")
-    for obj in _objects(s3, bucket, prefix):
-        body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-        folders = obj["Key"][len(prefix):] if obj["Key"].startswith(prefix) else obj["Key"]
+    for key, body in _bodies(_session(boto3_session).client("s3"), bucket, prefix):
+        folders = key[len(prefix):] if key.startswith(prefix) else key
         partition = dict(KEY_VALUE_FOLDER.findall(folders))
-        yield LakeObject(obj["Key"], partition, pq.read_table(io.BytesIO(body), columns=columns))
+        yield LakeObject(key, partition, pq.read_table(io.BytesIO(body), columns=columns))
 
 
 def parquet_rows(
@@ -79,10 +84,8 @@ def parquet_rows(
     """Rows per `yyyy-mm-dd` partition; with `rows_where`, only the rows it selects."""
     rows: Counter = Counter()
     if rows_where is None:  # the footer is enough
-        s3 = _session(boto3_session).client("s3")
-        for obj in _objects(s3, bucket, prefix):
-            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-            rows[day_of(obj["Key"])] += pq.ParquetFile(io.BytesIO(body)).metadata.num_rows
+        for key, body in _bodies(_session(boto3_session).client("s3"), bucket, prefix):
+            rows[day_of(key)] += pq.ParquetFile(io.BytesIO(body)).metadata.num_rows
         return rows
     for lake_object in parquet_objects(bucket, prefix, boto3_session):
         selected = lake_object.table.filter(rows_where(lake_object.table)).num_rows
@@ -99,14 +102,12 @@ def error_records(
 ) -> list[dict]:
     """Every error record Firehose wrote (that `errors_where` keeps), with the error output type
     (`kind`) and the object `key` it came from."""
-    s3 = _session(boto3_session).client("s3")
     out: list[dict] = []
-    for obj in _objects(s3, bucket, prefix):
-        kind = _error_kind(obj["Key"], prefix)
-        body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read().decode()
-        for line in body.splitlines():
+    for key, body in _bodies(_session(boto3_session).client("s3"), bucket, prefix):
+        kind = _error_kind(key, prefix)
+        for line in body.decode().splitlines():
             if line.strip():
-                record = {"kind": kind, "key": obj["Key"], **json.loads(line)}
+                record = {"kind": kind, "key": key, **json.loads(line)}
                 if errors_where is None or errors_where(record):
                     out.append(record)
     return out

@@ -15,8 +15,8 @@ from tqdm.auto import tqdm
 
 from pipeline_lib.lambdas.seeder import (
     SeedResult,
-    iter_s3_lines,
     read_requests,
+    seed_objects,
     seed_requests,
     seeding_client,
 )
@@ -85,9 +85,8 @@ def seed_s3(
     s3 = session.client("s3")
     client = seeding_client(session, concurrency)
     total = SeedResult()
-    for key in keys:
-        requests = read_requests(iter_s3_lines(s3, bucket, key), source=f"s3://{bucket}/{key}")
+    for key in keys:  # one progress bar per object
         with _progress(progress, None, f"{key} -> {table_name}") as update:
-            total = total + seed_requests(client, table_name, requests, on_progress=update,
-                                          concurrency=concurrency, max_attempts=max_attempts)
+            total = total + seed_objects(s3, client, bucket, [key], table_name, on_progress=update,
+                                         concurrency=concurrency, max_attempts=max_attempts)
     return total

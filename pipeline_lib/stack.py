@@ -1,24 +1,36 @@
 """The deployed stack's outputs: the names every notebook and script needs."""
 from __future__ import annotations
 
-import boto3
+from typing import Any
 
-STACK_NAME = "CdcWorkbench"
+import boto3
+from botocore.exceptions import ClientError
+
+STACK_NAME = "CdcWorkbench"  # the one definition: infra/, synth and deploy import it
 
 
 class StackNotDeployed(RuntimeError):
     pass
 
 
-def outputs(boto3_session: boto3.Session | None = None, stack_name: str = STACK_NAME) -> dict[str, str]:
-    session = boto3_session or boto3.Session()
-    cfn = session.client("cloudformation")
+def stack_summary(cfn: Any, stack_name: str) -> dict[str, Any] | None:
+    """describe_stacks' entry for the stack, or None when there is none."""
     try:
-        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
-    except cfn.exceptions.ClientError as exc:
+        return cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    except ClientError as exc:
         if "does not exist" in str(exc):
-            raise StackNotDeployed(
-                f"stack {stack_name} is not deployed; run `python -m pipeline_lib deploy` first"
-            ) from None
+            return None
         raise
-    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+def outputs_of(summary: dict[str, Any] | None) -> dict[str, str]:
+    """OutputKey -> OutputValue of a stack summary (none for None)."""
+    return {o["OutputKey"]: o["OutputValue"] for o in (summary or {}).get("Outputs") or []}
+
+
+def outputs(boto3_session: boto3.Session | None = None, stack_name: str = STACK_NAME) -> dict[str, str]:
+    cfn = (boto3_session or boto3.Session()).client("cloudformation")
+    summary = stack_summary(cfn, stack_name)
+    if summary is None:
+        raise StackNotDeployed(f"stack {stack_name} is not deployed; run `python -m pipeline_lib deploy` first")
+    return outputs_of(summary)

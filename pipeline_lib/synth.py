@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .stack import STACK_NAME
+
 ROOT = Path(__file__).resolve().parent.parent
 INFRA_DIR = ROOT / "infra"
-STACK_NAME = "CdcWorkbench"
 VALIDATION_REPORT = "validation-report.json"
 STDERR_TAIL_LINES = 40
 
