@@ -3,8 +3,26 @@ from __future__ import annotations
 
 import argparse
 import json
+from functools import wraps
+from typing import Callable
 
 from .localcloud import lifecycle
+
+
+def _user_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A LocalCloudError (taken port, a cloud that would not start, ...) is the user's to act on:
+    the CLI prints it without a traceback."""
+
+    @wraps(func)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except lifecycle.LocalCloudError as exc:
+            from .cli import UsageError
+
+            raise UsageError(str(exc)) from None
+
+    return run
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -30,17 +48,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_flush)
 
 
+@_user_errors
 def _up(args: argparse.Namespace) -> int:
     running = lifecycle.up(port=args.port, state_dir=args.state_dir, time_scale=args.time_scale)
     print(running.endpoint)
     return 0
 
 
+@_user_errors
 def _down(args: argparse.Namespace) -> int:
     print("stopped" if lifecycle.down(args.state_dir) else "not running")
     return 0
 
 
+@_user_errors
 def _status(args: argparse.Namespace) -> int:
     info = lifecycle.status(args.state_dir)
     if args.json:
@@ -59,11 +80,13 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+@_user_errors
 def _env(args: argparse.Namespace) -> int:
     print(lifecycle.env_exports(lifecycle.ensure_running(args.state_dir)))
     return 0
 
 
+@_user_errors
 def _flush(args: argparse.Namespace) -> int:
     endpoint = lifecycle.ensure_running(args.state_dir)
     report = lifecycle.flush(endpoint, timeout=args.timeout)

@@ -160,29 +160,22 @@ def holdings() -> dict[str, int]:
             for _region, backend in regions.items():
                 yield backend
 
-    probes: dict[str, Callable[[Any], int]] = {
-        "s3 buckets": lambda b: len(getattr(b, "buckets", {})),
-        "dynamodb tables": lambda b: len(getattr(b, "tables", {})),
-        "kinesis streams": lambda b: len(getattr(b, "streams", {})),
-        "firehose delivery streams": lambda b: len(getattr(b, "delivery_streams", {})),
-        "lambda functions": lambda b: len(list(b.list_functions())) if hasattr(b, "list_functions") else 0,
-        "cloudformation stacks": lambda b: len([s for s in getattr(b, "stacks", {}).values() if s.status != "DELETE_COMPLETE"]),
-        "glue databases": lambda b: len(getattr(b, "databases", {})),
+    # label -> (moto service, count of one backend)
+    probes: dict[str, tuple[str, Callable[[Any], int]]] = {
+        "s3 buckets": ("s3", lambda b: len(getattr(b, "buckets", {}))),
+        "dynamodb tables": ("dynamodb", lambda b: len(getattr(b, "tables", {}))),
+        "kinesis streams": ("kinesis", lambda b: len(getattr(b, "streams", {}))),
+        "firehose delivery streams": ("firehose", lambda b: len(getattr(b, "delivery_streams", {}))),
+        "lambda functions": ("lambda", lambda b: len(list(b.list_functions())) if hasattr(b, "list_functions") else 0),
+        "cloudformation stacks": ("cloudformation", lambda b: len(
+            [s for s in getattr(b, "stacks", {}).values() if s.status != "DELETE_COMPLETE"])),
+        "glue databases": ("glue", lambda b: len(getattr(b, "databases", {}))),
     }
-    services = {
-        "s3 buckets": "s3",
-        "dynamodb tables": "dynamodb",
-        "kinesis streams": "kinesis",
-        "firehose delivery streams": "firehose",
-        "lambda functions": "lambda",
-        "cloudformation stacks": "cloudformation",
-        "glue databases": "glue",
-    }
-    for label, service in services.items():
+    for label, (service, probe) in probes.items():
         total = 0
         try:
             for backend in each(service):
-                total += probes[label](backend)
+                total += probe(backend)
         except Exception:  # a probe must never break status
             log.debug("holdings probe %s failed", label, exc_info=True)
         counts[label] = total

@@ -53,6 +53,22 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def server_holds_lock(state: StateDir) -> bool:
+    """Whether a cloud process holds the state dir's server lock: true for its whole life, false
+    once it has exited (crashed, killed, or a zombie not yet reaped), whatever pid it had."""
+    try:
+        handle = open(state.lock_file, "rb")
+    except FileNotFoundError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 def find(state_dir: str | None = None) -> Running | None:
     """The running cloud of this state dir, if one answers."""
     state = StateDir(state_dir)
@@ -98,6 +114,7 @@ def up(port: int | None = None, state_dir: str | None = None, time_scale: float 
         for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
             env.pop(var, None)
         log = open(state.server_log, "ab")
+        log_start = log.tell()  # the log is appended to: show only this start's lines
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env=env, start_new_session=True,  # survives the shell that started it
@@ -107,43 +124,56 @@ def up(port: int | None = None, state_dir: str | None = None, time_scale: float 
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise LocalCloudError(
-                    f"the local cloud exited with code {proc.returncode}; its log says:\n{_tail(state)}"
+                    f"the local cloud exited with code {proc.returncode}; its log says:\n{_tail(state, log_start)}"
                 )
             record = state.read_record()
             if record and record.pid == proc.pid and health(record.endpoint):
                 return Running(record.endpoint, record)
             time.sleep(0.1)
         proc.terminate()
-        raise LocalCloudError(f"the local cloud did not answer within {timeout:.0f}s; log:\n{_tail(state)}")
+        raise LocalCloudError(
+            f"the local cloud did not answer within {timeout:.0f}s; log:\n{_tail(state, log_start)}"
+        )
 
 
-def _tail(state: StateDir, lines: int = 30) -> str:
+def _tail(state: StateDir, start: int = 0, lines: int = 30) -> str:
+    """The last `lines` lines of the server log written from byte `start` on."""
     try:
-        return "\n".join(state.server_log.read_text(errors="replace").splitlines()[-lines:])
+        with open(state.server_log, "rb") as handle:
+            handle.seek(start)
+            text = handle.read().decode(errors="replace")
     except FileNotFoundError:
         return "(no log)"
+    return "\n".join(text.splitlines()[-lines:]) or "(no log)"
 
 
 def down(state_dir: str | None = None, timeout: float = 30.0) -> bool:
     """Stop the cloud cleanly; True if one was running."""
     state = StateDir(state_dir)
     record = state.read_record()
-    if record is None or not pid_alive(record.pid):
+    # Without the lock held the record is stale (the cloud crashed or is a zombie) and its pid
+    # may belong to an unrelated process by now: signal nothing.
+    if record is None or not pid_alive(record.pid) or not server_holds_lock(state):
         state.clear_record()
         return False
     os.kill(record.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and pid_alive(record.pid):
-        try:
-            # Reap it when it is our child (tests); harmless otherwise.
-            os.waitpid(record.pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
+    while time.monotonic() < deadline and pid_alive(record.pid) and server_holds_lock(state):
+        _reap(record.pid)
         time.sleep(0.05)
-    if pid_alive(record.pid):
+    if pid_alive(record.pid) and server_holds_lock(state):
         os.kill(record.pid, signal.SIGKILL)
+    _reap(record.pid)
     state.clear_record()
     return True
+
+
+def _reap(pid: int) -> None:
+    """Reap `pid` when it is our child (tests start clouds in-process); harmless otherwise."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
 
 
 def status(state_dir: str | None = None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_lib.localcloud import lifecycle
+from pipeline_lib.localcloud.statedir import CloudRecord, StateDir
 
 pytestmark = pytest.mark.integration
 
@@ -122,3 +123,34 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
         port = blocker.getsockname()[1]
         with pytest.raises(lifecycle.LocalCloudError, match="Choose another port"):
             lifecycle.up(port=port, state_dir=str(tmp_path / "state"))
+
+
+def test_a_taken_port_is_a_clear_cli_error_without_traceback(tmp_path: Path) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+        port = blocker.getsockname()[1]
+        out = cli("local", "up", "--state-dir", str(tmp_path / "state"), "--port", str(port), check=False)
+    assert out.returncode == 2
+    assert "Choose another port" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_down_signals_nothing_for_a_stale_record(tmp_path: Path) -> None:
+    """After a crash the record's pid may belong to an unrelated process by now: `down` must
+    leave it alone (no cloud holds the state dir's lock) and clear the record."""
+    state = StateDir(tmp_path / "state")
+    state.ensure()
+    unrelated = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        state.write_record(CloudRecord(
+            pid=unrelated.pid, host="127.0.0.1", port=free_port(), started_at="2026-01-01T00:00:00+00:00",
+            state_dir=str(state.path), time_scale=0.05, version="0",
+        ))
+        assert lifecycle.find(str(state.path)) is None
+        assert lifecycle.down(str(state.path), timeout=5) is False
+        assert unrelated.poll() is None
+        assert state.read_record() is None
+    finally:
+        unrelated.kill()
+        unrelated.wait()
