@@ -16,7 +16,8 @@ def _normalise(spec: str) -> str:
 def test_environment_yml_names_the_same_dependencies_as_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = {_normalise(s) for s in project["dependencies"]}
-    wanted |= {_normalise(s) for s in project["optional-dependencies"]["dev"]}
+    for extra in ("dev", "lab"):
+        wanted |= {_normalise(s) for s in project["optional-dependencies"][extra]}
 
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
