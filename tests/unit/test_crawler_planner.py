@@ -437,6 +437,20 @@ def test_json_lines_and_gzip():
     assert classify.classify(len(packed), reader(packed)).compression == "gzip"
 
 
+def test_json_over_the_schema_sample_counts_every_record_reading_each_byte_once():
+    lines = b"".join(json.dumps({"i": i, "pad": "x" * 40}).encode() + b"\n" for i in range(40_000))
+    assert classify.JSON_SCHEMA_BYTES < len(lines) <= classify.JSON_COUNT_LIMIT
+    ranges: list[tuple[int, int]] = []
+
+    def read(offset: int, length: int) -> bytes:
+        ranges.append((offset, length))
+        return lines[offset : offset + length]
+
+    result = classify.classify(len(lines), read)
+    assert result.num_rows == 40_000 and dict(result.columns) == {"i": "int", "pad": "string"}
+    assert sum(n for _, n in ranges) <= len(lines) + 4  # the 4-byte magic probe, then the object once
+
+
 # -- types ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "a,b,merged",

@@ -145,10 +145,10 @@ class Forwarder:
             record = build_record(change, event_id())
             data = encode_record(record)
             key = partition_key(change.table_name, record["dynamodb"]["Keys"])
-            if len(data) + len(key) > MAX_RECORD_BYTES:
+            size = len(data) + len(key)
+            if size > MAX_RECORD_BYTES:
                 self._lose(change.stream_arn, 1, f"a change of table {change.table_name} is larger than Kinesis's 1 MiB record limit")
                 continue
-            size = len(data) + len(key)
             if run and (change.stream_arn != run_stream or len(run) == MAX_RECORDS_PER_PUT
                         or run_bytes + size > MAX_BYTES_PER_PUT):
                 self._send(run_stream, run)

@@ -37,20 +37,26 @@ def _item_for_key(table: Any, key: dict[str, Any]) -> Any:
         return None
 
 
+def _captured_write(capture: ChangeCapture, table: Any, key: dict[str, Any], write: Callable[[], Any]) -> Any:
+    """Run `write` (which returns the item written) under the table's lock and record the change of
+    the item `key` names; `write` raising (a failed condition) records nothing."""
+    with capture.lock(table):
+        destination = capture.destination(table)
+        if destination is None:
+            return write()
+        old = snapshot(_item_for_key(table, key))
+        item = write()
+        capture.emit(table, destination, old, snapshot(item))
+        return item
+
+
 # -- Table: every PutItem-like and DeleteItem-like change passes here ------------------------------
 def _table_put_item(original: Callable) -> Callable:
     def put_item(self: Any, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         capture = HOOK.capture
         if capture is None:
             return original(self, item_attrs, *args, **kwargs)
-        with capture.lock(self):
-            destination = capture.destination(self)
-            if destination is None:
-                return original(self, item_attrs, *args, **kwargs)
-            old = snapshot(_item_for_key(self, item_attrs))
-            item = original(self, item_attrs, *args, **kwargs)  # raises on a failed condition: no record
-            capture.emit(self, destination, old, snapshot(item))
-            return item
+        return _captured_write(capture, self, item_attrs, lambda: original(self, item_attrs, *args, **kwargs))
 
     return put_item
 
@@ -76,16 +82,13 @@ def _backend_update_item(original: Callable) -> Callable:
         capture = HOOK.capture
         if capture is None:
             return original(self, table_name, key, *args, **kwargs)
-        table = self.get_table(table_name)
-        with capture.lock(table):  # the condition check and the in-place update are one step
-            destination = capture.destination(table)
-            if destination is None:
-                return original(self, table_name, key, *args, **kwargs)
-            old = snapshot(_item_for_key(table, key))
+
+        def write() -> Any:
             with capture.suppressed():  # moto creates a missing item with an inner Table.put_item
-                item = original(self, table_name, key, *args, **kwargs)
-            capture.emit(table, destination, old, snapshot(item))
-            return item
+                return original(self, table_name, key, *args, **kwargs)
+
+        # Under the table's lock, the condition check and the in-place update are one step.
+        return _captured_write(capture, self.get_table(table_name), key, write)
 
     return update_item
 

@@ -4,7 +4,8 @@ S3 targets become tables (columns from Parquet footers or JSON records, ``key=va
 string partition keys, partitions with their locations, the crawler's table parameters); catalog
 targets get the partitions found under their location. SchemaChangePolicy, RecrawlPolicy and the
 Configuration JSON apply; the crawler goes RUNNING → STOPPING → READY with LastCrawl set;
-GetCrawlerMetrics and StopCrawler work. Modules: `planner` (pure planning), `classify` and
+GetCrawlerMetrics and StopCrawler work. Modules: `planner` (pure planning, with `discover`: tables
+in S3 listings, `table_inputs`: what is written, `model`: inputs and the plan), `classify` and
 `schema` (formats and types), `config` (the crawler definition), `seams` (moto), `engine` (runs).
 """
 from __future__ import annotations

@@ -93,7 +93,9 @@ def classify(size: int, read: ReadRange) -> FileSchema:
         return _json(raw, compression="gzip", stored_size=size)
     sample = read(0, min(size, JSON_SCHEMA_BYTES))
     if sample.lstrip()[:1] in (b"{", b"["):
-        data = sample if size <= JSON_SCHEMA_BYTES else (read(0, size) if size <= JSON_COUNT_LIMIT else sample)
+        data = sample
+        if JSON_SCHEMA_BYTES < size <= JSON_COUNT_LIMIT:  # count every record: read the rest too
+            data += read(len(sample), size - len(sample))
         return _json(data, compression="none", stored_size=size)
     raise UnknownFormat("no built-in classifier (parquet, json) recognises the content")
 

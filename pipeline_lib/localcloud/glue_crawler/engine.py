@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from . import seams
 from .classify import FileSchema, classify
 from .config import CrawlerConfigError
-from .planner import CrawlFailed, S3Object, listing_locations, plan_crawl
+from .model import CrawlFailed, S3Object
+from .planner import listing_locations, plan_crawl
 
 if TYPE_CHECKING:
     from ..cloud import LocalCloud

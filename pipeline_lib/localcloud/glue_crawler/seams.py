@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from ..seam import MOTO_VERSION_WRITTEN_FOR, SeamError, SeamSet
 from .classify import UnreadableFile
 from .config import CrawlerConfigError, CrawlerSpec, validate
-from .planner import CatalogState, CrawlPlan, S3Object, TableState, copy_json
+from .model import CatalogState, CrawlPlan, S3Object, TableState, copy_json
 
 if TYPE_CHECKING:
     from .engine import CrawlEngine
@@ -436,11 +436,15 @@ def catalog_snapshot(backend: Any, spec: CrawlerSpec) -> CatalogState:
     return CatalogState(frozenset(databases), tables)
 
 
-def _s3_backend(account_id: str, region: str) -> Any:
+def _bucket(account_id: str, region: str, bucket: str) -> Any:
+    """moto's FakeBucket; LookupError when it does not exist."""
     from moto.s3.models import s3_backends
     from moto.utilities.utils import get_partition
 
-    return s3_backends[account_id][get_partition(region)]
+    try:
+        return s3_backends[account_id][get_partition(region)].get_bucket(bucket)
+    except Exception as exc:  # MissingBucket
+        raise LookupError(f"S3 bucket {bucket} does not exist") from exc
 
 
 def list_objects(account_id: str, region: str, bucket: str, prefix: str) -> list[S3Object]:
@@ -448,10 +452,7 @@ def list_objects(account_id: str, region: str, bucket: str, prefix: str) -> list
     missing bucket."""
     from moto.s3.models import FakeKey
 
-    try:
-        fake_bucket = _s3_backend(account_id, region).get_bucket(bucket)
-    except Exception as exc:  # MissingBucket
-        raise LookupError(f"S3 bucket {bucket} does not exist") from exc
+    fake_bucket = _bucket(account_id, region, bucket)
     items = _stable(lambda: list(fake_bucket.keys.items()))  # moto's items() iterates a copy
     return [
         S3Object(bucket, name, key.size, key.last_modified)
@@ -463,10 +464,7 @@ def list_objects(account_id: str, region: str, bucket: str, prefix: str) -> list
 def object_reader(account_id: str, region: str, bucket: str) -> Callable[[str, int, int], bytes]:
     """`read(key, offset, length)` for one bucket: bytes of an object without copying the rest
     (the footer of a large Parquet file is all a crawler reads)."""
-    try:
-        fake_bucket = _s3_backend(account_id, region).get_bucket(bucket)
-    except Exception as exc:  # MissingBucket
-        raise LookupError(f"S3 bucket {bucket} does not exist") from exc
+    fake_bucket = _bucket(account_id, region, bucket)
 
     def read(key: str, offset: int, length: int) -> bytes:
         fake_key = fake_bucket.keys.get(key)
