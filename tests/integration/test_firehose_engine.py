@@ -272,25 +272,30 @@ def test_lambda_invocation_errors_are_retried_then_sent_to_processing_failed(loc
         assert sorted(json.loads(base64.b64decode(e["rawData"]))["i"] for e in errors) == list(range(5))
 
 
-def test_direct_put_with_jq_partition_keys(local_cloud) -> None:
-    bucket, name = f"jq-{uid()}", f"fh-{uid()}"
-    boto3.client("s3").create_bucket(Bucket=bucket)
+def jq_stream(name: str, bucket: str, prefix: str, query: str, interval: int, append_delimiter: bool = False) -> None:
+    """A Direct PUT stream partitioned by a jq MetadataExtraction query."""
+    processors = [{"Type": "MetadataExtraction", "Parameters": [
+        {"ParameterName": "MetadataExtractionQuery", "ParameterValue": query},
+        {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]}]
+    if append_delimiter:
+        processors.append({"Type": "AppendDelimiterToRecord", "Parameters": []})
     boto3.client("firehose").create_delivery_stream(
         DeliveryStreamName=name, DeliveryStreamType="DirectPut",
         ExtendedS3DestinationConfiguration={
             "RoleARN": ROLE, "BucketARN": f"arn:aws:s3:::{bucket}",
-            "Prefix": "by-customer/customer=!{partitionKeyFromQuery:customer}/",
-            "ErrorOutputPrefix": "err/!{firehose:error-output-type}/",
-            "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 60},
+            "Prefix": prefix, "ErrorOutputPrefix": "err/!{firehose:error-output-type}/",
+            "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": interval},
             "DynamicPartitioningConfiguration": {"Enabled": True},
-            "ProcessingConfiguration": {"Enabled": True, "Processors": [
-                {"Type": "MetadataExtraction", "Parameters": [
-                    {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{customer: .customer}"},
-                    {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]},
-                {"Type": "AppendDelimiterToRecord", "Parameters": []},
-            ]},
+            "ProcessingConfiguration": {"Enabled": True, "Processors": processors},
         },
     )
+
+
+def test_direct_put_with_jq_partition_keys(local_cloud) -> None:
+    bucket, name = f"jq-{uid()}", f"fh-{uid()}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    jq_stream(name, bucket, "by-customer/customer=!{partitionKeyFromQuery:customer}/", "{customer: .customer}",
+              interval=60, append_delimiter=True)
     records = [{"Data": json.dumps({"customer": c, "n": i}).encode()} for i, c in enumerate("aabbbc")]
     records.append({"Data": b'{"no_customer": true}'})
     response = boto3.client("firehose").put_record_batch(DeliveryStreamName=name, Records=records)
@@ -311,18 +316,7 @@ def test_direct_put_with_jq_partition_keys(local_cloud) -> None:
 def test_active_partition_limit(local_cloud) -> None:
     bucket, name = f"lim-{uid()}", f"fh-{uid()}"
     boto3.client("s3").create_bucket(Bucket=bucket)
-    boto3.client("firehose").create_delivery_stream(
-        DeliveryStreamName=name, DeliveryStreamType="DirectPut",
-        ExtendedS3DestinationConfiguration={
-            "RoleARN": ROLE, "BucketARN": f"arn:aws:s3:::{bucket}",
-            "Prefix": "p/k=!{partitionKeyFromQuery:k}/", "ErrorOutputPrefix": "err/!{firehose:error-output-type}/",
-            "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 900},
-            "DynamicPartitioningConfiguration": {"Enabled": True},
-            "ProcessingConfiguration": {"Enabled": True, "Processors": [{"Type": "MetadataExtraction", "Parameters": [
-                {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{k: .k}"},
-                {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]}]},
-        },
-    )
+    jq_stream(name, bucket, "p/k=!{partitionKeyFromQuery:k}/", "{k: .k}", interval=900)
     fh = boto3.client("firehose")
     payloads = [{"Data": json.dumps({"k": i}).encode()} for i in range(505)]
     for start in range(0, len(payloads), 500):
