@@ -40,6 +40,7 @@ class FirehoseExtension(Extension):
     def __init__(self, cloud):
         super().__init__(cloud)
         self.engines: dict[str, DeliveryEngine] = {}  # by delivery stream ARN
+        self._refused: dict[str, str] = {}  # streams that cannot run locally, ARN -> why
         self._lock = threading.RLock()
 
     # -- seams ----------------------------------------------------------------------------------
@@ -78,12 +79,6 @@ class FirehoseExtension(Extension):
                 engine.flush(timeout=120)
             engine.stop()
         return engine
-
-    @property
-    def _refused(self) -> dict[str, str]:
-        if not hasattr(self, "_refused_map"):
-            self._refused_map: dict[str, str] = {}
-        return self._refused_map
 
     def _source_for(self, config: StreamConfig, resume: DeliveryEngine | None = None):
         if config.source_stream_arn is None:
