@@ -13,11 +13,34 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=BACKENDS, default=None, help="default: $PIPELINE_BACKEND or local")
     p.set_defaults(func=_demo)
 
+    p = subparsers.add_parser("run", help="run the deployed stack's flow once (seed, deliver, crawl) and reconcile")
+    p.add_argument("--poll-seconds", type=int, default=2, help="how often the state machine polls")
+    p.add_argument("--backend", choices=BACKENDS, default=None, help="default: $PIPELINE_BACKEND or local")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .backend import connect, current_backend
+    from .demo import run_pipeline
+    from .stack import StackNotDeployed, outputs
+
+    session = connect(args.backend)
+    try:
+        stack = outputs(session)
+    except StackNotDeployed as exc:
+        from .cli import UsageError
+
+        raise UsageError(str(exc)) from None
+    return _report(run_pipeline(session, stack, args.poll_seconds, current_backend(args.backend)))
+
 
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    report = run_demo(items=args.items, poll_seconds=args.poll_seconds, backend=args.backend)
+    return _report(run_demo(items=args.items, poll_seconds=args.poll_seconds, backend=args.backend))
+
+
+def _report(report) -> int:
     print()
     print(report.render())
     if report.backend == "local":

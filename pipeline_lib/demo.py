@@ -86,6 +86,15 @@ def run_demo(items: int | None = None, poll_seconds: int = 2, backend: str | Non
     outputs = deploy.deploy(backend=backend, context=context or None, boto3_session=session, progress=progress)
     timings["deploy"] = time.monotonic() - mark
 
+    return run_pipeline(session, outputs, poll_seconds, current_backend(backend), progress, say, timings, started)
+
+
+def run_pipeline(session: boto3.Session, outputs: dict[str, str], poll_seconds: int = 2, backend: str = "local",
+                 progress: bool = True, say: Callable[[str], None] = print,
+                 timings: dict[str, float] | None = None, started: float | None = None) -> DemoReport:
+    """Run the deployed stack's flow once (seed → wait for delivery → crawl) and reconcile."""
+    timings = timings if timings is not None else {}
+    started = started if started is not None else time.monotonic()
     changes = count_lines(outputs["RawBucketName"], [outputs["DataSetKey"], outputs["ChangeSetKey"]], session)
     before = lake.reconcile(0, outputs["LakeBucketName"], session, outputs["LakePrefix"], outputs["ErrorPrefix"])
 
@@ -98,4 +107,4 @@ def run_demo(items: int | None = None, poll_seconds: int = 2, backend: str | Non
     after = lake.reconcile(changes, outputs["LakeBucketName"], session, outputs["LakePrefix"], outputs["ErrorPrefix"])
     partitions = catalog_partitions(outputs["GlueDatabaseName"], outputs["GlueTableName"], session)
     timings["total"] = time.monotonic() - started
-    return DemoReport(current_backend(backend), outputs, changes, before, after, partitions, timings)
+    return DemoReport(backend, outputs, changes, before, after, partitions, timings)
