@@ -17,6 +17,7 @@ Seams (moto 5.2.5; ``firehose_seams()``, a ``..seam.SeamSet``: checked at instal
 from __future__ import annotations
 
 import base64
+import importlib
 import logging
 import threading
 import time
@@ -98,8 +99,10 @@ class FirehoseExtension(Extension):
         account, region = backend.account_id, backend.region_name
         runtime = self.cloud.extension("lambda").runtime
 
+        s3 = s3_backends[account]["aws"]  # looked up once: moto's BackendDict lookup is not free
+
         def put_object(bucket: str, key: str, body: bytes) -> None:
-            s3_backends[account]["aws"].put_object(bucket, key, body)
+            s3.put_object(bucket, key, body)
 
         def invoke_lambda(arn: str, payload: bytes) -> tuple[bytes, str | None]:
             result = runtime.invoke(arn, payload, invocation_type="RequestResponse")
@@ -134,6 +137,11 @@ class FirehoseExtension(Extension):
         )
 
     # -- Extension API ----------------------------------------------------------------------------
+    def start(self) -> None:
+        # pyarrow.parquet takes about half a second to import: pay it now, not on the first delivery.
+        threading.Thread(target=importlib.import_module, args=("pyarrow.parquet",), name="warm-parquet",
+                         daemon=True).start()
+
     def stop(self) -> None:
         with self._lock:
             engines = list(self.engines.values())

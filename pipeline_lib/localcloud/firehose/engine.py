@@ -239,7 +239,8 @@ class DeliveryEngine:
 
     def _maybe_publish(self, forced: bool) -> None:
         if forced or time.monotonic() - self._last_publish >= max(0.05, self.services.scaled(60)):
-            self.metrics.add("KinesisMillisBehindLatest", self.source.lag_ms()) if self.config.source_stream_arn else None
+            if self.config.source_stream_arn:
+                self.metrics.add("KinesisMillisBehindLatest", self.source.lag_ms())
             self.metrics.publish()
             self._last_publish = time.monotonic()
 
