@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 import time
 import uuid
 from collections import defaultdict
@@ -13,6 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from pipeline_lib.localcloud import lifecycle
+
+import streams  # tests/integration/streams.py
 
 pytestmark = pytest.mark.integration
 
@@ -34,9 +35,7 @@ def unique(prefix: str) -> str:
 
 
 def new_stream(kinesis, shards: int = 2) -> tuple[str, str]:
-    name = unique("ddbk")
-    kinesis.create_stream(StreamName=name, ShardCount=shards)
-    return name, kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+    return streams.new_stream(kinesis, shards, prefix="ddbk")
 
 
 def new_table(ddb, range_key: bool = False) -> str:
@@ -295,24 +294,15 @@ def test_concurrent_writers_every_change_once_in_commit_order(local_cloud, boto_
     enable(ddb, table, arn)
     threads, writes, items = 8, 500, 50
     clients = [boto_session.client("dynamodb") for _ in range(threads)]
-    errors: list[BaseException] = []
 
     def writer(t: int) -> None:
         rng = random.Random(t)
-        try:
-            for _ in range(writes):
-                clients[t].update_item(TableName=table, Key={"pk": {"S": f"item-{rng.randrange(items)}"}},
-                                       UpdateExpression="ADD #c :one", ExpressionAttributeNames={"#c": "counter"},
-                                       ExpressionAttributeValues={":one": {"N": "1"}})
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+        for _ in range(writes):
+            clients[t].update_item(TableName=table, Key={"pk": {"S": f"item-{rng.randrange(items)}"}},
+                                   UpdateExpression="ADD #c :one", ExpressionAttributeNames={"#c": "counter"},
+                                   ExpressionAttributeValues={":one": {"N": "1"}})
 
-    workers = [threading.Thread(target=writer, args=(t,)) for t in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert not errors, errors
+    streams.run_writers(writer, threads)
 
     records = changes(local_cloud, kinesis, stream)
     assert len(records) == threads * writes

@@ -15,6 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline_lib.localcloud import lifecycle
+
+import streams  # tests/integration/streams.py
 from pipeline_lib.schema import load_schema
 
 pytestmark = pytest.mark.integration
@@ -112,10 +114,7 @@ def lake_table(local_cloud):
 
 
 def kinesis_stream() -> str:
-    kinesis = boto3.client("kinesis")
-    name = f"src-{uid()}"
-    kinesis.create_stream(StreamName=name, ShardCount=2)
-    return kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+    return streams.new_stream(boto3.client("kinesis"), 2, prefix="src")[1]
 
 
 def lake_stream(name: str, bucket: str, stream_arn: str, lambda_arn: str, database: str, table: str,

@@ -1,15 +1,15 @@
 """Kinesis in the local cloud under concurrent writers, through boto3 (PutRecords, PutRecord, GetRecords)."""
 from __future__ import annotations
 
-import threading
 import time
-import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from pipeline_lib.localcloud import lifecycle
+
+import streams  # tests/integration/streams.py
 
 pytestmark = pytest.mark.integration
 
@@ -22,10 +22,7 @@ def kinesis(boto_session):
 
 
 def new_stream(kinesis, shards: int) -> tuple[str, str]:
-    name = f"ks-{uuid.uuid4().hex[:10]}"
-    kinesis.create_stream(StreamName=name, ShardCount=shards)
-    arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
-    return name, arn
+    return streams.new_stream(kinesis, shards, prefix="ks")
 
 
 def read_all(kinesis, name: str, page: int = 1000) -> dict[str, list[dict]]:
@@ -49,28 +46,19 @@ def test_concurrent_writers_lose_nothing_and_keep_per_key_order(boto_session, ki
     name, _arn = new_stream(kinesis, shards=4)
     batches, batch_size, singles = 8, 50, 50
     clients = [boto_session.client("kinesis") for _ in range(THREADS)]  # one client per thread
-    errors: list[BaseException] = []
 
     def writer(t: int) -> None:
         client, n = clients[t], 0
-        try:
-            for _ in range(batches):
-                entries = [{"PartitionKey": f"t{t}-k{(n + i) % 5}", "Data": f"{t}:{n + i}".encode()} for i in range(batch_size)]
-                response = client.put_records(StreamName=name, Records=entries)
-                assert response["FailedRecordCount"] == 0
-                n += batch_size
-            for _ in range(singles):
-                client.put_record(StreamName=name, PartitionKey=f"t{t}-k{n % 5}", Data=f"{t}:{n}".encode())
-                n += 1
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+        for _ in range(batches):
+            entries = [{"PartitionKey": f"t{t}-k{(n + i) % 5}", "Data": f"{t}:{n + i}".encode()} for i in range(batch_size)]
+            response = client.put_records(StreamName=name, Records=entries)
+            assert response["FailedRecordCount"] == 0
+            n += batch_size
+        for _ in range(singles):
+            client.put_record(StreamName=name, PartitionKey=f"t{t}-k{n % 5}", Data=f"{t}:{n}".encode())
+            n += 1
 
-    threads = [threading.Thread(target=writer, args=(t,)) for t in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    streams.run_writers(writer, THREADS)
 
     per_shard = read_all(kinesis, name, page=700)
     expected = THREADS * (batches * batch_size + singles)
