@@ -14,6 +14,7 @@ import aws_cdk as cdk  # noqa: E402
 from infra.dataset_files import DatasetParams, ensure_dataset  # noqa: E402
 from infra.nag import apply_checks  # noqa: E402
 from infra.stacks.workbench_stack import STACK_NAME, WorkbenchStack  # noqa: E402
+from pipeline_lib import lambdas  # noqa: E402
 from pipeline_lib.schema import load_schema  # noqa: E402
 
 
@@ -27,8 +28,9 @@ def main() -> None:
     WorkbenchStack(
         app,
         STACK_NAME,
-        schema=load_schema(ROOT / "data" / "schema.json"),
-        lambda_asset_dir=ROOT / "pipeline_lib" / "lambdas",
+        # Both from the package (its data and its Lambda sources), as an installed one has them.
+        schema=load_schema(),
+        lambda_asset_dir=Path(lambdas.__file__).resolve().parent,
         dataset_dir=dataset_dir,
         description="CDC workbench: DynamoDB -> Kinesis -> Firehose (Lambda, dynamic partitions, Parquet) "
         "-> S3 -> Glue -> Athena",

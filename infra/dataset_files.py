@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from pipeline_lib import datagen
+from pipeline_lib import data
+from pipeline_lib.data import _generate
 
 ITEMS_FILE = "items.jsonl"
 CHANGES_FILE = "changes.jsonl"
@@ -48,8 +49,8 @@ class DatasetParams:
 
 @functools.cache
 def generator_fingerprint() -> str:
-    """Short hash of pipeline_lib/datagen.py, the code that decides the bytes of the files."""
-    return hashlib.sha256(Path(datagen.__file__).read_bytes()).hexdigest()[:12]
+    """Short hash of the generator's module, the code that decides the bytes of the files."""
+    return hashlib.sha256(Path(_generate.__file__).read_bytes()).hexdigest()[:12]
 
 
 def _int(key: str, value: Any, default: int) -> int:
@@ -76,7 +77,7 @@ def ensure_dataset(build_root: Path, params: DatasetParams) -> Path:
     build_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{params.folder_name}.", dir=build_root))
     try:
-        datagen.generate_files(
+        data.generate_files(
             params.items,
             params.seed,
             staging / ITEMS_FILE,

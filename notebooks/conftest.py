@@ -5,7 +5,7 @@ Notebook kernels inherit this process's environment when they start. While a not
 environment says: the local backend (PIPELINE_BACKEND=local), this session's cloud (its state dir
 in PIPELINE_STATE_DIR), and nothing else: no AWS_ENDPOINT_URL of another fixture's cloud (the
 integration tests set one for their session), no profile or credentials of the developer's
-(`backend.connect()` sets dummy ones). The environment is restored after each notebook.
+(a session from `backend.connect()` carries dummy ones of its own). The environment is restored after each notebook.
 
 The notebooks' kernelspec is `python3`. JUPYTER_PATH puts this environment's kernelspecs (ipykernel
 installs `python3` there) first, so a user-level `python3` (`ipykernel install --user`) cannot

@@ -1,5 +1,9 @@
-"""What landed in the lake: Parquet rows per partition, error records per kind, and the
-reconciliation of both against the changes written to DynamoDB.
+"""What landed in the lake: its objects and partitions, the Parquet rows, the error records, the
+reconciliation of both against the changes written to DynamoDB, and a wait until they landed.
+
+Backend-neutral: every function that calls AWS goes through a boto3 session's clients (the
+`boto3_session` given, else the configured backend's). Pure parts (keys, error kinds, summaries)
+are separate from the reads.
 
 Filters let a caller count only its own changes in a lake that others write to as well:
 `rows_where` picks rows of each Parquet object (an Arrow mask), `errors_where` picks error records
@@ -11,106 +15,58 @@ import base64
 import io
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from .backend import session as default_session
+from .stream import change_summary, decode_change, plain_image
+
+__all__ = [
+    "ERROR_OUTPUT_TYPES", "PARTITION", "DeliveryTimeout", "ErrorFilter", "LakeCounter", "LakeObject",
+    "Reconciliation", "RowFilter", "day_of", "error_records", "error_summary", "lake_partitions",
+    "parquet_objects", "parquet_rows", "partitions_frame", "raw_change", "reconcile", "wait_for_lake",
+    "wait_until",
+]
 
 PARTITION = re.compile(r"year=(\d{4})/month=(\d{2})/day=(\d{2})/")
 # Firehose's error output types (the local cloud's `partitioning-failed` included).
 ERROR_OUTPUT_TYPES = frozenset({
     "processing-failed", "format-conversion-failed", "metadata-extraction-failed", "partitioning-failed",
 })
-KEY_VALUE_FOLDER = re.compile(r"([^/=]+)=([^/]*)/")
+_KEY_VALUE_FOLDER = re.compile(r"([^/=]+)=([^/]*)/")
 
 RowFilter = Callable[[pa.Table], Any]  # an Arrow table -> a boolean mask of its rows
 ErrorFilter = Callable[[dict[str, Any]], bool]
 
 
-def _session(boto3_session: boto3.Session | None) -> boto3.Session:
-    return boto3_session or boto3.Session()
+class DeliveryTimeout(TimeoutError):
+    """Fewer records landed in the lake than expected before the timeout."""
 
 
-def list_objects(s3: Any, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
-    """ListObjectsV2 entries under `prefix`, every page."""
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        yield from page.get("Contents", [])
-
-
-def _bodies(s3: Any, bucket: str, prefix: str) -> Iterator[tuple[str, bytes]]:
-    """(key, content) of every object under `prefix`."""
-    for obj in list_objects(s3, bucket, prefix):
-        yield obj["Key"], s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-
-
+# -- keys and records (pure) ----------------------------------------------------------------------
 def day_of(key: str) -> str:
     """`yyyy-mm-dd` of a key under year=/month=/day= folders, else "(unpartitioned)"."""
     match = PARTITION.search(key)
     return "-".join(match.groups()) if match else "(unpartitioned)"
 
 
-@dataclass(frozen=True)
-class LakeObject:
-    """One Parquet object: its key, the key=value folders above it, and its rows."""
-
-    key: str
-    partition: dict[str, str]
-    table: pa.Table
+def _footer_rows(body: bytes) -> int:
+    """Rows of a Parquet object, from its footer alone."""
+    return pq.ParquetFile(io.BytesIO(body)).metadata.num_rows
 
 
-def parquet_objects(
-    bucket: str,
-    prefix: str = "data/",
-    boto3_session: boto3.Session | None = None,
-    columns: list[str] | None = None,
-) -> Iterator[LakeObject]:
-    """Every object under `prefix`, read as Parquet (only `columns`, if given)."""
-    for key, body in _bodies(_session(boto3_session).client("s3"), bucket, prefix):
-        folders = key[len(prefix):] if key.startswith(prefix) else key
-        partition = dict(KEY_VALUE_FOLDER.findall(folders))
-        yield LakeObject(key, partition, pq.read_table(io.BytesIO(body), columns=columns))
-
-
-def parquet_rows(
-    bucket: str,
-    prefix: str = "data/",
-    boto3_session: boto3.Session | None = None,
-    rows_where: RowFilter | None = None,
-) -> Counter:
-    """Rows per `yyyy-mm-dd` partition; with `rows_where`, only the rows it selects."""
-    rows: Counter = Counter()
-    if rows_where is None:  # the footer is enough
-        for key, body in _bodies(_session(boto3_session).client("s3"), bucket, prefix):
-            rows[day_of(key)] += pq.ParquetFile(io.BytesIO(body)).metadata.num_rows
-        return rows
-    for lake_object in parquet_objects(bucket, prefix, boto3_session):
-        selected = lake_object.table.filter(rows_where(lake_object.table)).num_rows
-        if selected:
-            rows[day_of(lake_object.key)] += selected
-    return rows
-
-
-def error_records(
-    bucket: str,
-    prefix: str = "errors/",
-    boto3_session: boto3.Session | None = None,
-    errors_where: ErrorFilter | None = None,
-) -> list[dict]:
-    """Every error record Firehose wrote (that `errors_where` keeps), with the error output type
-    (`kind`) and the object `key` it came from."""
-    out: list[dict] = []
-    for key, body in _bodies(_session(boto3_session).client("s3"), bucket, prefix):
-        kind = _error_kind(key, prefix)
-        for line in body.decode().splitlines():
-            if line.strip():
-                record = {"kind": kind, "key": key, **json.loads(line)}
-                if errors_where is None or errors_where(record):
-                    out.append(record)
-    return out
+def _error_lines(body: bytes) -> list[bytes]:
+    """The records of an error object: one JSON object per non-blank line. The one way error
+    records are split, whether they are counted or read."""
+    return [line for line in body.splitlines() if line.strip()]
 
 
 def _error_kind(key: str, prefix: str) -> str:
@@ -130,6 +86,55 @@ def raw_change(error_record: dict[str, Any]) -> dict[str, Any] | None:
         return json.loads(base64.b64decode(error_record["rawData"]))
     except (KeyError, ValueError, TypeError):
         return None
+
+
+def error_summary(record: dict[str, Any]) -> dict[str, Any]:
+    """One Firehose error record (as `error_records` returns it) with its raw data decoded."""
+    row = {
+        "kind": record.get("kind"),
+        "error_code": record.get("errorCode"),
+        "error_message": record.get("errorMessage"),
+    }
+    try:
+        change = decode_change(base64.b64decode(record.get("rawData", "")))
+    except ValueError:
+        return {**row, "event": None, "PK": None, "SK": None, "created_at": None}
+    summary = change_summary(change)
+    image = plain_image(change["dynamodb"].get("NewImage") or change["dynamodb"].get("OldImage"))
+    return {**row, "event": summary["event"], "PK": summary["PK"], "SK": summary["SK"],
+            "created_at": image.get("createdAt", "(missing)")}
+
+
+@dataclass(frozen=True)
+class LakeObject:
+    """One Parquet object of the lake: its key, size and rows, and the rows themselves as a table
+    when they were read (`parquet_objects`)."""
+
+    key: str
+    size: int
+    rows: int
+    table: pa.Table | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def partition(self) -> dict[str, str]:
+        """The key=value folders of the key (Hive-style partitions), {} when it has none."""
+        return dict(_KEY_VALUE_FOLDER.findall(self.key))
+
+    @property
+    def day(self) -> str:
+        """`yyyy-mm-dd` of the year=/month=/day= folders, else "(unpartitioned)"."""
+        return day_of(self.key)
+
+
+def partitions_frame(objects: list[LakeObject]) -> pd.DataFrame:
+    """Objects, bytes and rows per year/month/day partition, oldest first."""
+    rows = [(o.partition.get("year", "?"), o.partition.get("month", "?"), o.partition.get("day", "?"),
+             o.size, o.rows) for o in objects]
+    frame = pd.DataFrame(rows, columns=["year", "month", "day", "bytes", "rows"])
+    grouped = frame.groupby(["year", "month", "day"], sort=True).agg(
+        objects=("rows", "size"), bytes=("bytes", "sum"), rows=("rows", "sum")
+    )
+    return grouped.reset_index()
 
 
 @dataclass
@@ -153,19 +158,84 @@ class Reconciliation:
         )
 
 
+# -- reading S3 -----------------------------------------------------------------------------------
+def _list_objects(s3: Any, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
+    """ListObjectsV2 entries under `prefix`, every page."""
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        yield from page.get("Contents", [])
+
+
+def _bodies(s3: Any, bucket: str, prefix: str) -> Iterator[tuple[str, bytes]]:
+    """(key, content) of every object under `prefix`."""
+    for obj in _list_objects(s3, bucket, prefix):
+        yield obj["Key"], s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+
+
+def parquet_objects(
+    bucket: str,
+    prefix: str = "data/",
+    columns: list[str] | None = None,
+    *,
+    boto3_session: boto3.Session | None = None,
+) -> Iterator[LakeObject]:
+    """Every object under `prefix`, read as Parquet (only `columns`, if given) into `table`."""
+    for key, body in _bodies((boto3_session or default_session()).client("s3"), bucket, prefix):
+        table = pq.read_table(io.BytesIO(body), columns=columns)
+        yield LakeObject(key, len(body), table.num_rows, table)
+
+
+def parquet_rows(
+    bucket: str,
+    prefix: str = "data/",
+    rows_where: RowFilter | None = None,
+    *,
+    boto3_session: boto3.Session | None = None,
+) -> Counter:
+    """Rows per `yyyy-mm-dd` partition; with `rows_where`, only the rows it selects."""
+    rows: Counter = Counter()
+    if rows_where is None:  # the footer is enough
+        for key, body in _bodies((boto3_session or default_session()).client("s3"), bucket, prefix):
+            rows[day_of(key)] += _footer_rows(body)
+        return rows
+    for lake_object in parquet_objects(bucket, prefix, boto3_session=boto3_session):
+        selected = lake_object.table.filter(rows_where(lake_object.table)).num_rows
+        if selected:
+            rows[lake_object.day] += selected
+    return rows
+
+
+def error_records(
+    bucket: str,
+    prefix: str = "errors/",
+    errors_where: ErrorFilter | None = None,
+    *,
+    boto3_session: boto3.Session | None = None,
+) -> list[dict]:
+    """Every error record Firehose wrote (that `errors_where` keeps), with the error output type
+    (`kind`) and the object `key` it came from."""
+    out: list[dict] = []
+    for key, body in _bodies((boto3_session or default_session()).client("s3"), bucket, prefix):
+        kind = _error_kind(key, prefix)
+        for line in _error_lines(body):
+            record = {"kind": kind, "key": key, **json.loads(line)}
+            if errors_where is None or errors_where(record):
+                out.append(record)
+    return out
+
+
 def reconcile(
     changes_written: int,
     lake_bucket: str,
-    boto3_session: boto3.Session | None = None,
     data_prefix: str = "data/",
     error_prefix: str = "errors/",
     *,
     rows_where: RowFilter | None = None,
     errors_where: ErrorFilter | None = None,
+    boto3_session: boto3.Session | None = None,
 ) -> Reconciliation:
     """Rows plus error records (those the filters keep, or all) against `changes_written`."""
-    rows = parquet_rows(lake_bucket, data_prefix, boto3_session, rows_where)
-    errors = error_records(lake_bucket, error_prefix, boto3_session, errors_where)
+    rows = parquet_rows(lake_bucket, data_prefix, rows_where, boto3_session=boto3_session)
+    errors = error_records(lake_bucket, error_prefix, errors_where, boto3_session=boto3_session)
     return Reconciliation(
         changes_written=changes_written,
         rows_in_lake=sum(rows.values()),
@@ -173,3 +243,91 @@ def reconcile(
         rows_by_day=rows,
         errors_by_kind=Counter(e["kind"] for e in errors),
     )
+
+
+@dataclass
+class LakeCounter:
+    """Counts the lake's Parquet rows (from each object's footer) and error records, reading every
+    object once: Firehose never rewrites an object, so counts are cached by key."""
+
+    bucket: str
+    data_prefix: str = "data/"
+    error_prefix: str = "errors/"
+    boto3_session: boto3.Session | None = field(default=None, kw_only=True)
+    _rows: dict[str, LakeObject] = field(default_factory=dict, repr=False)
+    _errors: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._s3 = (self.boto3_session or default_session()).client("s3")
+
+    def data_objects(self) -> list[LakeObject]:
+        for obj in _list_objects(self._s3, self.bucket, self.data_prefix):
+            key = obj["Key"]
+            if key not in self._rows:
+                body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+                self._rows[key] = LakeObject(key, obj["Size"], _footer_rows(body))
+        return sorted(self._rows.values(), key=lambda o: o.key)
+
+    def error_records(self) -> int:
+        for obj in _list_objects(self._s3, self.bucket, self.error_prefix):
+            if obj["Key"] not in self._errors:
+                body = self._s3.get_object(Bucket=self.bucket, Key=obj["Key"])["Body"].read()
+                self._errors[obj["Key"]] = len(_error_lines(body))
+        return sum(self._errors.values())
+
+    def landed(self) -> int:
+        """Rows plus error records: every record Firehose delivered is one or the other."""
+        return sum(o.rows for o in self.data_objects()) + self.error_records()
+
+
+def lake_partitions(bucket: str, prefix: str = "data/", *,
+                    boto3_session: boto3.Session | None = None) -> pd.DataFrame:
+    """The lake's year/month/day partitions with their object, byte and row counts."""
+    return partitions_frame(LakeCounter(bucket, data_prefix=prefix, boto3_session=boto3_session).data_objects())
+
+
+def wait_until(count: Callable[[], int], expected: int, timeout: float, poll: float,
+               on_count: Callable[[int], None] = lambda _n: None,
+               clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> int:
+    """Call `count` every `poll` seconds until it reaches `expected`; return the last count.
+    Raises DeliveryTimeout when `timeout` seconds pass first."""
+    if expected < 0:
+        raise ValueError(f"expected={expected}: a record count cannot be negative")
+    deadline = clock() + timeout
+    while True:
+        seen = count()
+        on_count(seen)
+        if seen >= expected:
+            return seen
+        if clock() >= deadline:
+            raise DeliveryTimeout(f"{seen:,} of {expected:,} records landed after {timeout:.0f} s")
+        sleep(poll)
+
+
+def wait_for_lake(bucket: str, expected: int, data_prefix: str = "data/", error_prefix: str = "errors/",
+                  timeout: float = 300.0, poll: float = 1.0, progress: bool = True, *,
+                  boto3_session: boto3.Session | None = None) -> int:
+    """Wait until `expected` records landed in the lake (Parquet rows + error records) by listing
+    and reading S3, the same on every backend; return how many landed."""
+    counter = LakeCounter(bucket, data_prefix, error_prefix, boto3_session=boto3_session)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=expected, desc="landed in the lake", unit="record")
+
+    def show(n: int) -> None:
+        if bar is not None:
+            bar.update(n - bar.n)
+
+    try:
+        return wait_until(counter.landed, expected, timeout, poll, show)
+    except DeliveryTimeout as exc:
+        raise DeliveryTimeout(
+            f"{exc} in s3://{bucket}/{data_prefix} and {error_prefix}. Firehose may still be buffering "
+            "(its buffer interval) or failing: see its CloudWatch log group /aws/kinesisfirehose/<stream>, "
+            "then wait again with a larger timeout"
+        ) from None
+    finally:
+        if bar is not None:
+            bar.close()

@@ -1,4 +1,4 @@
-"""The lake table's columns (data/schema.json) and a parser for Glue/Hive type strings.
+"""The lake table's columns (pipeline_lib/data/schema.json, package data) and a parser for Glue/Hive type strings.
 
 `load_schema()` reads the single source of the table's columns. `parse_type()` turns a Glue type
 string (`decimal(12,2)`, `array<struct<sku:string,quantity:int>>`, ...) into a small typed tree
@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Union
 if TYPE_CHECKING:  # pyarrow is imported lazily: loading the schema should not pay for it.
     import pyarrow as pa
 
-DEFAULT_SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "schema.json"
+# Package data: installed with the package, so the schema loads from any directory.
+DEFAULT_SCHEMA_PATH = Path(__file__).resolve().parent / "data" / "schema.json"
 
 # Hive's primitive type names (canonical spelling) and accepted aliases.
 PRIMITIVES = frozenset(
@@ -38,12 +39,20 @@ MAX_DECIMAL_PRECISION = 38
 _COLUMN_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
+__all__ = [
+    "DEFAULT_DECIMAL", "DEFAULT_SCHEMA_PATH", "INTEGER_RANGES", "MAX_DECIMAL_PRECISION", "PRIMITIVES",
+    "ArrayType", "CharType", "Column", "DecimalType", "HiveType", "MapType", "PrimitiveType", "SchemaError",
+    "StructField", "StructType", "TableSchema", "TypeStringError", "canonical_type", "from_arrow",
+    "load_schema", "parse_type", "schema_from_dict", "to_arrow",
+]
+
+
 class TypeStringError(ValueError):
     """A Glue/Hive type string that does not parse."""
 
 
 class SchemaError(ValueError):
-    """data/schema.json (or the file given) is not a valid table schema."""
+    """The lake schema (or the file given) is not a valid table schema."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -480,14 +489,14 @@ def schema_from_dict(raw: Any, source: Path | str = "<dict>") -> TableSchema:
 
 
 def load_schema(path: str | Path | None = None) -> TableSchema:
-    """Load the lake table schema (default: data/schema.json beside the package)."""
+    """Load the lake table schema (default: the one shipped in the package, DEFAULT_SCHEMA_PATH)."""
     p = Path(path) if path is not None else DEFAULT_SCHEMA_PATH
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SchemaError(
-            f"schema file {p} not found; pass the path of schema.json explicitly "
-            "(it lives in data/ of the repository)"
+            f"schema file {p} not found; pass the path of a schema.json, or call load_schema() "
+            "without one for the lake schema shipped in pipeline_lib/data/"
         ) from None
     try:
         raw = json.loads(text)

@@ -1,4 +1,4 @@
-"""Glue database + table (columns from data/schema.json), the crawler that adds partitions, and
+"""Glue database + table (columns from the lake schema), the crawler that adds partitions, and
 the Athena workgroup."""
 from __future__ import annotations
 

@@ -116,7 +116,7 @@ class WorkbenchStack(cdk.Stack):
             "EnricherFunctionName": (functions.enricher.function_name, "Firehose transformation Lambda"),
             "SeederFunctionName": (functions.seeder.function_name, "Lambda that seeds the table from the raw bucket"),
             "GlueDatabaseName": (catalog.database_name, "Glue database of the lake"),
-            "GlueTableName": (catalog.table_name, "Glue table of the lake (columns from data/schema.json)"),
+            "GlueTableName": (catalog.table_name, "Glue table of the lake (columns from the lake schema)"),
             "CrawlerName": (CRAWLER_NAME, "Glue crawler adding the lake table's partitions"),
             "AthenaWorkGroupName": (ATHENA_WORKGROUP_NAME, "Athena workgroup for queries of the lake"),
             "AthenaResultsLocation": (catalog.athena_results_location, "where the workgroup writes query results"),

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline_lib import datagen, deploy, lake
+from pipeline_lib import data, deploy, lake
 from pipeline_lib.lambdas.seeder import seed_requests, seeding_client
 from pipeline_lib.localcloud import lifecycle
 
@@ -65,7 +65,7 @@ def crawl(session: boto3.Session, crawler: str, timeout: float = 600) -> None:
 def test_pipeline_write_to_delivered_vs_dynamodb_alone(local_cloud, boto_session, tmp_path_factory):
     outputs = deploy.deploy(backend="local", context=SMALL_DATA_SET, out_dir=tmp_path_factory.mktemp("cdk-out"),
                             boto3_session=boto_session, progress=False)
-    items = list(datagen.generate_items(ITEMS, seed=2026))
+    items = list(data.generate_items(ITEMS, seed=2026))
     client = seeding_client(boto_session, CONCURRENCY)
     stream = outputs["DeliveryStreamName"]
 
@@ -76,8 +76,8 @@ def test_pipeline_write_to_delivered_vs_dynamodb_alone(local_cloud, boto_session
     # 2. The same writes through the pipeline, until delivered, then until crawled.
     lifecycle.flush(local_cloud.endpoint, timeout=300)
     before = engine_status(local_cloud, stream)
-    earlier = {o.key for o in lake.parquet_objects(outputs["LakeBucketName"], outputs["LakePrefix"], boto_session,
-                                                    columns=[])}
+    earlier = {o.key for o in lake.parquet_objects(outputs["LakeBucketName"], outputs["LakePrefix"], [],
+                                                    boto3_session=boto_session)}
     started = time.monotonic()
     written = seed_requests(client, outputs["TableName"], items, concurrency=CONCURRENCY).seconds
     flush_started = time.monotonic()
@@ -90,7 +90,7 @@ def test_pipeline_write_to_delivered_vs_dynamodb_alone(local_cloud, boto_session
     queryable = time.monotonic() - started
 
     # Nothing lost: every item is one row in the objects this run delivered (no bad items here).
-    objects = [o for o in lake.parquet_objects(outputs["LakeBucketName"], outputs["LakePrefix"], boto_session)
+    objects = [o for o in lake.parquet_objects(outputs["LakeBucketName"], outputs["LakePrefix"], boto3_session=boto_session)
                if o.key not in earlier]
     rows = pa.concat_tables(o.table for o in objects)
     records = after["records_in"] - before["records_in"]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pipeline_lib import synth as synth_mod
+from pipeline_lib._deploy import synth as synth_mod
 
 ROOT = Path(__file__).resolve().parents[2]
 # `infra` is not an installed package; tests import it from the repository root (never infra/

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_lib import synth as synth_mod
+from pipeline_lib._deploy import synth as synth_mod
 
 pytestmark = pytest.mark.cdk
 

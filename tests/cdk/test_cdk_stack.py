@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from cdk_template_tools import only, render, resources, state_machine_definition
-from pipeline_lib import datagen, synth as synth_mod
+from pipeline_lib import data
+from pipeline_lib._deploy import synth as synth_mod
 from pipeline_lib.schema import load_schema
 
 pytestmark = pytest.mark.cdk
@@ -303,7 +304,7 @@ def test_dataset_deployment(template, assembly):
     changes = (asset.source_path / "changes.jsonl").read_text(encoding="utf-8").splitlines()
     assert (len(items), len(changes)) == (ctx["items"], ctx["updates"] + ctx["deletes"])
     # Deterministic: the same context gives the same bytes as the generator.
-    expected = "".join(datagen.dumps_line(r) for r in datagen.generate_items(ctx["items"], ctx["seed"]))
+    expected = "".join(data.dumps_line(r) for r in data.generate_items(ctx["items"], ctx["seed"]))
     assert "\n".join(items) + "\n" == expected
 
 

@@ -1,4 +1,4 @@
-"""pipeline_lib.synth helpers, the data set context, and the synth CLI."""
+"""pipeline_lib._deploy.synth helpers, the data set context, and the synth CLI."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from infra.dataset_files import DatasetParams, ensure_dataset
-from pipeline_lib import synth as synth_mod
+from pipeline_lib._deploy import synth as synth_mod
 
 
 def test_parse_context():
@@ -126,7 +126,7 @@ def test_cli_registers_synth():
     from pipeline_lib.cli import build_parser
 
     args = build_parser().parse_args(["synth", "--out", "x", "--context", "items=5"])
-    assert args.out == "x" and args.context == ["items=5"] and args.func.__module__ == "pipeline_lib.cli_synth"
+    assert args.out == "x" and args.context == ["items=5"] and args.func.__module__ == "pipeline_lib.cli.synth"
 
 
 def test_cli_reports_bad_context_without_traceback(capsys):

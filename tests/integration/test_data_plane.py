@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline_lib import datagen, lake, orchestration, seeding
+from pipeline_lib import data, flow, lake
 from pipeline_lib.localcloud import lifecycle
 from pipeline_lib.schema import canonical_type, from_arrow
 
@@ -114,7 +114,8 @@ def free_window(stack: Stack, days: int) -> date:
 
 def seed(stack: Stack, requests: list[dict[str, Any]]) -> None:
     """Write with the project's seeder (the Lambda's engine): order per key kept."""
-    result = seeding.seed_file([json.dumps(r) for r in requests], stack["TableName"], stack.session, progress=False)
+    result = data.seed_file([json.dumps(r) for r in requests], stack["TableName"], progress=False,
+                            boto3_session=stack.session)
     assert (result.written, result.failed) == (len(requests), 0)
 
 
@@ -133,7 +134,7 @@ class Change:
 
     @property
     def bad(self) -> bool:
-        return datagen.is_bad_item(self.image)
+        return data.is_bad_item(self.image)
 
     def row(self) -> tuple:
         """(customer_id, order_id, cdc_operation, status, total) the lake row must carry."""
@@ -168,7 +169,7 @@ def expected_changes(requests: Iterable[dict[str, Any]], existing: dict[Key, dic
 def lake_rows(stack: Stack, tag: str) -> list[tuple[str, dict]]:
     """(object key, row) of every lake row of the tag's customers."""
     out = []
-    for obj in lake.parquet_objects(stack.bucket, stack["LakePrefix"], stack.session, columns=ROW_COLUMNS):
+    for obj in lake.parquet_objects(stack.bucket, stack["LakePrefix"], ROW_COLUMNS, boto3_session=stack.session):
         table = obj.table.filter(pc.starts_with(obj.table["customer_id"], f"c-{tag}-"))
         out.extend((obj.key, row) for row in table.to_pylist())
     return out
@@ -184,7 +185,7 @@ def tagged_errors(stack: Stack, tag: str) -> list[dict]:
         keys = (change or {}).get("dynamodb", {}).get("Keys", {})
         return keys.get("PK", {}).get("S", "").startswith(f"CUSTOMER#c-{tag}-")
 
-    return lake.error_records(stack.bucket, stack["ErrorPrefix"], stack.session, errors_where=mine)
+    return lake.error_records(stack.bucket, stack["ErrorPrefix"], mine, boto3_session=stack.session)
 
 
 def day_folders(stack: Stack) -> set[date]:
@@ -250,8 +251,8 @@ def test_state_machine_seeds_delivers_crawls_and_the_lake_reads_back(stack):
     changes = expected_changes(requests, before)
     started = datetime.now(timezone.utc).replace(microsecond=0)
 
-    run = orchestration.run_state_machine(stack["StateMachineArn"], {"pollSeconds": 1}, stack.session,
-                                          timeout=120, poll=0.2, progress=False)
+    run = flow.run_state_machine(stack["StateMachineArn"], {"pollSeconds": 1}, timeout=120, poll=0.2,
+                                 progress=False, boto3_session=stack.session)
 
     assert run.status == "SUCCEEDED"
     assert run.output["written"] == len(requests)
@@ -306,9 +307,9 @@ def batch(stack) -> Batch:
     (two of the deletes hit bad items), written to the deployed table and flushed."""
     tag = new_tag()
     start = free_window(stack, days=3)
-    items = relabel(datagen.generate_items(300, seed=11, start=start, days=3, bad=9), tag)
-    bad_keys = [key_of(r) for r in items if datagen.is_bad_item(r["PutRequest"]["Item"])]
-    changes = datagen.generate_changes(items, seed=11, updates=30, deletes=15)
+    items = relabel(data.generate_items(300, seed=11, start=start, days=3, bad=9), tag)
+    bad_keys = [key_of(r) for r in items if data.is_bad_item(r["PutRequest"]["Item"])]
+    changes = data.generate_changes(items, seed=11, updates=30, deletes=15)
     changes += [{"DeleteRequest": {"Key": {"PK": {"S": pk}, "SK": {"S": sk}}}} for pk, sk in bad_keys[:2]]
     requests = items + changes
     before = flush(stack)["firehose"][stack["DeliveryStreamName"]]
@@ -348,7 +349,7 @@ def test_every_change_is_a_row_under_its_day_or_an_error_record(stack, batch):
 
     # pipeline_lib.lake's reconciliation agrees, with the same filters.
     summary = lake.reconcile(
-        len(batch.changes), stack.bucket, stack.session, stack["LakePrefix"], stack["ErrorPrefix"],
+        len(batch.changes), stack.bucket, stack["LakePrefix"], stack["ErrorPrefix"], boto3_session=stack.session,
         rows_where=lambda t: pc.starts_with(t["customer_id"], f"c-{batch.tag}-"),
         errors_where=lambda e: (lake.raw_change(e) or {}).get("dynamodb", {}).get("Keys", {}).get("PK", {})
         .get("S", "").startswith(f"CUSTOMER#c-{batch.tag}-"),
@@ -476,7 +477,7 @@ def test_processor_retries_then_succeeds_or_sends_the_batch_to_processing_failed
         DeliveryStreamName=stack["DeliveryStreamName"])["DeliveryStreamDescription"])
     assert {p["ParameterName"]: p["ParameterValue"] for p in original["Processors"][0]["Parameters"]}["NumberOfRetries"] == "3"
     tag = new_tag()
-    items = relabel(datagen.generate_items(12, seed=5, start=free_window(stack, days=2), days=2), tag)
+    items = relabel(data.generate_items(12, seed=5, start=free_window(stack, days=2), days=2), tag)
     recovers, never = flaky_function(stack, 2, tmp_path), flaky_function(stack, 99, tmp_path)
     flush(stack)  # nothing of earlier tests is left for the functions below
     try:
@@ -546,7 +547,7 @@ def test_crawl_registers_every_day_then_only_the_new_ones(stack):
             f"s3://{stack.bucket}/{stack['LakePrefix']}year={day:%Y}/month={day:%m}/day={day:%d}/")
 
     tag = new_tag()
-    items = relabel(datagen.generate_items(24, seed=3, start=free_window(stack, days=3), days=3), tag)
+    items = relabel(data.generate_items(24, seed=3, start=free_window(stack, days=3), days=3), tag)
     new_days = {date.fromisoformat(r["PutRequest"]["Item"]["createdAt"]["S"][:10]) for r in items}
     seed(stack, items)
     flush(stack)

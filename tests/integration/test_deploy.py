@@ -16,7 +16,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from pipeline_lib import deploy, synth
+from pipeline_lib import deploy
+from pipeline_lib._deploy import synth
+from pipeline_lib._deploy.app import find_app_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.cdk]
 STACK = deploy.STACK_NAME
@@ -140,7 +142,7 @@ def test_a_plain_client_sees_the_stack_with_only_the_local_env(deployed_stack, d
     base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTHONPATH"}
     exports = subprocess.run(
         [sys.executable, "-m", "pipeline_lib", "local", "env", "--state-dir", local_cloud.record.state_dir],
-        env=base, capture_output=True, text=True, check=True, cwd=synth.ROOT,
+        env=base, capture_output=True, text=True, check=True, cwd=find_app_dir().parent,
     ).stdout
     env = dict(base)
     for line in exports.splitlines():
@@ -223,7 +225,7 @@ def test_a_failed_deploy_says_which_resource_failed_and_why(local_cloud, boto_se
 def test_cli_deploy_prints_the_outputs(deployed_stack, deployed_assembly, local_cloud) -> None:
     answer = subprocess.run(
         [sys.executable, "-m", "pipeline_lib", "deploy", "--no-synth", "--out", str(deployed_assembly)],
-        env=dict(os.environ), capture_output=True, text=True, cwd=synth.ROOT, timeout=300,
+        env=dict(os.environ), capture_output=True, text=True, cwd=find_app_dir().parent, timeout=300,
     )
     assert answer.returncode == 0, answer.stderr
     assert "no changes" in answer.stderr

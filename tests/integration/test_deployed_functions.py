@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from pipeline_lib import datagen
+from pipeline_lib import data
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ def test_deployed_seeder_writes_items_to_dynamodb(deployed_stack, boto_session) 
     ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                      KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
                      AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}, {"AttributeName": "SK", "AttributeType": "S"}])
-    items = list(datagen.generate_items(60, seed=11))
+    items = list(data.generate_items(60, seed=11))
     key = f"tests/{table}.jsonl"
     boto_session.client("s3").put_object(
         Bucket=deployed_stack["RawBucketName"], Key=key,

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_lib import cli, cli_generate, datagen
+from pipeline_lib import cli, data
+from pipeline_lib.cli import generate as cli_generate
 from pipeline_lib.schema import ArrayType, DecimalType, PrimitiveType, StructType, load_schema, parse_type
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ def key_of(item: dict) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def requests() -> list[dict]:
-    return list(datagen.generate_items(N_ITEMS, 11, bad=6))
+    return list(data.generate_items(N_ITEMS, 11, bad=6))
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def items(requests) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def good(items) -> list[dict]:
-    return [i for i in items if not i.get("orderId", {}).get("S", "").startswith(datagen.BAD_ORDER_PREFIX)]
+    return [i for i in items if not i.get("orderId", {}).get("S", "").startswith(data.BAD_ORDER_PREFIX)]
 
 
 # ---------------------------------------------------------------------------- determinism
@@ -55,7 +56,7 @@ def good(items) -> list[dict]:
 
 def test_same_arguments_give_identical_bytes(tmp_path):
     for run in ("a", "b"):
-        datagen.generate_files(
+        data.generate_files(
             500, 3, tmp_path / run / "items.jsonl", changes_out=tmp_path / run / "changes.jsonl",
             updates=20, deletes=10, bad=4, progress=False,
         )
@@ -65,8 +66,8 @@ def test_same_arguments_give_identical_bytes(tmp_path):
 
 
 def test_different_seed_gives_different_data():
-    assert list(datagen.generate_items(50, 1)) != list(datagen.generate_items(50, 2))
-    assert datagen.generate_changes(300, 1, updates=5) != datagen.generate_changes(300, 2, updates=5)
+    assert list(data.generate_items(50, 1)) != list(data.generate_items(50, 2))
+    assert data.generate_changes(300, 1, updates=5) != data.generate_changes(300, 2, updates=5)
 
 
 def test_global_random_state_is_neither_used_nor_changed():
@@ -74,17 +75,17 @@ def test_global_random_state_is_neither_used_nor_changed():
 
     random.seed(123)
     before = random.getstate()
-    first = list(datagen.generate_items(100, 5))
+    first = list(data.generate_items(100, 5))
     assert random.getstate() == before
     random.seed(999)
-    assert list(datagen.generate_items(100, 5)) == first
+    assert list(data.generate_items(100, 5)) == first
 
 
 def test_file_lines_are_the_generated_requests(tmp_path):
     path = tmp_path / "sub" / "items.jsonl"
-    written = datagen.write_jsonl(datagen.generate_items(200, 9), path, progress=False)
+    written = data.write_jsonl(data.generate_items(200, 9), path, progress=False)
     assert written == 200
-    assert list(datagen.read_jsonl(path)) == list(datagen.generate_items(200, 9))
+    assert list(data.read_jsonl(path)) == list(data.generate_items(200, 9))
     text = path.read_text(encoding="utf-8")
     assert text.endswith("\n") and text.count("\n") == 200
     assert "\\u" not in text  # UTF-8 as is, not escaped
@@ -92,11 +93,11 @@ def test_file_lines_are_the_generated_requests(tmp_path):
 
 def test_interrupted_write_leaves_nothing(tmp_path):
     def broken():
-        yield from datagen.generate_items(10, 1)
+        yield from data.generate_items(10, 1)
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        datagen.write_jsonl(broken(), tmp_path / "x.jsonl", progress=False)
+        data.write_jsonl(broken(), tmp_path / "x.jsonl", progress=False)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -124,7 +125,7 @@ def test_single_table_keys(good):
 def test_customers_to_orders_ratio(good):
     kinds = Counter(i["entityType"]["S"] for i in good)
     assert 3.5 < kinds["order"] / kinds["customer"] < 5.5
-    plan = datagen.plan_dataset(N_ITEMS, 11, bad=6)
+    plan = data.plan_dataset(N_ITEMS, 11, bad=6)
     assert (plan.customers, plan.orders, plan.other) == (kinds["customer"], kinds["order"], 6)
 
 
@@ -135,7 +136,7 @@ def test_orders_follow_their_customer(items):
             current = item
         elif current is not None:
             assert item["customerId"] == current["customerId"]
-            if "orderId" in item and not item["orderId"]["S"].startswith(datagen.BAD_ORDER_PREFIX):
+            if "orderId" in item and not item["orderId"]["S"].startswith(data.BAD_ORDER_PREFIX):
                 assert ms(item["createdAt"]["S"]) >= ms(current["createdAt"]["S"])
                 assert item["currency"] == {"S": {"GB": "GBP", "US": "USD"}.get(
                     current["address"]["M"]["country"]["S"], "EUR")}
@@ -202,11 +203,11 @@ def test_nulls_and_booleans_vary(good):
     assert {True, False} == {c["isActive"]["BOOL"] for c in customers}
     assert {True, False} == {o["giftWrap"]["BOOL"] for o in orders}
     assert all(INTEGER.match(c["loyaltyPoints"]["N"]) for c in customers)
-    assert set(datagen.STATUSES) == {o["status"]["S"] for o in orders}
+    assert set(data.STATUSES) == {o["status"]["S"] for o in orders}
 
 
 def test_created_at_is_iso_utc_inside_the_default_window(good):
-    window = datagen.make_window()
+    window = data.make_window()
     assert (window.start, window.last_day, window.days) == (date(2026, 8, 3), date(2026, 10, 31), 90)
     days = set()
     for item in good:
@@ -219,11 +220,11 @@ def test_created_at_is_iso_utc_inside_the_default_window(good):
 
 
 def test_custom_window():
-    window = datagen.make_window("2025-12-30", 3)
+    window = data.make_window("2025-12-30", 3)
     assert str(window) == "2025-12-30..2026-01-01 (3 days)"
-    created = {i["PutRequest"]["Item"]["createdAt"]["S"][:10] for i in datagen.generate_items(400, 1, start="2025-12-30", days=3)}
+    created = {i["PutRequest"]["Item"]["createdAt"]["S"][:10] for i in data.generate_items(400, 1, start="2025-12-30", days=3)}
     assert created == {"2025-12-30", "2025-12-31", "2026-01-01"}
-    assert datagen.make_window(days=10).last_day == datagen.DEFAULT_LAST_DAY
+    assert data.make_window(days=10).last_day == data.DEFAULT_LAST_DAY
 
 
 @pytest.mark.parametrize(
@@ -240,7 +241,7 @@ def test_custom_window():
 )
 def test_bad_arguments_are_explained(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        list(datagen.generate_items(**kwargs))
+        list(data.generate_items(**kwargs))
 
 
 # ---------------------------------------------------------------------------- schema mapping
@@ -304,12 +305,12 @@ def test_attributes_map_onto_schema_columns(good):
 
 
 def test_bad_items_are_really_bad(items):
-    bad = [i for i in items if i.get("orderId", {}).get("S", "").startswith(datagen.BAD_ORDER_PREFIX)]
+    bad = [i for i in items if i.get("orderId", {}).get("S", "").startswith(data.BAD_ORDER_PREFIX)]
     assert len(bad) == 6
     kinds = Counter()
     for item in bad:
         assert item["entityType"] == {"S": "order"}  # everything else is a valid order
-        assert datagen.is_bad_item(item)
+        assert data.is_bad_item(item)
         created = item.get("createdAt", {}).get("S")
         if created is None:
             kinds["missing"] += 1
@@ -319,11 +320,11 @@ def test_bad_items_are_really_bad(items):
             kinds["not-a-date" if created == "not-a-date" else "impossible"] += 1
         assert ISO_Z.match(item["updatedAt"]["S"])
     assert kinds == {"missing": 2, "not-a-date": 2, "impossible": 2}
-    assert not any(datagen.is_bad_item(i) for i in items if i not in bad)
+    assert not any(data.is_bad_item(i) for i in items if i not in bad)
 
 
 def test_no_bad_items_by_default():
-    assert not any(datagen.is_bad_item(r["PutRequest"]["Item"]) for r in datagen.generate_items(500, 11))
+    assert not any(data.is_bad_item(r["PutRequest"]["Item"]) for r in data.generate_items(500, 11))
 
 
 # ---------------------------------------------------------------------------- changes
@@ -331,7 +332,7 @@ def test_no_bad_items_by_default():
 
 @pytest.fixture(scope="module")
 def changes() -> list[dict]:
-    return datagen.generate_changes(N_ITEMS, 11, updates=40, deletes=25, bad=6)
+    return data.generate_changes(N_ITEMS, 11, updates=40, deletes=25, bad=6)
 
 
 def test_changes_refer_to_existing_valid_keys_once(items, changes):
@@ -345,7 +346,7 @@ def test_changes_refer_to_existing_valid_keys_once(items, changes):
             key = key_of(change["DeleteRequest"]["Key"])
             assert set(change["DeleteRequest"]["Key"]) == {"PK", "SK"}
         assert key in by_key
-        assert not datagen.is_bad_item(by_key[key])
+        assert not data.is_bad_item(by_key[key])
         keys.append(key)
     assert len(keys) == len(set(keys)) == 65  # no key twice: safe in one BatchWriteItem call
 
@@ -368,7 +369,7 @@ def test_updates_advance_status_and_updated_at_only(items, changes):
 
 
 def test_deletes_cover_both_entities_and_are_interleaved(changes):
-    many = datagen.generate_changes(N_ITEMS, 11, updates=100, deletes=300, bad=6)
+    many = data.generate_changes(N_ITEMS, 11, updates=100, deletes=300, bad=6)
     deleted = [c["DeleteRequest"]["Key"]["SK"]["S"] for c in many if "DeleteRequest" in c]
     assert len(deleted) == 300
     assert "PROFILE" in deleted and any(sk.startswith("ORDER#") for sk in deleted)
@@ -377,34 +378,34 @@ def test_deletes_cover_both_entities_and_are_interleaved(changes):
 
 
 def test_changes_from_the_items_themselves_match_changes_from_n(requests, changes):
-    assert datagen.generate_changes(requests, 11, updates=40, deletes=25) == changes
-    assert datagen.generate_changes(iter(requests), 11, updates=40, deletes=25) == changes
+    assert data.generate_changes(requests, 11, updates=40, deletes=25) == changes
+    assert data.generate_changes(iter(requests), 11, updates=40, deletes=25) == changes
 
 
 def test_changes_from_a_list_skip_duplicates_and_deletes():
-    base = list(datagen.generate_items(30, 2))
+    base = list(data.generate_items(30, 2))
     doubled = base + base + [{"DeleteRequest": {"Key": {"PK": {"S": "x"}, "SK": {"S": "y"}}}}]
-    plan = datagen.plan_from_items(doubled)
+    plan = data.plan_from_items(doubled)
     assert plan.n == 61 and plan.other == 31
-    changes = datagen.generate_changes(doubled, 2, deletes=plan.n - plan.other)
+    changes = data.generate_changes(doubled, 2, deletes=plan.n - plan.other)
     assert len({key_of(c["DeleteRequest"]["Key"]) for c in changes}) == 30
 
 
 def test_too_many_changes_are_explained():
-    plan = datagen.plan_dataset(50, 1)
+    plan = data.plan_dataset(50, 1)
     open_orders = len(plan.open_order_positions())
     with pytest.raises(ValueError, match=f"only {open_orders} orders that can still change status"):
-        datagen.generate_changes(50, 1, updates=open_orders + 1)
+        data.generate_changes(50, 1, updates=open_orders + 1)
     left = 50 - open_orders
     with pytest.raises(ValueError, match=f"asked for {left + 1} deletes but only {left} valid items are left"):
-        datagen.generate_changes(50, 1, updates=open_orders, deletes=left + 1)
+        data.generate_changes(50, 1, updates=open_orders, deletes=left + 1)
     with pytest.raises(ValueError, match="updates must be a whole number >= 0"):
-        datagen.generate_changes(50, 1, updates=-1)
+        data.generate_changes(50, 1, updates=-1)
 
 
 def test_selector_needs_the_whole_data_set():
-    selector = datagen.ChangeSelector(datagen.plan_dataset(20, 1), 1, deletes=2)
-    for request in list(datagen.generate_items(20, 1))[:10]:
+    selector = data.ChangeSelector(data.plan_dataset(20, 1), 1, deletes=2)
+    for request in list(data.generate_items(20, 1))[:10]:
         selector.observe(request)
     with pytest.raises(RuntimeError, match="observed 10 of the data set's 20 lines"):
         list(selector.iter_changes())
@@ -421,19 +422,19 @@ def test_cli_writes_files_and_summary(tmp_path, capsys):
     ])
     assert code == 0
     summary = capsys.readouterr().out.strip()
-    plan = datagen.plan_dataset(120, 4, 2)
+    plan = data.plan_dataset(120, 4, 2)
     assert summary.startswith(
         f"wrote 120 items ({plan.customers} customers, {plan.orders} orders, 2 bad) to {out}; "
         f"8 changes (5 updates, 3 deletes) to {changes_out}; createdAt 2026-01-01..2026-01-10 (10 days), seed 4"
     )
-    assert list(datagen.read_jsonl(out)) == list(datagen.generate_items(120, 4, start="2026-01-01", days=10, bad=2))
-    assert list(datagen.read_jsonl(changes_out)) == datagen.generate_changes(
+    assert list(data.read_jsonl(out)) == list(data.generate_items(120, 4, start="2026-01-01", days=10, bad=2))
+    assert list(data.read_jsonl(changes_out)) == data.generate_changes(
         120, 4, updates=5, deletes=3, start="2026-01-01", days=10, bad=2
     )
 
 
 def test_cli_percentages(tmp_path, capsys):
-    plan = datagen.plan_dataset(400, 8)
+    plan = data.plan_dataset(400, 8)
     open_orders = len(plan.open_order_positions())
     args = ["generate", "--items", "400", "--seed", "8", "--out", str(tmp_path / "i"),
             "--changes-out", str(tmp_path / "c"), "--updates", "50%", "--deletes", "10%", "--no-progress"]
@@ -441,7 +442,7 @@ def test_cli_percentages(tmp_path, capsys):
     updates = int(Decimal(open_orders) / 2 + Decimal("0.5"))
     deletes = int(Decimal(400 - updates) / 10 + Decimal("0.5"))
     assert f"({updates} updates, {deletes} deletes)" in capsys.readouterr().out
-    assert sum(1 for _ in datagen.read_jsonl(tmp_path / "c")) == updates + deletes
+    assert sum(1 for _ in data.read_jsonl(tmp_path / "c")) == updates + deletes
 
 
 @pytest.mark.parametrize(
@@ -490,7 +491,7 @@ def test_add_parser_registers_the_handler(tmp_path):
     args = parser.parse_args(["generate", "--items", "7", "--out", str(tmp_path / "x.jsonl"), "--no-progress"])
     assert args.func is cli_generate.handle
     assert args.func(args) == 0
-    assert sum(1 for _ in datagen.read_jsonl(tmp_path / "x.jsonl")) == 7
+    assert sum(1 for _ in data.read_jsonl(tmp_path / "x.jsonl")) == 7
 
 
 # ---------------------------------------------------------------------------- committed samples
@@ -498,6 +499,6 @@ def test_add_parser_registers_the_handler(tmp_path):
 
 def test_committed_samples_are_the_generator_output(tmp_path):
     """data/sample_*.jsonl are what data/README.md's command makes (regenerate them if this fails)."""
-    datagen.generate_files(20, 7, tmp_path / "i", changes_out=tmp_path / "c", updates=5, deletes=3, progress=False)
+    data.generate_files(20, 7, tmp_path / "i", changes_out=tmp_path / "c", updates=5, deletes=3, progress=False)
     assert (REPO / "data" / "sample_items.jsonl").read_bytes() == (tmp_path / "i").read_bytes()
     assert (REPO / "data" / "sample_changes.jsonl").read_bytes() == (tmp_path / "c").read_bytes()

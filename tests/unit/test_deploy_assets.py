@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_lib import deploy, synth
-from pipeline_lib.cli_deploy import format_outputs
+from pipeline_lib import deploy
+from pipeline_lib._deploy import assets, cdk_cli, synth
+from pipeline_lib._deploy.events import failure_reasons
+from pipeline_lib._deploy.app import find_app_dir
+from pipeline_lib.cli.deploy import format_outputs
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 BUCKET = "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"
@@ -50,74 +53,74 @@ def assembly(tmp_path: Path) -> Path:
 
 
 def test_manifest_gives_uploads_with_substituted_destinations(assembly: Path) -> None:
-    planned = deploy.uploads(synth.asset_manifest(assembly, "Stack", account=ACCOUNT, region=REGION))
+    planned = assets.uploads(synth.asset_manifest(assembly, "Stack", account=ACCOUNT, region=REGION))
     by_key = {u.key: u for u in planned}
     assert set(by_key) == {"aaa.zip", "bbb.zip", "ccc.json"}
     assert {u.bucket for u in planned} == {f"cdk-hnb659fds-assets-{ACCOUNT}-{REGION}"}
     assert by_key["aaa.zip"].zip_directory and by_key["aaa.zip"].source == (assembly / "asset.aaa").resolve()
     assert not by_key["bbb.zip"].zip_directory
     assert by_key["ccc.json"].source == (assembly / "Stack.template.json").resolve()
-    assert deploy.assets_bucket(ACCOUNT, REGION) == by_key["aaa.zip"].bucket
+    assert assets.assets_bucket(ACCOUNT, REGION) == by_key["aaa.zip"].bucket
 
 
 def test_unsubstituted_destination_is_refused(assembly: Path) -> None:
     with pytest.raises(deploy.DeployError, match="placeholder"):
-        deploy.uploads(synth.asset_manifest(assembly, "Stack"))
+        assets.uploads(synth.asset_manifest(assembly, "Stack"))
 
 
 def test_missing_asset_source_is_refused(assembly: Path) -> None:
     (assembly / "asset.bbb.zip").unlink()
     with pytest.raises(deploy.DeployError, match="asset bbb"):
-        deploy.uploads(synth.asset_manifest(assembly, "Stack", account=ACCOUNT, region=REGION))
+        assets.uploads(synth.asset_manifest(assembly, "Stack", account=ACCOUNT, region=REGION))
 
 
 def test_directory_zip_is_deterministic(assembly: Path, tmp_path: Path) -> None:
     source = assembly / "asset.aaa"
-    first = deploy.zip_directory(source, tmp_path / "one.zip").read_bytes()
+    first = assets.zip_directory(source, tmp_path / "one.zip").read_bytes()
     os.utime(source / "index.py", (1_900_000_000, 1_900_000_000))  # a newer mtime changes nothing
-    second = deploy.zip_directory(source, tmp_path / "two.zip").read_bytes()
+    second = assets.zip_directory(source, tmp_path / "two.zip").read_bytes()
     assert first == second
     with zipfile.ZipFile(tmp_path / "one.zip") as archive:
         infos = archive.infolist()
         assert [i.filename for i in infos] == ["index.py", "pkg/tool.sh"]  # sorted, files only
-        assert {i.date_time for i in infos} == {deploy.ZIP_DATE}
+        assert {i.date_time for i in infos} == {assets.ZIP_DATE}
         assert (infos[1].external_attr >> 16) & 0o777 == 0o755  # executables stay executable
         assert archive.read("index.py") == (source / "index.py").read_bytes()
 
 
 def test_directory_zip_changes_with_content(assembly: Path, tmp_path: Path) -> None:
     source = assembly / "asset.aaa"
-    before = deploy.zip_directory(source, tmp_path / "a.zip").read_bytes()
+    before = assets.zip_directory(source, tmp_path / "a.zip").read_bytes()
     (source / "index.py").write_text("def handler(event, context):\n    return None\n")
-    assert deploy.zip_directory(source, tmp_path / "b.zip").read_bytes() != before
+    assert assets.zip_directory(source, tmp_path / "b.zip").read_bytes() != before
 
 
 def test_small_template_goes_as_body_byte_for_byte(assembly: Path) -> None:
     path = assembly / "Stack.template.json"
-    argument = deploy.template_argument(path, None, REGION)
+    argument = assets.template_argument(path, None, REGION)
     assert argument == {"TemplateBody": path.read_text()}
 
 
 def test_large_template_goes_by_url_of_its_asset(assembly: Path) -> None:
     path = assembly / "Stack.template.json"
-    path.write_text(json.dumps({"Resources": {}, "Description": "x" * deploy.TEMPLATE_BODY_LIMIT}))
-    planned = deploy.uploads(synth.asset_manifest(assembly, "Stack", account=ACCOUNT, region=REGION))
+    path.write_text(json.dumps({"Resources": {}, "Description": "x" * assets.TEMPLATE_BODY_LIMIT}))
+    planned = assets.uploads(synth.asset_manifest(assembly, "Stack", account=ACCOUNT, region=REGION))
     template_upload = next(u for u in planned if u.source == path.resolve())
-    argument = deploy.template_argument(path, template_upload, REGION)
+    argument = assets.template_argument(path, template_upload, REGION)
     assert argument == {"TemplateURL": f"https://s3.{REGION}.amazonaws.com/{template_upload.bucket}/ccc.json"}
     with pytest.raises(deploy.DeployError, match="51200-byte"):
-        deploy.template_argument(path, None, REGION)
+        assets.template_argument(path, None, REGION)
 
 
 def test_cdk_command_pins_the_cli_and_passes_context(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(deploy.shutil, "which", lambda name: f"/usr/bin/{name}")
-    command = deploy.cdk_command("deploy", "CdcWorkbench", {"items": "100"}, ["--require-approval", "never"])
-    assert command[:5] == ["/usr/bin/npx", "--yes", f"aws-cdk@{deploy.PINNED_CDK_CLI}", "deploy", "CdcWorkbench"]
+    monkeypatch.setattr(cdk_cli.shutil, "which", lambda name: f"/usr/bin/{name}")
+    command = cdk_cli.cdk_command("deploy", "CdcWorkbench", {"items": "100"}, ["--require-approval", "never"])
+    assert command[:5] == ["/usr/bin/npx", "--yes", f"aws-cdk@{cdk_cli.PINNED_CDK_CLI}", "deploy", "CdcWorkbench"]
     assert command[command.index("--context") + 1] == "items=100"
-    assert str(synth.INFRA_DIR / "app.py") in command[command.index("--app") + 1]
-    monkeypatch.setattr(deploy.shutil, "which", lambda name: None)
+    assert str(find_app_dir() / "app.py") in command[command.index("--app") + 1]
+    monkeypatch.setattr(cdk_cli.shutil, "which", lambda name: None)
     with pytest.raises(deploy.DeployError, match="npx"):
-        deploy.cdk_command("destroy", "CdcWorkbench", None, [])
+        cdk_cli.cdk_command("destroy", "CdcWorkbench", None, [])
 
 
 def test_aws_backend_refuses_a_local_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,7 +139,7 @@ def test_failure_reasons_put_resources_first() -> None:
          "ResourceStatusReason": "Resource type AWS::X::Y is not supported"},
         {"LogicalResourceId": "Q", "ResourceType": "AWS::X::Z", "ResourceStatus": "CREATE_COMPLETE"},
     ]
-    assert deploy.failure_reasons(events) == [
+    assert failure_reasons(events) == [
         "R (AWS::X::Y): Resource type AWS::X::Y is not supported",
         "S (AWS::CloudFormation::Stack): stack",
     ]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_lib import deploy
+from pipeline_lib._deploy.lock import LOCK_FILE, assembly_lock
 
 WAIT = 10.0  # generous bound for a thread to reach a point; never slept, only waited on
 
@@ -21,7 +22,7 @@ def test_a_second_deploy_waits_for_the_first_and_says_why(tmp_path: Path):
     messages: list[str] = []
 
     def first() -> None:
-        with deploy.assembly_lock(out_dir, lambda _m: None):
+        with assembly_lock(out_dir, lambda _m: None):
             timeline.append("first in")
             first_in.set()
             first_may_leave.wait(WAIT)
@@ -33,7 +34,7 @@ def test_a_second_deploy_waits_for_the_first_and_says_why(tmp_path: Path):
             if "waiting" in message:
                 second_waiting.set()
 
-        with deploy.assembly_lock(out_dir, say):
+        with assembly_lock(out_dir, say):
             timeline.append("second in")
             second_in.set()
 
@@ -56,19 +57,19 @@ def test_a_second_deploy_waits_for_the_first_and_says_why(tmp_path: Path):
 def test_an_idle_directory_is_taken_at_once_and_left_free(tmp_path: Path):
     out_dir = tmp_path / "new" / "cdk.out"  # created when missing
     messages: list[str] = []
-    with deploy.assembly_lock(out_dir, messages.append):
+    with assembly_lock(out_dir, messages.append):
         pass
-    with deploy.assembly_lock(out_dir, messages.append):  # released: no wait the second time
+    with assembly_lock(out_dir, messages.append):  # released: no wait the second time
         pass
     assert messages == []
-    assert (out_dir / deploy.LOCK_FILE).read_text() == ""
+    assert (out_dir / LOCK_FILE).read_text() == ""
 
 
 def test_a_failing_deploy_releases_the_lock(tmp_path: Path):
     with pytest.raises(RuntimeError, match="synth failed"):
-        with deploy.assembly_lock(tmp_path, lambda _m: None):
+        with assembly_lock(tmp_path, lambda _m: None):
             raise RuntimeError("synth failed")
-    with open(tmp_path / deploy.LOCK_FILE) as handle:
+    with open(tmp_path / LOCK_FILE) as handle:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises BlockingIOError if still held
 
 
@@ -77,7 +78,7 @@ def test_deploy_holds_the_lock_for_the_whole_local_deploy(tmp_path: Path, monkey
 
     def fake_deploy_local(session, stack_name, context, out_dir, progress, say, synthesize):
         # Stands in for synth + publish + stack operation: is the directory taken meanwhile?
-        with open(out_dir / deploy.LOCK_FILE) as handle:
+        with open(out_dir / LOCK_FILE) as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 seen["held"] = False

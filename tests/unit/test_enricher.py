@@ -239,7 +239,7 @@ def test_a_malformed_event_is_an_invocation_error_not_a_silent_success() -> None
 
 
 def test_output_columns_are_those_of_the_lake_schema() -> None:
-    schema = json.loads((Path(__file__).parents[2] / "data" / "schema.json").read_text())
+    schema = json.loads((Path(__file__).parents[2] / "pipeline_lib" / "data" / "schema.json").read_text())
     columns = {c["name"] for c in schema["columns"]}
     image = {
         "PK": {"S": "CUSTOMER#c-1"}, "SK": {"S": "ORDER#o-1"}, "entityType": {"S": "order"},

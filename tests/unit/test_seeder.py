@@ -399,15 +399,15 @@ def test_handler_explains_missing_settings(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_notebook_front_seeds_files_lines_and_s3(aws: boto3.session.Session, tmp_path: Path) -> None:
-    from pipeline_lib import seeding
+    from pipeline_lib import data
 
     path = tmp_path / "items.jsonl"
     path.write_bytes(jsonl([put("F", f"S{i}", i) for i in range(40)]))
-    assert seeding.seed_file(path, TABLE, aws, progress=True).written == 40
-    assert seeding.seed_file([json.dumps(delete("F", "S0"))], TABLE, aws, progress=False).deletes == 1
+    assert data.seed_file(path, TABLE, progress=True, boto3_session=aws).written == 40
+    assert data.seed_file([json.dumps(delete("F", "S0"))], TABLE, progress=False, boto3_session=aws).deletes == 1
     aws.client("s3").put_object(Bucket="raw", Key="more.jsonl", Body=jsonl([put("G", "S", 1)]))
-    assert seeding.seed_s3("raw", ["more.jsonl"], TABLE, aws, progress=False).written == 1
+    assert data.seed_s3("raw", ["more.jsonl"], TABLE, progress=False, boto3_session=aws).written == 1
     assert len(table_state(aws)) == 40
     with pytest.raises(DataSetError, match=r"items.jsonl line 2"):
         path.write_text(json.dumps(put("F", "X", 0)) + "\n{oops\n")
-        seeding.seed_file(path, TABLE, aws, progress=False)
+        data.seed_file(path, TABLE, progress=False, boto3_session=aws)

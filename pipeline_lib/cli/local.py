@@ -6,7 +6,7 @@ import json
 from functools import wraps
 from typing import Callable
 
-from .localcloud import lifecycle
+from ..localcloud import lifecycle
 
 
 def _user_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -18,7 +18,7 @@ def _user_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argpars
         try:
             return func(args)
         except lifecycle.LocalCloudError as exc:
-            from .cli import UsageError
+            from . import UsageError
 
             raise UsageError(str(exc)) from None
 

@@ -13,13 +13,18 @@ from typing import Any, Iterable, Iterator, Sequence
 import boto3
 from tqdm.auto import tqdm
 
-from pipeline_lib.lambdas.seeder import (
+from ..backend import session as default_session
+from ..lambdas.seeder import (
+    DataSetError,
     SeedResult,
+    SeedingError,
     read_requests,
     seed_objects,
     seed_requests,
     seeding_client,
 )
+
+__all__ = ["DataSetError", "SeedResult", "SeedingError", "seed_file", "seed_s3"]
 
 
 @contextmanager
@@ -43,18 +48,18 @@ def _count_requests(path: Path) -> int:
 def seed_file(
     path_or_lines: str | os.PathLike[str] | Iterable[str | bytes],
     table_name: str,
-    boto3_session: boto3.session.Session | None = None,
     progress: bool = True,
     *,
     concurrency: int = 8,
     max_attempts: int = 8,
+    boto3_session: boto3.Session | None = None,
 ) -> SeedResult:
     """Seed `table_name` from a JSON-lines data set (a path, or the lines themselves).
 
-    `boto3_session` defaults to `boto3.Session()` (pass the backend's session for the local cloud).
+    Without `boto3_session`, the configured backend's (`pipeline_lib.backend.session()`).
     Raises DataSetError for a bad line (naming it) and SeedingError if items stay unwritten.
     """
-    client = seeding_client(boto3_session or boto3.session.Session(), concurrency)
+    client = seeding_client(boto3_session or default_session(), concurrency)
     options = {"concurrency": concurrency, "max_attempts": max_attempts}
     if isinstance(path_or_lines, (str, os.PathLike)):
         path = Path(path_or_lines)
@@ -72,16 +77,16 @@ def seed_s3(
     bucket: str,
     keys: Sequence[str],
     table_name: str,
-    boto3_session: boto3.session.Session | None = None,
     progress: bool = True,
     *,
     concurrency: int = 8,
     max_attempts: int = 8,
+    boto3_session: boto3.Session | None = None,
 ) -> SeedResult:
     """Seed `table_name` from data sets in S3, one object after the other (streamed)."""
     if isinstance(keys, str):
         keys = [keys]
-    session = boto3_session or boto3.session.Session()
+    session = boto3_session or default_session()
     s3 = session.client("s3")
     client = seeding_client(session, concurrency)
     total = SeedResult()

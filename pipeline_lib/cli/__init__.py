@@ -1,7 +1,8 @@
 """`python -m pipeline_lib` — the workbench's command line.
 
-Each sub-command lives in its own module exposing `add_parser(subparsers)`, which registers the
-sub-command and sets `func` (handler taking the parsed args, returning an exit code).
+One module per command in this package, each exposing `add_parser(subparsers)`, which registers
+the command and sets `func` (handler taking the parsed args, returning an exit code). The
+`workbench` console script and `python -m pipeline_lib` both run `main`.
 """
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMAND_MODULES = (
-    "pipeline_lib.cli_generate",
-    "pipeline_lib.cli_synth",
-    "pipeline_lib.cli_local",
-    "pipeline_lib.cli_deploy",
-    "pipeline_lib.cli_demo",
+__all__ = ["UsageError", "build_parser", "main"]
+
+SUBCOMMAND_MODULES = tuple(
+    f"{__name__}.{command}" for command in ("generate", "synth", "local", "deploy", "destroy", "run", "demo")
 )
 
 

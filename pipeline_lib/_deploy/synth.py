@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .stack import STACK_NAME
+from ..stack import STACK_NAME
+from .app import AppNotFound, find_app_dir
 
-ROOT = Path(__file__).resolve().parent.parent
-INFRA_DIR = ROOT / "infra"
 VALIDATION_REPORT = "validation-report.json"
 STDERR_TAIL_LINES = 40
 
@@ -50,8 +49,9 @@ def jsii_env(env: dict[str, str] | None = None) -> dict[str, str]:
     return out
 
 
-def app_context(app_dir: Path = INFRA_DIR, context: dict[str, Any] | None = None) -> dict[str, Any]:
+def app_context(app_dir: str | Path | None = None, context: dict[str, Any] | None = None) -> dict[str, Any]:
     """The context the CDK CLI would pass: cdk.json, cdk.context.json, then `context`."""
+    app_dir = _app_dir(app_dir)
     merged: dict[str, Any] = {}
     for name, key in (("cdk.json", "context"), ("cdk.context.json", None)):
         path = app_dir / name
@@ -80,15 +80,13 @@ def synth(
     out_dir: str | Path,
     context: dict[str, Any] | None = None,
     *,
-    app_dir: str | Path = INFRA_DIR,
+    app_dir: str | Path | None = None,
     python: str = sys.executable,
     timeout: float = 600,
 ) -> Path:
     """Synthesize the app into `out_dir`; return the path of the CdcWorkbench template."""
     out = Path(out_dir).resolve()
-    app = Path(app_dir).resolve()
-    if not (app / "app.py").is_file():
-        raise SynthError(f"no CDK app at {app / 'app.py'}")
+    app = _app_dir(app_dir)
     out.mkdir(parents=True, exist_ok=True)
     env = jsii_env()
     env["CDK_OUTDIR"] = str(out)
@@ -105,6 +103,13 @@ def synth(
     if STACK_NAME not in templates:
         raise SynthError(f"{out} has no {STACK_NAME} template (stacks: {sorted(templates)}):\n{_tail(proc.stderr)}")
     return templates[STACK_NAME]
+
+
+def _app_dir(app_dir: str | Path | None) -> Path:
+    try:
+        return find_app_dir(app_dir)
+    except AppNotFound as exc:
+        raise SynthError(str(exc)) from None
 
 
 def _tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:

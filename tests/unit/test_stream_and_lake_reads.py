@@ -1,5 +1,6 @@
-"""pipeline_lib.inspection: decoding change and error records, the delivery stream's settings,
-partition grouping, the wait loop, and the S3/Kinesis readers (against moto in-process)."""
+"""pipeline_lib.stream and the lake's readers: decoding change and error records, the delivery
+stream's settings, partition grouping, the wait loop, and the S3/Kinesis readers (against moto
+in-process)."""
 from __future__ import annotations
 
 import base64
@@ -13,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline_lib import inspection
-from pipeline_lib.inspection import DeliveryTimeout, LakeObject
+from pipeline_lib import lake, stream
+from pipeline_lib.lake import DeliveryTimeout, LakeObject
 
 KEYS = {"PK": {"S": "CUSTOMER#c-000001"}, "SK": {"S": "ORDER#o-0000001"}}
 NEW_IMAGE = {
@@ -42,8 +43,8 @@ def _change(event: str = "INSERT", new: dict | None = NEW_IMAGE, old: dict | Non
 # -- change records -------------------------------------------------------------------------------
 def test_decode_change_reads_bytes_and_text() -> None:
     data = json.dumps(_change()).encode()
-    assert inspection.decode_change(data)["eventName"] == "INSERT"
-    assert inspection.decode_change(data.decode())["dynamodb"]["SizeBytes"] == 321
+    assert stream.decode_change(data)["eventName"] == "INSERT"
+    assert stream.decode_change(data.decode())["dynamodb"]["SizeBytes"] == 321
 
 
 @pytest.mark.parametrize("data, says", [
@@ -53,20 +54,20 @@ def test_decode_change_reads_bytes_and_text() -> None:
 ])
 def test_decode_change_names_what_is_wrong(data: bytes, says: str) -> None:
     with pytest.raises(ValueError, match=says):
-        inspection.decode_change(data)
+        stream.decode_change(data)
 
 
 def test_plain_image_turns_dynamodb_json_into_python_values() -> None:
-    plain = inspection.plain_image(NEW_IMAGE)
+    plain = stream.plain_image(NEW_IMAGE)
     assert plain["total"] == Decimal("28.98")
     assert plain["isActive"] is True and plain["couponCode"] is None
     assert plain["tags"] == {"gift", "new"}
     assert plain["items"] == [{"sku": "SKU-1", "quantity": Decimal(2)}]
-    assert inspection.plain_image(None) == {}
+    assert stream.plain_image(None) == {}
 
 
 def test_change_summary_of_an_insert() -> None:
-    row = inspection.change_summary(_change())
+    row = stream.change_summary(_change())
     assert row["event"] == "INSERT"
     assert (row["PK"], row["SK"]) == ("CUSTOMER#c-000001", "ORDER#o-0000001")
     assert row["approximate_time"].isoformat() == "2026-11-27T11:03:30.940000+00:00"
@@ -76,7 +77,7 @@ def test_change_summary_of_an_insert() -> None:
 
 
 def test_change_summary_of_a_remove_reads_the_old_image() -> None:
-    row = inspection.change_summary(_change("REMOVE", new=None, old=NEW_IMAGE))
+    row = stream.change_summary(_change("REMOVE", new=None, old=NEW_IMAGE))
     assert row["event"] == "REMOVE"
     assert (row["has_old_image"], row["has_new_image"]) == (True, False)
     assert row["created_at"] == "2026-08-03T10:01:16.648Z"
@@ -87,7 +88,7 @@ def test_error_summary_decodes_the_raw_data() -> None:
     record = {"kind": "processing-failed", "errorCode": "Lambda.ProcessingFailedStatus",
               "errorMessage": "ProcessingFailed status set for record",
               "rawData": base64.b64encode(json.dumps(_change(new=bad)).encode()).decode()}
-    row = inspection.error_summary(record)
+    row = lake.error_summary(record)
     assert row["kind"] == "processing-failed" and row["error_code"] == "Lambda.ProcessingFailedStatus"
     assert (row["event"], row["SK"], row["created_at"]) == ("INSERT", "ORDER#o-0000001", "(missing)")
 
@@ -95,7 +96,7 @@ def test_error_summary_decodes_the_raw_data() -> None:
 def test_error_summary_keeps_a_record_whose_data_is_not_a_change() -> None:
     record = {"kind": "format-conversion-failed", "errorCode": "DataFormatConversion.X",
               "rawData": base64.b64encode(b"plain text").decode()}
-    row = inspection.error_summary(record)
+    row = lake.error_summary(record)
     assert row["error_code"] == "DataFormatConversion.X" and row["event"] is None
 
 
@@ -130,7 +131,7 @@ DESCRIPTION = {
 
 
 def test_delivery_settings_of_the_stacks_delivery_stream() -> None:
-    settings = inspection.delivery_settings(DESCRIPTION)
+    settings = stream.delivery_settings(DESCRIPTION)
     assert settings == {
         "source": "TableStream",
         "bucket": "lake",
@@ -150,24 +151,27 @@ def test_delivery_settings_when_processing_and_conversion_are_off() -> None:
     s3 = description["Destinations"][0]["ExtendedS3DestinationDescription"]
     s3["ProcessingConfiguration"]["Enabled"] = False
     del s3["DataFormatConversionConfiguration"], s3["DynamicPartitioningConfiguration"]
-    settings = inspection.delivery_settings(description)
+    settings = stream.delivery_settings(description)
     assert settings["processors"] == []
     assert settings["format conversion"] == "disabled" and settings["dynamic partitioning"] == "disabled"
 
 
 def test_delivery_settings_needs_an_extended_s3_destination() -> None:
     with pytest.raises(ValueError, match="no extended S3 destination"):
-        inspection.delivery_settings({"DeliveryStreamName": "x", "Destinations": [{"HttpEndpointDestinationDescription": {}}]})
+        stream.delivery_settings({"DeliveryStreamName": "x", "Destinations": [{"HttpEndpointDestinationDescription": {}}]})
 
 
 # -- partitions -----------------------------------------------------------------------------------
 def test_lake_object_partition_from_its_key() -> None:
-    assert LakeObject("data/year=2026/month=08/day=03/f.parquet", 10, 1).partition == ("2026", "08", "03")
-    assert LakeObject("data/f.parquet", 10, 1).partition is None
+    dated = LakeObject("data/year=2026/month=08/day=03/f.parquet", 10, 1)
+    assert dated.partition == {"year": "2026", "month": "08", "day": "03"}
+    assert dated.day == "2026-08-03"
+    assert LakeObject("data/f.parquet", 10, 1).partition == {}
+    assert LakeObject("data/f.parquet", 10, 1).day == "(unpartitioned)"
 
 
 def test_partitions_frame_groups_and_sorts_by_day() -> None:
-    frame = inspection.partitions_frame([
+    frame = lake.partitions_frame([
         LakeObject("data/year=2026/month=09/day=01/a.parquet", 100, 3),
         LakeObject("data/year=2026/month=08/day=03/b.parquet", 50, 2),
         LakeObject("data/year=2026/month=09/day=01/c.parquet", 70, 4),
@@ -176,7 +180,7 @@ def test_partitions_frame_groups_and_sorts_by_day() -> None:
         {"year": "2026", "month": "08", "day": "03", "objects": 1, "bytes": 50, "rows": 2},
         {"year": "2026", "month": "09", "day": "01", "objects": 2, "bytes": 170, "rows": 7},
     ]
-    assert inspection.partitions_frame([]).empty
+    assert lake.partitions_frame([]).empty
 
 
 # -- waiting --------------------------------------------------------------------------------------
@@ -197,7 +201,7 @@ def test_wait_until_returns_once_the_count_is_reached() -> None:
     counts = iter([0, 120, 400, 560])
     seen: list[int] = []
     clock = FakeClock()
-    assert inspection.wait_until(lambda: next(counts), 560, timeout=60, poll=2, on_count=seen.append,
+    assert lake.wait_until(lambda: next(counts), 560, timeout=60, poll=2, on_count=seen.append,
                                  clock=clock, sleep=clock.sleep) == 560
     assert seen == [0, 120, 400, 560] and clock.sleeps == [2, 2, 2]
 
@@ -205,13 +209,13 @@ def test_wait_until_returns_once_the_count_is_reached() -> None:
 def test_wait_until_times_out_with_what_landed() -> None:
     clock = FakeClock()
     with pytest.raises(DeliveryTimeout, match="100 of 560 records landed after 5 s"):
-        inspection.wait_until(lambda: 100, 560, timeout=5, poll=2, clock=clock, sleep=clock.sleep)
+        lake.wait_until(lambda: 100, 560, timeout=5, poll=2, clock=clock, sleep=clock.sleep)
     assert clock.now >= 5
 
 
 def test_wait_until_rejects_a_negative_expectation() -> None:
     with pytest.raises(ValueError, match="cannot be negative"):
-        inspection.wait_until(lambda: 0, -1, timeout=1, poll=1)
+        lake.wait_until(lambda: 0, -1, timeout=1, poll=1)
 
 
 # -- against moto (in-process) ---------------------------------------------------------------------
@@ -239,7 +243,7 @@ def test_lake_counter_counts_rows_and_errors_reading_each_object_once(aws: boto3
     s3.put_object(Bucket="lake", Key="data/year=2026/month=08/day=03/a.parquet", Body=_parquet(3))
     s3.put_object(Bucket="lake", Key="errors/processing-failed/year=2026/month=11/day=27/e",
                   Body=b'{"errorCode": "X"}\n{"errorCode": "Y"}\n')
-    counter = inspection.LakeCounter("lake", aws)
+    counter = lake.LakeCounter("lake", boto3_session=aws)
     gets: list[str] = []
     counter._s3.meta.events.register("before-parameter-build.s3.GetObject", lambda params, **_: gets.append(params["Key"]))
     assert counter.landed() == 5
@@ -250,7 +254,7 @@ def test_lake_counter_counts_rows_and_errors_reading_each_object_once(aws: boto3
         "errors/processing-failed/year=2026/month=11/day=27/e",
         "data/year=2026/month=08/day=04/b.parquet",
     ])
-    frame = inspection.lake_partitions("lake", aws)
+    frame = lake.lake_partitions("lake", boto3_session=aws)
     assert frame[["day", "objects", "rows"]].to_dict("records") == [
         {"day": "03", "objects": 1, "rows": 3}, {"day": "04", "objects": 1, "rows": 4}]
 
@@ -259,9 +263,9 @@ def test_wait_for_lake_returns_what_landed_and_times_out_clearly(aws: boto3.Sess
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="lake")
     s3.put_object(Bucket="lake", Key="data/year=2026/month=08/day=03/a.parquet", Body=_parquet(2))
-    assert inspection.wait_for_lake("lake", 2, aws, timeout=0, progress=False) == 2
+    assert lake.wait_for_lake("lake", 2, timeout=0, progress=False, boto3_session=aws) == 2
     with pytest.raises(DeliveryTimeout, match=r"2 of 3 records landed .* s3://lake/data/"):
-        inspection.wait_for_lake("lake", 3, aws, timeout=0, poll=0, progress=False)
+        lake.wait_for_lake("lake", 3, timeout=0, poll=0, progress=False, boto3_session=aws)
 
 
 def test_read_stream_reads_every_shard_from_the_start(aws: boto3.Session) -> None:
@@ -270,8 +274,8 @@ def test_read_stream_reads_every_shard_from_the_start(aws: boto3.Session) -> Non
     changes = [_change(event) for event in ("INSERT", "MODIFY", "REMOVE", "INSERT", "MODIFY")]
     for number, change in enumerate(changes):
         kinesis.put_record(StreamName="s", Data=json.dumps(change).encode(), PartitionKey=f"key-{number}")
-    records = inspection.read_stream("s", aws, batch=2)
+    records = stream.read_stream("s", batch=2, boto3_session=aws)
     assert len(records) == 5
     assert len({r["shard"] for r in records}) == 2  # the partition keys spread over both shards
     assert sorted(r["change"]["eventName"] for r in records) == sorted(c["eventName"] for c in changes)
-    assert len(inspection.read_stream("s", aws, limit=3, batch=2)) == 3
+    assert len(stream.read_stream("s", limit=3, batch=2, boto3_session=aws)) == 3

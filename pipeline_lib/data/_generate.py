@@ -2,7 +2,7 @@
 
 Single-table design: a customer is `PK=CUSTOMER#<customerId>, SK=PROFILE`, each of its orders
 `PK=CUSTOMER#<customerId>, SK=ORDER#<orderId>`. Attribute names are camelCase and map 1:1 onto
-data/schema.json after camelCase -> snake_case. Every value is DynamoDB JSON; money is built
+the lake schema (pipeline_lib/data/schema.json) after camelCase -> snake_case. Every value is DynamoDB JSON; money is built
 from integer cents, never floats, so `N` strings are exact with two decimals.
 
 Everything derives from the seed through private `random.Random` instances (never the global
@@ -31,6 +31,38 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+
+__all__ = [
+    "BAD_CREATED_AT_KINDS",
+    "BAD_ORDER_PREFIX",
+    "DAY_MS",
+    "DEFAULT_DAYS",
+    "DEFAULT_LAST_DAY",
+    "FIREHOSE_ACTIVE_PARTITION_LIMIT",
+    "KIND_CUSTOMER",
+    "KIND_ORDER",
+    "KIND_OTHER",
+    "OPEN_STATUSES",
+    "STATUSES",
+    "ChangeSelector",
+    "DataSetPlan",
+    "GenerateSummary",
+    "N",
+    "S",
+    "Window",
+    "dumps_line",
+    "generate_changes",
+    "generate_files",
+    "generate_items",
+    "is_bad_item",
+    "make_window",
+    "money",
+    "parse_iso_ms",
+    "plan_dataset",
+    "plan_from_items",
+    "read_jsonl",
+    "write_jsonl",
+]
 
 # Default window: 90 days ending 2026-10-31 (one Firehose partition per day, well under 500).
 DEFAULT_LAST_DAY = date(2026, 10, 31)

@@ -1,9 +1,9 @@
-"""`python -m pipeline_lib synth --out DIR [--context key=value ...]` — synthesize infra/."""
+"""`python -m pipeline_lib synth --out DIR [--context key=value ...]`: synthesize infra/."""
 from __future__ import annotations
 
 import argparse
 
-from . import synth as synth_mod
+from .. import deploy
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -29,22 +29,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def context_of(args: argparse.Namespace) -> dict[str, str]:
     """The CDK context of the `--context KEY=VALUE` arguments (a bad one is a usage error)."""
-    from .cli import UsageError
+    from . import UsageError
 
     try:
-        return synth_mod.parse_context(args.context)
+        return deploy.parse_context(args.context)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
 
 def handler(args: argparse.Namespace) -> int:
-    from .cli import UsageError
+    from . import UsageError
 
     context = context_of(args)
     try:
-        synth_mod.synth(args.out, context)
-    except synth_mod.SynthError as exc:
+        deploy.synth(args.out, context)
+    except deploy.SynthError as exc:
         raise UsageError(str(exc)) from None
-    for path in synth_mod.template_paths(args.out).values():
+    for path in deploy.template_paths(args.out).values():
         print(path)
     return 0

@@ -1,4 +1,4 @@
-"""`python -m pipeline_lib generate` — write the data set (and change set) as JSON lines."""
+"""`python -m pipeline_lib generate`: write the data set (and change set) as JSON lines."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from . import datagen
+from .. import data
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
@@ -84,11 +84,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument(
         "--start", type=_start, default=None, metavar="YYYY-MM-DD",
-        help=f"first day of the createdAt window (default: the window ends {datagen.DEFAULT_LAST_DAY})",
+        help=f"first day of the createdAt window (default: the window ends {data.DEFAULT_LAST_DAY})",
     )
     parser.add_argument(
-        "--days", type=_positive, default=datagen.DEFAULT_DAYS, metavar="D",
-        help=f"days in the createdAt window, one lake partition each (default {datagen.DEFAULT_DAYS})",
+        "--days", type=_positive, default=data.DEFAULT_DAYS, metavar="D",
+        help=f"days in the createdAt window, one lake partition each (default {data.DEFAULT_DAYS})",
     )
     parser.add_argument(
         "--bad", type=_count, default=0, metavar="K",
@@ -96,7 +96,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument(
         "--allow-partition-overflow", action="store_true",
-        help=f"allow more than {datagen.FIREHOSE_ACTIVE_PARTITION_LIMIT} days (to provoke activePartitionExceeded)",
+        help=f"allow more than {data.FIREHOSE_ACTIVE_PARTITION_LIMIT} days (to provoke activePartitionExceeded)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=handle)
@@ -108,13 +108,13 @@ def handle(args: argparse.Namespace) -> int:
     try:
         return _handle(args)
     except (GenerateUsageError, ValueError) as exc:
-        from .cli import UsageError
+        from . import UsageError
 
         raise UsageError(str(exc)) from None
 
 
 def _handle(args: argparse.Namespace) -> int:
-    limit = datagen.FIREHOSE_ACTIVE_PARTITION_LIMIT
+    limit = data.FIREHOSE_ACTIVE_PARTITION_LIMIT
     if args.days > limit and not args.allow_partition_overflow:
         raise GenerateUsageError(
             f"--days {args.days} makes {args.days} daily partitions; Firehose allows {limit} active "
@@ -129,13 +129,13 @@ def _handle(args: argparse.Namespace) -> int:
         raise GenerateUsageError("--changes-out must differ from --out")
 
     # Percentages need the layout (how many orders are open, how many items are valid).
-    plan = datagen.plan_dataset(args.items, args.seed, args.bad)
+    plan = data.plan_dataset(args.items, args.seed, args.bad)
     updates = resolve_count(args.updates, len(plan.open_order_positions()) if "%" in args.updates else 0)
     deletes = resolve_count(args.deletes, plan.n - plan.other - updates)
     if (updates or deletes) and not args.changes_out:
         raise GenerateUsageError("--updates/--deletes write a change set: add --changes-out FILE")
 
-    summary = datagen.generate_files(
+    summary = data.generate_files(
         args.items, args.seed, args.out,
         changes_out=args.changes_out, updates=updates, deletes=deletes,
         start=args.start, days=args.days, bad=args.bad, progress=not args.no_progress,
@@ -144,7 +144,7 @@ def _handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_summary(summary: datagen.GenerateSummary, out: str, changes_out: str | None, seed: int) -> str:
+def format_summary(summary: data.GenerateSummary, out: str, changes_out: str | None, seed: int) -> str:
     text = (
         f"wrote {summary.items:,} items ({summary.customers:,} customers, {summary.orders:,} orders, "
         f"{summary.bad:,} bad) to {out}"

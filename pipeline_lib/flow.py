@@ -1,0 +1,212 @@
+"""The flow: the stack's Step Functions state machine (seed → wait for delivery → crawl) run and
+watched, and the whole job once (`run`: the deployed flow plus the reconciliation of what landed;
+`deploy_and_run`: deploy first), as the `run` and `demo` commands do it.
+
+Backend-neutral: it calls AWS APIs through a boto3 session; `backend.connect()` decides where
+they go.
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import boto3
+
+from . import lake
+from .backend import connect, current_backend
+from .backend import session as default_session
+
+__all__ = [
+    "ExecutionFailed", "ExecutionResult", "RunReport", "catalog_partitions", "deploy_and_run", "run",
+    "run_state_machine",
+]
+
+
+class ExecutionFailed(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    arn: str
+    status: str
+    output: Any
+    seconds: float
+    states: list[str]
+
+
+def run_state_machine(
+    state_machine_arn: str,
+    execution_input: dict[str, Any] | None = None,
+    timeout: float = 1800.0,
+    poll: float = 0.5,
+    progress: bool = True,
+    *,
+    boto3_session: boto3.Session | None = None,
+) -> ExecutionResult:
+    """Start an execution and wait for it; raise ExecutionFailed with the error and cause."""
+    sfn = (boto3_session or default_session()).client("stepfunctions")
+    started = time.monotonic()
+    arn = sfn.start_execution(
+        stateMachineArn=state_machine_arn,
+        name=f"run-{uuid.uuid4().hex[:12]}",
+        input=json.dumps(execution_input or {}),
+    )["executionArn"]
+    seen: list[str] = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        # disable=None: a bar on a terminal or in a notebook, silence in logs and CI.
+        bar = tqdm(desc="state machine", unit=" states", bar_format="{desc}: {n} states | {postfix}", disable=None)
+    try:
+        while True:
+            described = sfn.describe_execution(executionArn=arn)
+            for event in _state_entries(sfn, arn, len(seen)):
+                seen.append(event)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix_str(event)
+            status = described["status"]
+            if status != "RUNNING":
+                break
+            if time.monotonic() - started > timeout:
+                sfn.stop_execution(executionArn=arn, error="Timeout", cause=f"no result after {timeout:.0f}s")
+                raise ExecutionFailed(f"execution {arn} still running after {timeout:.0f}s; stopped it")
+            time.sleep(poll)
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.monotonic() - started
+    if status != "SUCCEEDED":
+        raise ExecutionFailed(
+            f"execution {status}: {described.get('error', '')} {described.get('cause', '')}".strip()
+        )
+    output = json.loads(described.get("output") or "null")
+    return ExecutionResult(arn, status, output, seconds, seen)
+
+
+def _state_entries(sfn, execution_arn: str, already: int) -> list[str]:
+    names: list[str] = []
+    paginator = sfn.get_paginator("get_execution_history")
+    for page in paginator.paginate(executionArn=execution_arn):
+        for event in page["events"]:
+            details = event.get("stateEnteredEventDetails")
+            if details:
+                names.append(details["name"])
+    return names[already:]
+
+
+@dataclass
+class RunReport:
+    backend: str
+    outputs: dict[str, str]
+    changes_written: int
+    before: lake.Reconciliation
+    after: lake.Reconciliation
+    partitions_in_catalog: int
+    seconds: dict[str, float]
+
+    @property
+    def rows_added(self) -> int:
+        return self.after.rows_in_lake - self.before.rows_in_lake
+
+    @property
+    def errors_added(self) -> int:
+        return self.after.error_records - self.before.error_records
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_added + self.errors_added == self.changes_written
+
+    def render(self) -> str:
+        width = max(len(k) for k in self.seconds)
+        lines = [
+            f"backend: {self.backend}",
+            f"changes written to DynamoDB   {self.changes_written:>10,}",
+            f"rows added to the lake        {self.rows_added:>10,}  ({len(self.after.rows_by_day)} day partitions)",
+            f"error records added           {self.errors_added:>10,}  "
+            + (", ".join(f"{k}: {v}" for k, v in sorted((self.after.errors_by_kind - self.before.errors_by_kind).items())) or ""),
+            f"partitions in the Glue catalog {self.partitions_in_catalog:>9,}",
+            "reconciled: " + ("every change is a row or an error record" if self.balanced else
+                              f"MISMATCH of {self.changes_written - self.rows_added - self.errors_added}"),
+            "timings:",
+            *[f"  {name:<{width}}  {secs:7.1f} s" for name, secs in self.seconds.items()],
+        ]
+        return "\n".join(lines)
+
+
+def _count_lines(bucket: str, keys: list[str], session: boto3.Session) -> int:
+    """Non-blank lines of the objects: the changes of the data set and change set files."""
+    s3 = session.client("s3")
+    total = 0
+    for key in keys:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        total += sum(1 for line in body.iter_lines() if line.strip())
+    return total
+
+
+def catalog_partitions(database: str, table: str, *, boto3_session: boto3.Session | None = None) -> int:
+    """How many partitions the Glue table has in the catalog."""
+    glue = (boto3_session or default_session()).client("glue")
+    return sum(len(page["Partitions"]) for page in
+               glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=table))
+
+
+def deploy_and_run(items: int | None = None, poll_seconds: int = 2, backend: str | None = None,
+                   progress: bool = True, say: Callable[[str], None] = print, *,
+                   boto3_session: boto3.Session | None = None) -> RunReport:
+    """Deploy the stack (the data set sized `items`, the app's default without), then `run` it."""
+    from . import deploy
+
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    session = boto3_session or connect(backend)
+    timings["start the backend"] = time.monotonic() - started
+
+    # The change set scales with the data set (the app's defaults are sized for 10,000 items).
+    context: dict[str, Any] = (
+        {"items": str(items), "updates": str(max(1, items // 20)), "deletes": str(max(1, items // 100))} if items else {}
+    )
+    mark = time.monotonic()
+    say("deploying the stack (synth, assets, CloudFormation)...")
+    outputs = deploy.deploy(backend=backend, context=context or None, progress=progress, boto3_session=session)
+    timings["deploy"] = time.monotonic() - mark
+
+    return _run(session, outputs, poll_seconds, current_backend(backend), progress, say, timings, started)
+
+
+def run(outputs: dict[str, str] | None = None, poll_seconds: int = 2, backend: str | None = None,
+        progress: bool = True, say: Callable[[str], None] = print, *,
+        boto3_session: boto3.Session | None = None) -> RunReport:
+    """Run the deployed stack's flow once (seed → wait for delivery → crawl) and reconcile what
+    landed against the changes written. `outputs` default to the deployed stack's; `backend`
+    only labels the report (the session decides where the calls go)."""
+    from .stack import outputs as stack_outputs
+
+    started = time.monotonic()
+    session = boto3_session or default_session(backend)
+    outputs = outputs if outputs is not None else stack_outputs(boto3_session=session)
+    return _run(session, outputs, poll_seconds, current_backend(backend), progress, say, {}, started)
+
+
+def _run(session: boto3.Session, outputs: dict[str, str], poll_seconds: int, backend: str, progress: bool,
+         say: Callable[[str], None], timings: dict[str, float], started: float) -> RunReport:
+    changes = _count_lines(outputs["RawBucketName"], [outputs["DataSetKey"], outputs["ChangeSetKey"]], session)
+    before = lake.reconcile(0, outputs["LakeBucketName"], outputs["LakePrefix"], outputs["ErrorPrefix"],
+                            boto3_session=session)
+
+    mark = time.monotonic()
+    say(f"running the state machine: seed {changes:,} changes -> wait for delivery -> crawl...")
+    run_state_machine(outputs["StateMachineArn"], {"pollSeconds": poll_seconds}, progress=progress,
+                      boto3_session=session)
+    timings["seed, deliver, crawl"] = time.monotonic() - mark
+
+    after = lake.reconcile(changes, outputs["LakeBucketName"], outputs["LakePrefix"], outputs["ErrorPrefix"],
+                           boto3_session=session)
+    partitions = catalog_partitions(outputs["GlueDatabaseName"], outputs["GlueTableName"], boto3_session=session)
+    timings["total"] = time.monotonic() - started
+    return RunReport(backend, outputs, changes, before, after, partitions, timings)
