@@ -254,8 +254,8 @@ class LakeCounter:
     data_prefix: str = "data/"
     error_prefix: str = "errors/"
     boto3_session: boto3.Session | None = field(default=None, kw_only=True)
-    _rows: dict[str, LakeObject] = field(default_factory=dict, repr=False)
-    _errors: dict[str, int] = field(default_factory=dict, repr=False)
+    _rows: dict[str, LakeObject] = field(default_factory=dict, init=False, repr=False)
+    _errors: dict[str, int] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._s3 = (self.boto3_session or default_session()).client("s3")

@@ -5,6 +5,8 @@ import argparse
 
 from ..backend import BACKENDS
 
+__all__ = ["add_backend_argument", "print_report"]
+
 
 def add_backend_argument(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=BACKENDS, default=None, help="default: $PIPELINE_BACKEND or local")

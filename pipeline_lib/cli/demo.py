@@ -5,6 +5,8 @@ import argparse
 
 from ._common import add_backend_argument, print_report
 
+__all__ = ["add_parser"]
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("demo", help="deploy, seed, deliver, crawl, and reconcile what landed")

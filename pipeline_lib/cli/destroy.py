@@ -6,6 +6,8 @@ import sys
 
 from ._common import add_backend_argument
 
+__all__ = ["add_parser"]
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from ..stack import STACK_NAME

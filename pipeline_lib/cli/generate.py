@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from .. import data
 
+__all__ = ["GenerateUsageError", "add_parser", "format_summary", "handle", "resolve_count"]
+
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 

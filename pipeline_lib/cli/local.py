@@ -8,6 +8,8 @@ from typing import Callable
 
 from ..localcloud import lifecycle
 
+__all__ = ["add_parser"]
+
 
 def _user_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """A LocalCloudError (taken port, a cloud that would not start, ...) is the user's to act on:

@@ -5,6 +5,8 @@ import argparse
 
 from ._common import add_backend_argument, print_report
 
+__all__ = ["add_parser"]
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("run", help="run the deployed stack's flow once (seed, deliver, crawl) and reconcile")

@@ -5,6 +5,8 @@ import argparse
 
 from .. import deploy
 
+__all__ = ["add_parser", "context_of", "handler"]
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
