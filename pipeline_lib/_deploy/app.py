@@ -15,6 +15,7 @@ class AppNotFound(DeployError):
 
 
 def _is_app(path: Path) -> bool:
+    # Looking around: an infra/ folder counts only with both files of the CDK app.
     return (path / "app.py").is_file() and (path / "cdk.json").is_file()
 
 
@@ -23,8 +24,8 @@ def find_app_dir(app_dir: str | os.PathLike[str] | None = None) -> Path:
     else infra/ in the working directory or one of its parents."""
     if app_dir is not None or os.environ.get(APP_DIR_VARIABLE):
         path = Path(app_dir if app_dir is not None else os.environ[APP_DIR_VARIABLE]).resolve()
-        if not _is_app(path):
-            raise AppNotFound(f"{path} is not the CDK app (no app.py and cdk.json there)")
+        if not (path / "app.py").is_file():
+            raise AppNotFound(f"no CDK app at {path / 'app.py'}")
         return path
     package_checkout = Path(__file__).resolve().parents[2]
     cwd = Path.cwd().resolve()

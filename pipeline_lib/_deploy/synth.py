@@ -51,7 +51,7 @@ def jsii_env(env: dict[str, str] | None = None) -> dict[str, str]:
 
 def app_context(app_dir: str | Path | None = None, context: dict[str, Any] | None = None) -> dict[str, Any]:
     """The context the CDK CLI would pass: cdk.json, cdk.context.json, then `context`."""
-    app_dir = _app_dir(app_dir)
+    app_dir = Path(app_dir) if app_dir is not None else _app_dir(None)
     merged: dict[str, Any] = {}
     for name, key in (("cdk.json", "context"), ("cdk.context.json", None)):
         path = app_dir / name

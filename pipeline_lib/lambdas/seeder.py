@@ -1,7 +1,7 @@
 """Seed a DynamoDB table with BatchWriteItem from JSON-lines data sets of WriteRequests.
 
 The engine (`seed_requests`) is shared by the Lambda (`handler`, reading from S3) and by
-`pipeline_lib.seeding` (notebooks, with a progress bar). It sends batches of at most 25 requests,
+`pipeline_lib.data.seed_file` (notebooks, with a progress bar). It sends batches of at most 25 requests,
 never two for one key in a batch, with bounded concurrency, and keeps the data set's order per key
 (a later request for a key is sent only after the earlier one is written). `UnprocessedItems`
 and throttling / 5xx errors are retried with exponential back-off and full jitter; whatever is
