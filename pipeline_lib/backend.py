@@ -16,6 +16,7 @@ import os
 import threading
 
 import boto3
+import botocore.session
 
 __all__ = ["BACKENDS", "BackendError", "connect", "current_backend", "endpoint_url", "session"]
 
@@ -85,14 +86,18 @@ def _region() -> str:
 
 
 def _local_session(endpoint: str, region: str) -> boto3.Session:
-    new = boto3.Session(
-        aws_access_key_id=_LOCAL_ACCESS_KEY, aws_secret_access_key=_LOCAL_SECRET_KEY, region_name=region
+    core = botocore.session.Session()
+    store = core.get_component("config_store")
+    # Overrides in the session's config store win over the environment and the config files for
+    # every client the session makes (botocore.session.Session.set_config_variable would not: a
+    # client's endpoint comes from a provider that skips the session's variables). No profile: a
+    # user's AWS_PROFILE (which may not even exist here) has nothing to say about the local cloud.
+    store.set_config_variable("endpoint_url", endpoint)
+    store.set_config_variable("profile", None)
+    return boto3.Session(
+        aws_access_key_id=_LOCAL_ACCESS_KEY, aws_secret_access_key=_LOCAL_SECRET_KEY, region_name=region,
+        botocore_session=core,
     )
-    # An override in the session's config store wins over AWS_ENDPOINT_URL(_<SERVICE>) and the
-    # config files for every client the session makes (botocore.session.Session.set_config_variable
-    # would not: a client's endpoint comes from a provider that skips the session's variables).
-    new._session.get_component("config_store").set_config_variable("endpoint_url", endpoint)
-    return new
 
 
 def _aws_session() -> boto3.Session:

@@ -26,6 +26,7 @@ def test_a_local_session_carries_endpoint_credentials_and_region(monkeypatch: py
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://elsewhere.invalid:2")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "real-looking-key")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "real-looking-secret")
+    monkeypatch.setenv("AWS_PROFILE", "a-profile-that-does-not-exist")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.delenv("AWS_REGION", raising=False)
     before = dict(os.environ)
@@ -45,6 +46,7 @@ def test_the_aws_backend_refuses_an_endpoint_in_the_environment(monkeypatch: pyt
     with pytest.raises(backend.BackendError, match="unset it"):
         backend.connect("aws")
     monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)  # a developer's profile need not exist here
     assert backend.endpoint_url(backend.connect("aws")) is None
 
 
@@ -57,5 +59,7 @@ def test_the_default_session_is_kept_per_backend_and_endpoint(monkeypatch: pytes
     endpoint["now"] = "http://127.0.0.1:4602"  # the cloud came back on another port
     moved = backend.session("local")
     assert moved is not first and backend.endpoint_url(moved) == "http://127.0.0.1:4602"
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
     assert backend.session("aws") is backend.session("aws")
     assert backend.endpoint_url(backend.session("aws")) is None
