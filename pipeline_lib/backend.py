@@ -45,8 +45,9 @@ def current_backend(backend: str | None = None) -> str:
 def connect(backend: str | None = None, *, state_dir: str | None = None) -> boto3.Session:
     """A new boto3 Session for the backend.
 
-    local: starts the local cloud unless it runs (in `state_dir`, default the project's), and
-    returns a session whose clients reach it, whatever the environment says.
+    local: the running local cloud (the one a shell's `local env` exports as AWS_ENDPOINT_URL, else
+    the one of `state_dir`, default the project's; started if none runs), and a session whose
+    clients reach it whatever else the environment says.
     aws: the default credential chain (profile, environment, instance role), region included.
     """
     if current_backend(backend) == "aws":
