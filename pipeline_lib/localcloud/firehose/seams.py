@@ -19,14 +19,23 @@ import base64
 import time
 import uuid
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from ..seam import SeamSet
 from .records import InRecord
 
 if TYPE_CHECKING:
     from ..cloud import LocalCloud
-    from .extension import FirehoseExtension
+
+
+class Engines(Protocol):
+    """What the patches call: the Firehose extension of the cloud (extension.py)."""
+
+    engines: dict[str, Any]
+
+    def start_engine(self, backend: Any, delivery_stream_name: str, resume: Any = None) -> Any: ...
+
+    def stop_engine(self, arn: str, deliver: bool) -> Any: ...
 
 
 def build_seams(cloud: "LocalCloud") -> SeamSet:
@@ -35,7 +44,7 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
 
     from .. import moto_backends
 
-    def engines() -> "FirehoseExtension":
+    def engines() -> "Engines":
         return cloud.extension("firehose")  # type: ignore[return-value]
 
     seams = SeamSet("firehose")
@@ -60,11 +69,16 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     seams.reads(FirehoseBackend, "delivery_streams", "account_id", "region_name")
     seams.reads(DeliveryStream, "delivery_stream_arn", "delivery_stream_type", "destinations", "version_id",
                 "delivery_stream_encryption_configuration")
+    # schema_source.table_columns reads the table's versions.
+    from moto.glue.models import FakeTable
+
+    seams.reads(FakeTable, "versions")
+    seams.expect(FakeTable, "get_version", ("self", "ver"))
     moto_backends.declare(seams)
     return seams
 
 
-def _create_delivery_stream(original, engines: "Callable[[], FirehoseExtension]"):
+def _create_delivery_stream(original, engines: "Callable[[], Engines]"):
     def create_delivery_stream(backend, region, delivery_stream_name, *args, **kwargs):
         from moto.firehose.exceptions import InvalidArgumentException
 
@@ -81,7 +95,7 @@ def _create_delivery_stream(original, engines: "Callable[[], FirehoseExtension]"
     return create_delivery_stream
 
 
-def _delete_delivery_stream(original, engines: "Callable[[], FirehoseExtension]"):
+def _delete_delivery_stream(original, engines: "Callable[[], Engines]"):
     def delete_delivery_stream(backend, delivery_stream_name, *args, **kwargs):
         stream = backend.delivery_streams.get(delivery_stream_name)
         if stream is not None:
@@ -91,7 +105,7 @@ def _delete_delivery_stream(original, engines: "Callable[[], FirehoseExtension]"
     return delete_delivery_stream
 
 
-def _update_destination(original, engines: "Callable[[], FirehoseExtension]"):
+def _update_destination(original, engines: "Callable[[], Engines]"):
     def update_destination(backend, delivery_stream_name, *args, **kwargs):
         import copy
 
@@ -118,7 +132,7 @@ def _update_destination(original, engines: "Callable[[], FirehoseExtension]"):
     return update_destination
 
 
-def _put_record_batch(original, engines: "Callable[[], FirehoseExtension]"):
+def _put_record_batch(original, engines: "Callable[[], Engines]"):
     def put_record_batch(backend, delivery_stream_name, records):
         from moto.firehose.exceptions import InvalidArgumentException, ResourceNotFoundException
 

@@ -160,7 +160,16 @@ def build_seams(cloud: "LocalCloud | None" = None) -> SeamSet:
     `cloud` is unused; benchmarks build them without one."""
     from moto.kinesis.models import Shard, Stream
 
+    from moto.kinesis.models import KinesisBackend, Record
+
     seams = SeamSet("kinesis")
+    # Read by the in-process API (extension.py) and the storage (store.py).
+    seams.reads(KinesisBackend, "streams")
+    seams.reads(Stream, "account_id", "arn", "region", "shards", "stream_name")
+    seams.reads(Shard, "shard_id", "starting_hash", "ending_hash", "parent", "adjacent_parent")
+    seams.reads(Record, "created_at", "data", "explicit_hash_key", "partition_key", "sequence_number",
+                "created_at_datetime")
+    seams.expect(KinesisBackend, "put_records", ("self", "stream_arn", "stream_name", "records"))
     seams.add(Shard, "records", _records_property())
     seams.replace(Shard, "put_record", ("self", "partition_key", "data", "explicit_hash_key"), _shard_put_record)
     seams.replace(Shard, "get_records", ("self", "last_sequence_id", "limit"), _shard_get_records)

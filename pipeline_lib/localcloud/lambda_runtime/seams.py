@@ -49,7 +49,11 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     # Called, not patched: fail at install, not at the first invoke, if it moved.
     found.expect(LambdaBackend, "invoke", BACKEND_INVOKE)
     found.expect(LambdaBackend, "get_function", ("self", "function_name_or_arn", "qualifier"))
-    found.reads(LambdaFunction, "logs_group_name", "function_name")
+    # Read by function_spec.spec_from_moto and the delete seam.
+    found.reads(LambdaFunction, "logs_group_name", "function_name", "account_id", "environment_vars",
+                "function_arn", "handler", "memory_size", "region", "run_time", "timeout", "version",
+                "code_bytes", "reserved_concurrency", "event_invoke_config")  # code_digest: optional
+    found.reads(LambdaBackend, "account_id", "region_name")
     moto_backends.declare(found)
     return found
 
