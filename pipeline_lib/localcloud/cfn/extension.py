@@ -35,7 +35,9 @@ class CfnExtension(Extension):
         return self.cloud.endpoint, runtime, RESPONSE_TIMEOUT
 
     def cloudformation_types(self) -> tuple[type, ...]:
-        # AWS::Athena::WorkGroup, until Athena has its own service package (its cloudformation.py).
+        # AWS::Athena::WorkGroup, until Athena has its own service package: its cloudformation.py
+        # then lists WorkGroup in RESOURCE_TYPES and this method goes (the registry refuses a
+        # type modelled twice).
         from .athena import WorkGroup
 
         return (WorkGroup,)
