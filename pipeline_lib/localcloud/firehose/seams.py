@@ -73,6 +73,15 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     from moto.glue.models import FakeTable
 
     seams.reads(FakeTable, "versions")
+    # Called by the CloudFormation model (cloudformation.py) and the engines' services (extension.py).
+    from moto.cloudwatch.models import CloudWatchBackend
+    from moto.logs.models import LogsBackend
+
+    for name in ("start_delivery_stream_encryption", "stop_delivery_stream_encryption", "tag_delivery_stream",
+                 "untag_delivery_stream"):
+        seams.expect(FirehoseBackend, name)
+    seams.expect(CloudWatchBackend, "put_metric_data", ("self", "namespace", "metric_data"))
+    seams.expect(LogsBackend, "put_log_events", ("self", "log_group_name", "log_stream_name", "log_events"))
     seams.expect(FakeTable, "get_version", ("self", "ver"))
     moto_backends.declare(seams)
     return seams

@@ -114,6 +114,9 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     seams.reads(responses.GlueResponse, "parameters", "glue_backend")
     seams.reads(s3_models.FakeBucket, "keys")
     seams.reads(s3_models.FakeKey, "size", "last_modified", "lock", "_value_buffer")
+    # Called by the CloudFormation models (cloudformation.py).
+    for name in ("create_database", "update_database", "delete_database", "create_crawler", "get_crawler"):
+        seams.expect(models.GlueBackend, name)
     moto_backends.declare(seams)
     return seams
 

@@ -50,6 +50,15 @@ def build_seams(cloud: "LocalCloud | None" = None) -> SeamSet:
     seams.replace(FakeBucket, "get_permission", ("self", "action", "resource"), make)
     # Read by the CloudFormation models and the crawler.
     seams.reads(FakeBucket, "policy", "keys", "name")
+    # Called by the CloudFormation models (cloudformation.py, bucket_deployment.py, auto_delete.py).
+    from moto.s3.models import S3Backend
+
+    seams.reads(S3Backend, "buckets")
+    for name in ("get_bucket", "delete_bucket", "put_bucket_policy", "delete_bucket_policy", "put_bucket_versioning",
+                 "put_public_access_block", "delete_public_access_block", "put_bucket_ownership_controls",
+                 "delete_bucket_ownership_controls", "put_bucket_lifecycle", "delete_bucket_lifecycle",
+                 "get_bucket_tagging", "get_object", "put_object", "delete_object"):
+        seams.expect(S3Backend, name)
     seams.reads(FakeKey, "size", "last_modified")
     moto_backends.declare(seams)
     return seams
