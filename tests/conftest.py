@@ -35,3 +35,12 @@ def boto_session(local_cloud: lifecycle.Running):
     import boto3
 
     return boto3.Session(region_name="us-east-1")
+
+
+@pytest.fixture
+def bare_cloud(tmp_path):
+    """A LocalCloud with no extensions and no server: what a service's `build_seams(cloud)`
+    closes over, for checking and applying seams in process."""
+    from pipeline_lib.localcloud.cloud import LocalCloud
+
+    return LocalCloud("127.0.0.1", 1, str(tmp_path), extension_modules=())

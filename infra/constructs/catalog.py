@@ -57,6 +57,15 @@ class Catalog(Construct):
         self.crawler_arn = stack.format_arn(service="glue", resource="crawler", resource_name=crawler_name)
         self.athena_results_location = f"s3://{lake.bucket_name}/{athena_results_prefix}"
 
+        self._table(schema, lake, lake_prefix)
+        self._crawler_role(lake, lake_prefix)
+        self._crawler(schema)
+        self._workgroup()
+
+    def _table(self, schema: TableSchema, lake: s3.IBucket, lake_prefix: str) -> None:
+        """The database and the lake's table (columns and partition keys from the schema file)."""
+        stack = cdk.Stack.of(self)
+        database_name = self.database_name
         self.database = glue.CfnDatabase(
             self,
             "Database",
@@ -92,6 +101,10 @@ class Catalog(Construct):
         )
         self.table.node.add_dependency(self.database)
 
+    def _crawler_role(self, lake: s3.IBucket, lake_prefix: str) -> None:
+        """What the crawler may do: the table's partitions, the lake's data/ objects, its logs."""
+        stack = cdk.Stack.of(self)
+        crawler_name = self.crawler_name
         self.crawler_role = iam.Role(
             self,
             "CrawlerRole",
@@ -159,6 +172,9 @@ class Catalog(Construct):
             applies_to=[arn_finding(lake, f"/{lake_prefix}*")],
         )
 
+    def _crawler(self, schema: TableSchema) -> None:
+        """A catalog-target crawler: adds the partitions Firehose wrote to the table."""
+        database_name, crawler_name = self.database_name, self.crawler_name
         self.crawler = glue.CfnCrawler(
             self,
             "Crawler",
@@ -186,6 +202,8 @@ class Catalog(Construct):
             "CloudWatch Logs encrypts them at rest with its service key.",
         )
 
+    def _workgroup(self) -> None:
+        workgroup_name = self.workgroup_name
         self.workgroup = athena.CfnWorkGroup(
             self,
             "WorkGroup",

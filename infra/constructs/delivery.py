@@ -49,12 +49,17 @@ class Delivery(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, id_)
-        stack = cdk.Stack.of(self)
         self.delivery_stream_name = delivery_stream_name
         self.lake_prefix = LAKE_PREFIX
         self.error_prefix = ERROR_PREFIX
+        self._logs(delivery_stream_name, log_retention)
+        policy = self._role(delivery_stream_name, source, lake, enricher, glue_catalog_arn, glue_database_arn,
+                            glue_table_arn)
+        self._delivery_stream(delivery_stream_name, source, lake, enricher, policy,
+                              glue_database_name=glue_database_name, glue_table_name=glue_table_name)
 
-        # Created here and referenced by name below: the names Firehose logs to are these.
+    def _logs(self, delivery_stream_name: str, log_retention: logs.RetentionDays) -> None:
+        """Created here and referenced by name in the stream: the names Firehose logs to are these."""
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -70,6 +75,10 @@ class Delivery(Construct):
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
 
+    def _role(self, delivery_stream_name: str, source: kinesis.IStream, lake: s3.IBucket, enricher: lambda_.IFunction,
+              glue_catalog_arn: str, glue_database_arn: str, glue_table_arn: str) -> iam.Policy:
+        """The role Firehose assumes, with least-privilege statements; returns its policy."""
+        stack = cdk.Stack.of(self)
         self.role = iam.Role(
             self,
             "Role",
@@ -139,7 +148,11 @@ class Delivery(Construct):
             "under the lake's data/ and errors/ prefixes only.",
             applies_to=[arn_finding(lake, f"/{LAKE_PREFIX}*"), arn_finding(lake, f"/{ERROR_PREFIX}*")],
         )
+        return policy
 
+    def _delivery_stream(self, delivery_stream_name: str, source: kinesis.IStream, lake: s3.IBucket,
+                         enricher: lambda_.IFunction, policy: iam.Policy, *, glue_database_name: str,
+                         glue_table_name: str) -> None:
         self.delivery_stream = firehose.CfnDeliveryStream(
             self,
             "DeliveryStream",
@@ -148,64 +161,8 @@ class Delivery(Construct):
             kinesis_stream_source_configuration=firehose.CfnDeliveryStream.KinesisStreamSourceConfigurationProperty(
                 kinesis_stream_arn=source.stream_arn, role_arn=self.role.role_arn
             ),
-            extended_s3_destination_configuration=firehose.CfnDeliveryStream.ExtendedS3DestinationConfigurationProperty(
-                bucket_arn=lake.bucket_arn,
-                role_arn=self.role.role_arn,
-                prefix=DATA_PREFIX_EXPRESSION,
-                error_output_prefix=ERROR_PREFIX_EXPRESSION,
-                buffering_hints=firehose.CfnDeliveryStream.BufferingHintsProperty(
-                    size_in_m_bs=BUFFER_SIZE_MB, interval_in_seconds=BUFFER_INTERVAL_S
-                ),
-                # Format conversion requires UNCOMPRESSED here; Parquet compresses with SNAPPY itself.
-                compression_format="UNCOMPRESSED",
-                # Objects are encrypted by the lake bucket's default encryption (SSE-S3); a KMS key
-                # here would only be needed for SSE-KMS.
-                cloud_watch_logging_options=firehose.CfnDeliveryStream.CloudWatchLoggingOptionsProperty(
-                    enabled=True,
-                    log_group_name=self.log_group.log_group_name,
-                    log_stream_name=self.log_stream.log_stream_name,
-                ),
-                dynamic_partitioning_configuration=firehose.CfnDeliveryStream.DynamicPartitioningConfigurationProperty(
-                    enabled=True,
-                    retry_options=firehose.CfnDeliveryStream.RetryOptionsProperty(duration_in_seconds=300),
-                ),
-                processing_configuration=firehose.CfnDeliveryStream.ProcessingConfigurationProperty(
-                    enabled=True,
-                    processors=[
-                        firehose.CfnDeliveryStream.ProcessorProperty(
-                            type="Lambda",
-                            parameters=[
-                                _param("LambdaArn", enricher.function_arn),
-                                _param("NumberOfRetries", "3"),
-                                _param("BufferSizeInMBs", "1"),
-                                _param("BufferIntervalInSeconds", "60"),
-                            ],
-                        )
-                    ],
-                ),
-                data_format_conversion_configuration=firehose.CfnDeliveryStream.DataFormatConversionConfigurationProperty(
-                    enabled=True,
-                    input_format_configuration=firehose.CfnDeliveryStream.InputFormatConfigurationProperty(
-                        deserializer=firehose.CfnDeliveryStream.DeserializerProperty(
-                            open_x_json_ser_de=firehose.CfnDeliveryStream.OpenXJsonSerDeProperty(
-                                case_insensitive=True
-                            )
-                        )
-                    ),
-                    output_format_configuration=firehose.CfnDeliveryStream.OutputFormatConfigurationProperty(
-                        serializer=firehose.CfnDeliveryStream.SerializerProperty(
-                            parquet_ser_de=firehose.CfnDeliveryStream.ParquetSerDeProperty(compression="SNAPPY")
-                        )
-                    ),
-                    schema_configuration=firehose.CfnDeliveryStream.SchemaConfigurationProperty(
-                        catalog_id=stack.account,
-                        database_name=glue_database_name,
-                        table_name=glue_table_name,
-                        region=stack.region,
-                        role_arn=self.role.role_arn,
-                        version_id="LATEST",
-                    ),
-                ),
+            extended_s3_destination_configuration=self._destination(
+                lake, enricher, glue_database_name=glue_database_name, glue_table_name=glue_table_name
             ),
         )
         # Firehose checks its role's permissions when the stream is created.
@@ -216,6 +173,70 @@ class Delivery(Construct):
             "The source is a Kinesis data stream (server-side encrypted); Firehose server-side "
             "encryption applies to Direct PUT sources only. Delivered objects are encrypted by the "
             "lake bucket (SSE-S3).",
+        )
+
+    def _destination(self, lake: s3.IBucket, enricher: lambda_.IFunction, *, glue_database_name: str,
+                     glue_table_name: str) -> firehose.CfnDeliveryStream.ExtendedS3DestinationConfigurationProperty:
+        """S3 delivery: partitions from the enricher, Parquet against the Glue table, logging."""
+        stack = cdk.Stack.of(self)
+        return firehose.CfnDeliveryStream.ExtendedS3DestinationConfigurationProperty(
+            bucket_arn=lake.bucket_arn,
+            role_arn=self.role.role_arn,
+            prefix=DATA_PREFIX_EXPRESSION,
+            error_output_prefix=ERROR_PREFIX_EXPRESSION,
+            buffering_hints=firehose.CfnDeliveryStream.BufferingHintsProperty(
+                size_in_m_bs=BUFFER_SIZE_MB, interval_in_seconds=BUFFER_INTERVAL_S
+            ),
+            # Format conversion requires UNCOMPRESSED here; Parquet compresses with SNAPPY itself.
+            compression_format="UNCOMPRESSED",
+            # Objects are encrypted by the lake bucket's default encryption (SSE-S3); a KMS key
+            # here would only be needed for SSE-KMS.
+            cloud_watch_logging_options=firehose.CfnDeliveryStream.CloudWatchLoggingOptionsProperty(
+                enabled=True,
+                log_group_name=self.log_group.log_group_name,
+                log_stream_name=self.log_stream.log_stream_name,
+            ),
+            dynamic_partitioning_configuration=firehose.CfnDeliveryStream.DynamicPartitioningConfigurationProperty(
+                enabled=True,
+                retry_options=firehose.CfnDeliveryStream.RetryOptionsProperty(duration_in_seconds=300),
+            ),
+            processing_configuration=firehose.CfnDeliveryStream.ProcessingConfigurationProperty(
+                enabled=True,
+                processors=[
+                    firehose.CfnDeliveryStream.ProcessorProperty(
+                        type="Lambda",
+                        parameters=[
+                            _param("LambdaArn", enricher.function_arn),
+                            _param("NumberOfRetries", "3"),
+                            _param("BufferSizeInMBs", "1"),
+                            _param("BufferIntervalInSeconds", "60"),
+                        ],
+                    )
+                ],
+            ),
+            data_format_conversion_configuration=firehose.CfnDeliveryStream.DataFormatConversionConfigurationProperty(
+                enabled=True,
+                input_format_configuration=firehose.CfnDeliveryStream.InputFormatConfigurationProperty(
+                    deserializer=firehose.CfnDeliveryStream.DeserializerProperty(
+                        open_x_json_ser_de=firehose.CfnDeliveryStream.OpenXJsonSerDeProperty(
+                            case_insensitive=True
+                        )
+                    )
+                ),
+                output_format_configuration=firehose.CfnDeliveryStream.OutputFormatConfigurationProperty(
+                    serializer=firehose.CfnDeliveryStream.SerializerProperty(
+                        parquet_ser_de=firehose.CfnDeliveryStream.ParquetSerDeProperty(compression="SNAPPY")
+                    )
+                ),
+                schema_configuration=firehose.CfnDeliveryStream.SchemaConfigurationProperty(
+                    catalog_id=stack.account,
+                    database_name=glue_database_name,
+                    table_name=glue_table_name,
+                    region=stack.region,
+                    role_arn=self.role.role_arn,
+                    version_id="LATEST",
+                ),
+            ),
         )
 
 

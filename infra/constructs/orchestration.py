@@ -119,9 +119,18 @@ class Orchestration(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, id_)
-        stack = cdk.Stack.of(self)
-        P = sfn.JsonPath
+        defaults, valid, invalid = self._input_states()
+        seed = self._seed(functions)
+        crawler_loop = self._crawler_loop(crawler_name, crawler_arn)
+        delivery_loop = self._delivery_loop(functions, delivery_stream_name, source_stream_name, crawler_loop)
+        definition = defaults.next(
+            sfn.Choice(self, "ValidInput?").when(valid, seed.next(delivery_loop)).otherwise(invalid)
+        )
+        self._state_machine(definition, functions, log_retention)
 
+    def _input_states(self) -> tuple[sfn.Chain, sfn.Condition, sfn.Fail]:
+        """The input with its defaults applied, what makes it valid, and the state for an invalid one."""
+        P = sfn.JsonPath
         defaults = sfn.Pass(
             self,
             "ApplyDefaults",
@@ -151,6 +160,11 @@ class Orchestration(Construct):
             sfn.Condition.number_greater_than_equals("$.maxPolls", 1),
         )
 
+        return defaults.next(merge), valid, invalid
+
+    def _seed(self, functions: PipelineFunctions) -> sfn.Chain:
+        """Seed the table; remember when and how many, and start the poll counts."""
+        P = sfn.JsonPath
         seed = tasks.LambdaInvoke(
             self,
             "Seed",
@@ -165,6 +179,12 @@ class Orchestration(Construct):
             self, "InitPollCounts", result=sfn.Result.from_object({"delivery": 0, "crawler": 0}), result_path="$.polls"
         )
 
+        return seed.next(init_polls)
+
+    def _delivery_loop(self, functions: PipelineFunctions, delivery_stream_name: str, source_stream_name: str,
+                       then: sfn.IChainable) -> sfn.Chain:
+        """Poll the delivery monitor until Firehose drained (then `then`) or maxPolls is reached."""
+        P = sfn.JsonPath
         wait_delivery = sfn.Wait(self, "WaitForDelivery", time=sfn.WaitTime.seconds_path("$.pollSeconds"))
         check_delivery = tasks.LambdaInvoke(
             self,
@@ -207,6 +227,22 @@ class Orchestration(Construct):
             ),
         )
 
+        delivery_loop = wait_delivery.next(check_delivery).next(
+            sfn.Choice(self, "Drained?")
+            .when(sfn.Condition.boolean_equals("$.delivery.drained", True), then)
+            .otherwise(
+                count_delivery.next(
+                    sfn.Choice(self, "TooManyDeliveryPolls?")
+                    .when(sfn.Condition.number_greater_than_equals_json_path("$.polls.delivery", "$.maxPolls"), delivery_timed_out)
+                    .otherwise(wait_delivery)
+                )
+            )
+        )
+        return delivery_loop
+
+    def _crawler_loop(self, crawler_name: str, crawler_arn: str) -> sfn.Chain:
+        """Start the crawler, poll it until READY (or maxPolls), end on the crawl's outcome."""
+        P = sfn.JsonPath
         start_crawler = tasks.CallAwsService(
             self,
             "StartCrawler",
@@ -301,22 +337,11 @@ class Orchestration(Construct):
                 )
             )
         )
-        delivery_loop = wait_delivery.next(check_delivery).next(
-            sfn.Choice(self, "Drained?")
-            .when(sfn.Condition.boolean_equals("$.delivery.drained", True), start_crawler.next(crawler_loop))
-            .otherwise(
-                count_delivery.next(
-                    sfn.Choice(self, "TooManyDeliveryPolls?")
-                    .when(sfn.Condition.number_greater_than_equals_json_path("$.polls.delivery", "$.maxPolls"), delivery_timed_out)
-                    .otherwise(wait_delivery)
-                )
-            )
-        )
-        definition = (
-            defaults.next(merge)
-            .next(sfn.Choice(self, "ValidInput?").when(valid, seed.next(init_polls).next(delivery_loop)).otherwise(invalid))
-        )
+        return start_crawler.next(crawler_loop)
 
+    def _state_machine(self, definition: sfn.IChainable, functions: PipelineFunctions,
+                       log_retention: logs.RetentionDays) -> None:
+        stack = cdk.Stack.of(self)
         self.log_group = logs.LogGroup(
             self,
             "Logs",

@@ -15,22 +15,26 @@ from .statedir import ACCOUNT_ID, DEFAULT_REGION
 
 log = logging.getLogger("pipeline_lib.localcloud")
 
-# Extension modules, in install order. Each exposes `extension(cloud) -> Extension`.
+# Service packages, in install (and flush) order. Each exposes `extension(cloud) -> Extension`;
+# its seams, status/flush hooks and CloudFormation types come with it.
 EXTENSION_MODULES: tuple[str, ...] = (
-    "pipeline_lib.localcloud.kinesis_store",
+    "pipeline_lib.localcloud.kinesis",
     "pipeline_lib.localcloud.lambda_runtime",
     "pipeline_lib.localcloud.stepfunctions",
+    "pipeline_lib.localcloud.s3",
+    "pipeline_lib.localcloud.logs",
     "pipeline_lib.localcloud.cfn",
     "pipeline_lib.localcloud.dynamodb_kinesis",
     "pipeline_lib.localcloud.firehose",
-    "pipeline_lib.localcloud.glue_crawler",
+    "pipeline_lib.localcloud.glue",
 )
 
 CONTROL_PREFIX = "/_workbench/"
 
 
 class LocalCloud:
-    """State shared by the extensions of one local-cloud process."""
+    """One local cloud: it owns its services (`extensions`, one per service package), which reach
+    each other through it (`extension(name)`); their seams are closures over it."""
 
     def __init__(
         self,
@@ -40,6 +44,7 @@ class LocalCloud:
         time_scale: float = 0.05,
         region: str = DEFAULT_REGION,
         extension_modules: Iterable[str] = EXTENSION_MODULES,
+        on_shutdown: Callable[[], None] | None = None,
     ):
         self.host = host
         self.port = port
@@ -49,7 +54,7 @@ class LocalCloud:
         self.account_id = ACCOUNT_ID
         self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.extensions: list[Extension] = []
-        self._shutdown_hook: Callable[[], None] | None = None
+        self._shutdown_hook = on_shutdown
         for name in extension_modules:
             module = importlib.import_module(name)
             self.extensions.append(module.extension(self))
@@ -67,6 +72,10 @@ class LocalCloud:
             if ext.name == name:
                 return ext
         raise KeyError(f"no local-cloud extension named {name!r}")
+
+    def on_shutdown(self, hook: Callable[[], None]) -> None:
+        """What a POST to /_workbench/shutdown runs (the server's own stop)."""
+        self._shutdown_hook = hook
 
     def install(self) -> None:
         for ext in self.extensions:
@@ -146,19 +155,9 @@ class LocalCloud:
 
 def holdings() -> dict[str, int]:
     """A count of what the cloud holds, per service, for `local status`."""
-    from moto.backends import get_backend
+    from .moto_backends import backends as each
 
     counts: dict[str, int] = {}
-
-    def each(service: str) -> Iterable[Any]:
-        if service == "lambda":
-            # With use_docker off, moto keeps functions in its "simple" Lambda backend.
-            from moto.awslambda_simple.models import lambda_simple_backends as backends
-        else:
-            backends = get_backend(service)
-        for _account, regions in backends.items():
-            for _region, backend in regions.items():
-                yield backend
 
     # label -> (moto service, count of one backend)
     probes: dict[str, tuple[str, Callable[[Any], int]]] = {

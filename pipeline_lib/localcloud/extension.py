@@ -1,12 +1,16 @@
 """The shape every local-cloud extension has.
 
-An extension makes one managed behaviour real (a Lambda runtime, a delivery engine, a crawler).
-`install` applies its moto seams (done once, before the server answers); `start`/`stop` run its
-background work; `flush` returns when everything it accepted so far has been delivered;
-`status` summarises what it holds for `local status`.
+An extension makes one emulated service behave (a Lambda runtime, a delivery engine, a crawler);
+each service package's `extension.py` defines one, built by the package's `extension(cloud)`.
+It builds its moto seams with the package's `seams.build_seams(cloud)` (closures over the cloud
+it belongs to: no module keeps "the active instance"); `install` applies them (done once, before
+the server answers); `start`/`stop` run its background work; `flush` returns when everything it
+accepted so far has been delivered; `status` summarises what it holds for `local status`;
+`cloudformation_types` hands the package's CloudFormation models to the cfn registry.
 """
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,3 +38,17 @@ class Extension:
 
     def status(self) -> dict[str, Any]:
         return {}
+
+    def cloudformation_types(self) -> tuple[type, ...]:
+        """The CloudFormation resource types this service models: `RESOURCE_TYPES` of the
+        `cloudformation` module of the extension's package (none when it has no such module).
+        The CloudFormation extension's registry collects them from every extension."""
+        package = type(self).__module__.rpartition(".")[0]
+        name = f"{package}.cloudformation"
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            return ()
+        return tuple(module.RESOURCE_TYPES)

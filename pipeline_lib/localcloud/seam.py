@@ -3,17 +3,21 @@ patch moto.
 
 moto's internals are not a public API. An extension declares, in one `SeamSet`, each attribute
 it replaces (a method, property, classmethod or staticmethod of a class, or a function of a
-module) together with the parameters the original has today, each attribute it adds, and each
-one it only calls or reads (`expect`). `SeamSet.apply()` checks them all first and refuses to
-patch anything (naming moto's version and what changed) when one no longer matches. Applying
-twice is applying once: a patched attribute carries a marker, so a second `apply()` (of this
-set, or of another set with the same tag) leaves it alone. The replacement keeps moto's
-attribute, so `original()` finds it and `restore()` puts it back (tests and benchmarks measure
-moto with and without the seams).
+module) together with the parameters the original has today, each attribute it adds, each one
+it only calls or reads (`expect`), and each instance attribute it reads or writes on moto's
+objects (`reads`: checked in the class's source, since no signature shows them).
+`SeamSet.apply()` checks them all first and refuses to patch anything (naming moto's version and
+what changed) when one no longer matches. Applying twice is applying once: a patched attribute
+carries a marker, so a second `apply()` of this set leaves it alone. Another set with the same
+tag (the seams of another cloud started in the same process) takes over: its replacement wraps
+moto's original, never the first set's patch. The replacement keeps moto's attribute, so
+`original()` finds it and `restore()` puts it back (tests and benchmarks measure moto with and
+without the seams).
 """
 from __future__ import annotations
 
 import inspect
+import re
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ from typing import Any
 MOTO_VERSION_WRITTEN_FOR = "5.2.5"
 _MARK = "__localcloud_seam__"
 _ORIGINAL = "__localcloud_original__"
+_SET = "__localcloud_set__"
 _ABSENT = object()
 
 
@@ -83,7 +88,7 @@ def original(owner: Any, name: str) -> Any:
 
 @dataclass
 class _Seam:
-    kind: str  # "replace" | "add" | "expect"
+    kind: str  # "replace" | "add" | "expect" | "reads"
     owner: Any  # a class or a module
     name: str
     params: tuple[str, ...] | None  # replace, expect: the parameters moto's attribute takes (None: any)
@@ -114,23 +119,41 @@ class SeamSet:
         `params`) or reads (any attribute, when `params` is None)."""
         self._seams.append(_Seam("expect", owner, name, None if params is None else tuple(params), None))
 
+    def reads(self, owner: type, *names: str) -> None:
+        """Check, never patch, instance attributes of moto's `owner` class that the extension
+        reads or writes (`self.name = ...` in the class or a base, a class attribute, a dataclass
+        field or a slot)."""
+        for name in names:
+            self._seams.append(_Seam("reads", owner, name, None, None))
+
     def describe(self) -> list[str]:
         return [f"{s.kind} {s.where}" + ("" if s.params is None else str(s.params)) for s in self._seams]
 
     def _ours(self, seam: _Seam) -> bool:
-        return seam.kind != "expect" and _mark_of(_own(seam.owner, seam.name)) == (self.tag, seam.name)
+        raw = _own(seam.owner, seam.name)
+        return (seam.kind in ("replace", "add") and _mark_of(raw) == (self.tag, seam.name)
+                and getattr(_function_of(raw), _SET, None) is self)
+
+    def _same_tag(self, seam: _Seam) -> bool:
+        """Patched by another set with this tag (another cloud in the process): ours to take over."""
+        return _mark_of(_own(seam.owner, seam.name)) == (self.tag, seam.name)
 
     def check(self) -> None:
         problems = []
         for seam in self._seams:
             if self._ours(seam):
                 continue
+            if seam.kind == "reads":
+                if not has_instance_attribute(seam.owner, seam.name):
+                    problems.append(f"{seam.where} is no longer an attribute of its instances")
+                continue
             if seam.kind == "add":
-                if _own(seam.owner, seam.name) is not _ABSENT:
+                if _own(seam.owner, seam.name) is not _ABSENT and not self._same_tag(seam):
                     problems.append(f"{seam.where} now exists in moto; the seam that adds it must be revisited")
                 continue
             try:
-                raw = original(seam.owner, seam.name) if seam.kind == "expect" else _own(seam.owner, seam.name)
+                raw = (original(seam.owner, seam.name) if seam.kind == "expect" or self._same_tag(seam)
+                       else _own(seam.owner, seam.name))
             except AttributeError:
                 raw = _ABSENT
             if raw is _ABSENT:
@@ -149,30 +172,50 @@ class SeamSet:
         self.check()
         applied = 0
         for seam in self._seams:
-            if seam.kind == "expect" or self._ours(seam):
+            if seam.kind in ("expect", "reads") or self._ours(seam):
                 continue
             assert seam.make is not None
             raw = _own(seam.owner, seam.name)
+            if raw is not _ABSENT and self._same_tag(seam):
+                raw = getattr(_function_of(raw), _ORIGINAL)  # take over: wrap moto's, not the other set's
             replacement = seam.make(None if raw is _ABSENT else raw)
             function = _function_of(replacement)
             setattr(function, _MARK, (self.tag, seam.name))
             setattr(function, _ORIGINAL, raw)  # kept on the patch itself, so any instance can restore
+            setattr(function, _SET, self)
             setattr(seam.owner, seam.name, replacement)
             applied += 1
         return applied
 
     @property
     def applied(self) -> bool:
-        patches = [s for s in self._seams if s.kind != "expect"]
+        patches = [s for s in self._seams if s.kind in ("replace", "add")]
         return bool(patches) and all(self._ours(s) for s in patches)
 
     def restore(self) -> None:
         """Put moto's originals back (only what this set patched)."""
         for seam in reversed(self._seams):
-            if not self._ours(seam):
+            if seam.kind not in ("replace", "add") or not self._same_tag(seam):
                 continue
             kept = getattr(_function_of(_own(seam.owner, seam.name)), _ORIGINAL, _ABSENT)
             if kept is _ABSENT:
                 delattr(seam.owner, seam.name)
             else:
                 setattr(seam.owner, seam.name, kept)
+
+
+def has_instance_attribute(owner: type, name: str) -> bool:
+    """Whether instances of `owner` have `name`: defined on the class or a base, declared as a
+    dataclass field or slot, or assigned as `self.name` in the source of the class or a base."""
+    assignment = re.compile(rf"\bself\.{re.escape(name)}\s*(?::[^=\n]+)?=(?!=)")
+    for klass in getattr(owner, "__mro__", (owner,)):
+        if name in vars(klass) or name in getattr(klass, "__slots__", ()) or \
+                name in getattr(klass, "__dataclass_fields__", {}):
+            return True
+        try:
+            source = inspect.getsource(klass)
+        except (OSError, TypeError):
+            continue
+        if assignment.search(source):
+            return True
+    return False

@@ -92,7 +92,7 @@ def serve(host: str, port: int | None, state_dir: str | None, time_scale: float)
             stopping.set()
             threading.Thread(target=server.shutdown, daemon=True).start()
 
-    cloud._shutdown_hook = shutdown
+    cloud.on_shutdown(shutdown)
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
 

@@ -19,7 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from pipeline_lib.localcloud import lifecycle
-from pipeline_lib.localcloud.kinesis_store import kinesis_seams
+from pipeline_lib.localcloud.kinesis.seams import build_seams
+from polling import wait_for  # tests/polling.py
 
 pytestmark = pytest.mark.benchmark
 
@@ -65,7 +66,7 @@ def concurrent_keep(threads: int = 8, per_thread: int = 5_000) -> int:
 
 
 def test_kinesis_put_records_moto_vs_store():
-    seams = kinesis_seams()
+    seams = build_seams()
     seams.restore()  # moto as shipped (a no-op unless something in this process applied the seams)
     original_rates, original_kept = fill_one_shard(), concurrent_keep()
     seams.apply()
@@ -121,9 +122,8 @@ def test_dynamodb_batch_write_with_and_without_the_forwarder(local_cloud, boto_s
     kinesis.create_stream(StreamName=stream, ShardCount=4)
     arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
     ddb.enable_kinesis_streaming_destination(TableName=streamed, StreamArn=arn)
-    while ddb.describe_kinesis_streaming_destination(TableName=streamed)["KinesisDataStreamDestinations"][0][
-            "DestinationStatus"] != "ACTIVE":
-        time.sleep(0.05)
+    wait_for(lambda: ddb.describe_kinesis_streaming_destination(TableName=streamed)["KinesisDataStreamDestinations"][0],
+             lambda d: d["DestinationStatus"] == "ACTIVE", timeout=30, what=f"the destination of {streamed} ACTIVE")
 
     without = batch_write(boto_session, plain, "a")
     forwarded_before = lifecycle.status(local_cloud.record.state_dir)["extensions"]["dynamodb_kinesis"]["records_forwarded"]

@@ -27,6 +27,7 @@ import pytest
 from pipeline_lib import data, deploy, lake
 from pipeline_lib.lambdas.seeder import seed_requests, seeding_client
 from pipeline_lib.localcloud import lifecycle
+from polling import wait_for  # tests/polling.py
 
 pytestmark = pytest.mark.benchmark
 
@@ -52,14 +53,9 @@ def create_plain_table(session: boto3.Session, like: str) -> str:
 def crawl(session: boto3.Session, crawler: str, timeout: float = 600) -> None:
     glue = session.client("glue")
     glue.start_crawler(Name=crawler)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = glue.get_crawler(Name=crawler)["Crawler"]
-        if state["State"] == "READY":
-            assert state["LastCrawl"]["Status"] == "SUCCEEDED", state["LastCrawl"]
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"crawler {crawler} not READY after {timeout:.0f}s")
+    state = wait_for(lambda: glue.get_crawler(Name=crawler)["Crawler"], lambda c: c["State"] == "READY",
+                     timeout=timeout, what=f"crawler {crawler} READY")
+    assert state["LastCrawl"]["Status"] == "SUCCEEDED", state["LastCrawl"]
 
 
 def test_pipeline_write_to_delivered_vs_dynamodb_alone(local_cloud, boto_session, tmp_path_factory):

@@ -34,6 +34,7 @@ import pytest
 from pipeline_lib import data, flow, lake
 from pipeline_lib.localcloud import lifecycle
 from pipeline_lib.schema import canonical_type, from_arrow
+from polling import wait_for  # tests/polling.py
 
 pytestmark = pytest.mark.integration
 
@@ -517,14 +518,11 @@ def crawl(stack: Stack) -> dict[str, Any]:
     glue = stack.client("glue")
     before = datetime.now(timezone.utc).replace(microsecond=0)
     glue.start_crawler(Name=stack["CrawlerName"])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        crawler = glue.get_crawler(Name=stack["CrawlerName"])["Crawler"]
-        if crawler["State"] == "READY" and crawler.get("LastCrawl", {}).get("StartTime", before) >= before:
-            assert crawler["LastCrawl"]["Status"] == "SUCCEEDED", crawler["LastCrawl"]
-            return crawler
-        time.sleep(0.1)
-    raise AssertionError(f"crawler still {crawler['State']} after 60 s")
+    crawler = wait_for(lambda: glue.get_crawler(Name=stack["CrawlerName"])["Crawler"],
+                       lambda c: c["State"] == "READY" and c.get("LastCrawl", {}).get("StartTime", before) >= before,
+                       timeout=60, what="the crawler READY after this crawl", interval=0.1)
+    assert crawler["LastCrawl"]["Status"] == "SUCCEEDED", crawler["LastCrawl"]
+    return crawler
 
 
 def partitions(stack: Stack) -> dict[date, dict[str, Any]]:

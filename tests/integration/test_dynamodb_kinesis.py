@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from pipeline_lib.localcloud import lifecycle
 
 import streams  # tests/integration/streams.py
+from polling import wait_for  # tests/polling.py
 
 pytestmark = pytest.mark.integration
 
@@ -51,14 +52,9 @@ def destinations(ddb, table: str) -> list[dict[str, Any]]:
 
 
 def wait_status(ddb, table: str, stream_arn: str, status: str, timeout: float = 15.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        entry = next((d for d in destinations(ddb, table) if d["StreamArn"] == stream_arn), None)
-        if entry and entry["DestinationStatus"] == status:
-            return entry
-        if time.monotonic() > deadline:
-            raise AssertionError(f"destination of {table} never reached {status}: {entry}")
-        time.sleep(0.05)
+    return wait_for(lambda: next((d for d in destinations(ddb, table) if d["StreamArn"] == stream_arn), None),
+                    lambda entry: bool(entry) and entry["DestinationStatus"] == status,
+                    timeout=timeout, what=f"the destination of {table} {status}")
 
 
 def enable(ddb, table: str, stream_arn: str, precision: str | None = None) -> None:

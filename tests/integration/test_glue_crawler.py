@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
 from decimal import Decimal
 from collections.abc import Iterator
@@ -16,8 +15,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline_lib.localcloud.glue_crawler import seams
+from pipeline_lib.localcloud.glue import seams
 from pipeline_lib.localcloud.seam import SeamError, is_patched, original
+from polling import wait_for  # tests/polling.py
 
 COLUMNS = {"order_id": pa.string(), "total": pa.decimal128(12, 2), "qty": pa.int64(), "paid": pa.bool_()}
 POLL_SECONDS = 0.05
@@ -51,15 +51,17 @@ def crawl(glue, name: str) -> tuple[list[str], dict]:
 
 def wait_ready(glue, name: str) -> tuple[list[str], dict]:
     states: list[str] = []
-    deadline = time.monotonic() + CRAWL_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
+
+    def read() -> dict:
         crawler = glue.get_crawler(Name=name)["Crawler"]
         if not states or states[-1] != crawler["State"]:
             states.append(crawler["State"])
-        if crawler["State"] == "READY":  # StartCrawler made it RUNNING before returning
-            return states, crawler
-        time.sleep(POLL_SECONDS)
-    raise AssertionError(f"crawler {name} not READY after {CRAWL_DEADLINE_SECONDS}s; states seen {states}")
+        return crawler
+
+    # StartCrawler made it RUNNING before returning
+    crawler = wait_for(read, lambda c: c["State"] == "READY", timeout=CRAWL_DEADLINE_SECONDS,
+                       what=f"crawler {name} READY", interval=POLL_SECONDS)
+    return states, crawler
 
 
 def partitions(glue, database: str, table: str) -> list[dict]:
@@ -310,11 +312,11 @@ def test_create_crawler_refuses_what_aws_refuses(lake):
 
 
 # -- seams ---------------------------------------------------------------------------------------
-def test_moto_has_every_seam_with_the_expected_signature():
-    seams.glue_seams().check()
+def test_moto_has_every_seam_with_the_expected_signature(bare_cloud):
+    seams.build_seams(bare_cloud).check()
 
 
-def test_a_changed_moto_signature_is_refused_naming_the_version(monkeypatch):
+def test_a_changed_moto_signature_is_refused_naming_the_version(monkeypatch, bare_cloud):
     from moto.glue import models
 
     def stop_crawler(self, force):  # what a future moto might look like
@@ -322,10 +324,23 @@ def test_a_changed_moto_signature_is_refused_naming_the_version(monkeypatch):
 
     monkeypatch.setattr(models.FakeCrawler, "stop_crawler", stop_crawler)
     with pytest.raises(SeamError, match=r"written for moto 5\.2\.5.*FakeCrawler\.stop_crawler"):
-        seams.glue_seams().check()
+        seams.build_seams(bare_cloud).check()
 
 
-def test_installing_twice_patches_once(monkeypatch):
+def test_an_instance_attribute_moto_no_longer_has_is_refused(monkeypatch, bare_cloud):
+    """FakeKey's buffer, read by the crawler without any signature to check, is declared too."""
+    import inspect
+
+    from moto.s3 import models
+
+    moto_source = inspect.getsource
+    source = moto_source(models.FakeKey).replace("self._value_buffer", "self._buffer")
+    monkeypatch.setattr(inspect, "getsource", lambda obj: source if obj is models.FakeKey else moto_source(obj))
+    with pytest.raises(SeamError, match=r"FakeKey\._value_buffer is no longer an attribute of its instances"):
+        seams.build_seams(bare_cloud).check()
+
+
+def test_installing_twice_patches_once(bare_cloud):
     from moto.glue import models, responses
 
     patched = [
@@ -333,11 +348,11 @@ def test_installing_twice_patches_once(monkeypatch):
         (models.GlueBackend, "create_crawler"), (models.GlueBackend, "delete_crawler"),
     ]
     moto_own = {attr: original(owner, attr) for owner, attr in patched}
-    monkeypatch.setattr(seams, "_engine", None)
+    built = seams.build_seams(bare_cloud)
     try:
-        seams.install(engine=object())  # type: ignore[arg-type]
+        built.apply()
         first = {attr: getattr(owner, attr) for owner, attr in patched}
-        seams.install(engine=object())  # type: ignore[arg-type]
+        built.apply()
         for owner, attr in patched:
             wrapper = getattr(owner, attr)
             assert wrapper is first[attr]
@@ -345,6 +360,6 @@ def test_installing_twice_patches_once(monkeypatch):
             assert original(owner, attr) is moto_own[attr]  # wraps moto's, not itself
         assert callable(responses.GlueResponse.get_crawler_metrics)
     finally:  # this process's moto stays unpatched
-        seams.glue_seams().restore()
+        built.restore()
     assert all(vars(owner)[attr] is moto_own[attr] for owner, attr in patched)
     assert not hasattr(responses.GlueResponse, "get_crawler_metrics")

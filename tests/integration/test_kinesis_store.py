@@ -157,4 +157,4 @@ def test_throughput_stays_flat_as_a_shard_fills(kinesis, capsys):
 
 def test_status_reports_the_seams(local_cloud):
     status = lifecycle.status(local_cloud.record.state_dir)
-    assert status["extensions"]["kinesis_store"]["seams"] is True
+    assert status["extensions"]["kinesis"]["seams"] is True

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from pipeline_lib.localcloud.lifecycle import pid_alive
+from polling import absent_as_none, wait_for  # tests/polling.py
 
 pytestmark = pytest.mark.integration
 
@@ -139,14 +140,9 @@ def test_event_invocation_runs_in_the_background(lam, role, bucket, boto_session
     assert response["StatusCode"] == 202
 
     s3 = boto_session.client("s3")
-    deadline = time.monotonic() + 15
-    body = None
-    while time.monotonic() < deadline:
-        try:
-            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-            break
-        except s3.exceptions.NoSuchKey:
-            time.sleep(0.05)
+    body = wait_for(absent_as_none(lambda: s3.get_object(Bucket=bucket, Key=key)["Body"].read(),
+                                   s3.exceptions.NoSuchKey),
+                    lambda found: found is not None, timeout=15, what=f"s3://{bucket}/{key} written by the function")
     assert body == b"written by lambda"
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
 import zipfile
 from typing import Any
 
 import pytest
+from polling import wait_for  # tests/polling.py
 
 pytestmark = pytest.mark.integration
 
@@ -62,13 +62,8 @@ def state_machine(sfn, role: str, definition: dict[str, Any]) -> str:
 def run(sfn, machine: str, execution_input: dict[str, Any], timeout: float = 20) -> dict[str, Any]:
     """Start an execution (unnamed, as the pipeline does) and wait for it to end."""
     arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps(execution_input))["executionArn"]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        described = sfn.describe_execution(executionArn=arn)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.05)
-    raise AssertionError(f"execution {arn} still RUNNING after {timeout}s")
+    return wait_for(lambda: sfn.describe_execution(executionArn=arn), lambda d: d["status"] != "RUNNING",
+                    timeout=timeout, what=f"execution {arn} ended")
 
 
 def lambda_then_glue(namer: str) -> dict[str, Any]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline_lib.localcloud.cfn import graph, policy, rules
+from pipeline_lib.localcloud.cfn import graph, rules
 from pipeline_lib.localcloud.cfn.base import ResourceError
-from pipeline_lib.localcloud.cfn.bucket_deployment import as_directory, included, replace_markers
+from pipeline_lib.localcloud.s3 import policy
+from pipeline_lib.localcloud.s3.bucket_deployment import as_directory, included, replace_markers
 from pipeline_lib.localcloud.cfn.custom import stringified
 from pipeline_lib.localcloud.cfn.shapes import conform, input_member
 

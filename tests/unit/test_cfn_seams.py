@@ -1,5 +1,6 @@
-"""The CloudFormation extension's seams on moto: checked against moto's attributes, installed once
-however often install runs, and working in-process (moto's decorator mode)."""
+"""The CloudFormation extension's seams on moto (with the S3 seams stacks rely on): checked against
+moto's attributes, installed once however often install runs, and working in-process (moto's
+decorator mode)."""
 from __future__ import annotations
 
 import json
@@ -14,8 +15,8 @@ from moto.s3.models import FakeBucket
 from pipeline_lib.localcloud import seam
 from pipeline_lib.localcloud.cfn import lambda_backed
 from pipeline_lib.localcloud.cfn.base import UnsupportedResource
-from pipeline_lib.localcloud.cfn.glue import Table
-from pipeline_lib.localcloud.cfn.seams import cfn_seams
+from pipeline_lib.localcloud.cloud import LocalCloud
+from pipeline_lib.localcloud.glue.cloudformation import Table
 
 PATCHED = [
     (parsing, "resource_class_from_type"),
@@ -29,31 +30,43 @@ PATCHED = [
     (models.Stack, "stack_resources"),
     (models.Stack, "outputs"),
     (models.CloudFormationBackend, "delete_stack"),
-    (FakeBucket, "get_permission"),
     (responses.CloudFormationResponse, "process_cfn_response"),
 ]
+S3_PATCHED = [(FakeBucket, "get_permission")]
 
 
-def _install() -> None:
-    cfn_seams().apply()
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> LocalCloud:
+    """Every service package's extension (the registry collects their resource types), not started."""
+    return LocalCloud("127.0.0.1", 1, str(tmp_path_factory.mktemp("cfn-state")))
+
+
+def cfn_seams(cloud: LocalCloud) -> seam.SeamSet:
+    return cloud.extension("cfn").seams  # type: ignore[attr-defined]
+
+
+def _install(cloud: LocalCloud) -> None:
+    cloud.extension("s3").install()
+    cloud.extension("cfn").install()
 
 
 @pytest.fixture
-def installed() -> Iterator[None]:
-    _install()
+def installed(cloud: LocalCloud) -> Iterator[None]:
+    _install(cloud)
     try:
         yield
     finally:
-        cfn_seams().restore()
+        cfn_seams(cloud).restore()
+        cloud.extension("s3").seams.restore()  # type: ignore[attr-defined]
 
 
-def test_install_patches_each_seam_once(installed) -> None:
-    originals = {(owner, name): seam.original(owner, name) for owner, name in PATCHED}
+def test_install_patches_each_seam_once(installed, cloud) -> None:
+    originals = {(owner, name): seam.original(owner, name) for owner, name in PATCHED + S3_PATCHED}
     patched = {(owner, name): vars(owner)[name] if isinstance(owner, type) else getattr(owner, name)
-               for owner, name in PATCHED}
-    assert all(seam.is_patched(owner, name) for owner, name in PATCHED)
-    _install()  # again: still moto's originals underneath, one layer of ours
-    for owner, name in PATCHED:
+               for owner, name in PATCHED + S3_PATCHED}
+    assert all(seam.is_patched(owner, name) for owner, name in PATCHED + S3_PATCHED)
+    _install(cloud)  # again: still moto's originals underneath, one layer of ours
+    for owner, name in PATCHED + S3_PATCHED:
         assert seam.original(owner, name) is originals[(owner, name)]
         current = vars(owner)[name] if isinstance(owner, type) else getattr(owner, name)
         assert current is not originals[(owner, name)]
@@ -62,16 +75,18 @@ def test_install_patches_each_seam_once(installed) -> None:
     assert parsing.resource_class_from_type("AWS::SQS::Queue") is seam.original(parsing, "resource_class_from_type")("AWS::SQS::Queue")
     assert parsing.resource_class_from_type("AWS::AppRunner::Service") is UnsupportedResource
     assert parsing.resource_class_from_type("AWS::CloudFormation::WaitConditionHandle") is UnsupportedResource
-    assert parsing.resource_class_from_type("Custom::Anything") is lambda_backed.LambdaBackedResource
+    custom = parsing.resource_class_from_type("Custom::Anything")
+    assert issubclass(custom, lambda_backed.LambdaBackedResource) and custom.responses is cloud.extension("cfn").responses
     assert parsing.resource_name_property_from_type("AWS::KinesisFirehose::DeliveryStream") == "DeliveryStreamName"
 
 
-def test_uninstall_restores_moto() -> None:
+def test_uninstall_restores_moto(cloud) -> None:
     moto_lookup = seam.original(parsing, "resource_class_from_type")
-    _install()
-    cfn_seams().restore()
+    _install(cloud)
+    cfn_seams(cloud).restore()
+    cloud.extension("s3").seams.restore()  # type: ignore[attr-defined]
     assert parsing.resource_class_from_type is moto_lookup
-    assert not any(seam.is_patched(owner, name) for owner, name in PATCHED)
+    assert not any(seam.is_patched(owner, name) for owner, name in PATCHED + S3_PATCHED)
 
 
 def test_a_changed_moto_is_refused_naming_its_version() -> None:
@@ -96,10 +111,12 @@ def test_a_changed_moto_is_refused_naming_its_version() -> None:
         module_seams.check()
 
 
-def test_installed_moto_matches_every_cfn_seam() -> None:
-    """Fails when a moto upgrade changes anything the extension patches or calls (no patching here)."""
-    cfn_seams().check()
-    assert len([d for d in cfn_seams().describe() if d.startswith("replace")]) == len(PATCHED)
+def test_installed_moto_matches_every_cfn_seam(cloud) -> None:
+    """Fails when a moto upgrade changes anything the extension patches, calls or reads (no patching here)."""
+    cfn_seams(cloud).check()
+    assert len([d for d in cfn_seams(cloud).describe() if d.startswith("replace")]) == len(PATCHED)
+    # moto's private ResourceMap/Stack state that stack.py reads is declared too
+    assert "reads moto.cloudformation.parsing.ResourceMap._parsed_resources" in cfn_seams(cloud).describe()
 
 
 @mock_aws

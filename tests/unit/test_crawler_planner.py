@@ -9,10 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline_lib.localcloud.glue_crawler import classify, config, planner, schema
-from pipeline_lib.localcloud.glue_crawler.classify import FileSchema, UnknownFormat, UnreadableFile
-from pipeline_lib.localcloud.glue_crawler.config import CrawlerConfigError, CrawlerSpec
-from pipeline_lib.localcloud.glue_crawler.planner import CatalogState, CrawlFailed, S3Object, TableState
+from pipeline_lib.localcloud.glue import classify, config, planner, schema
+from pipeline_lib.localcloud.glue.classify import FileSchema, UnknownFormat, UnreadableFile
+from pipeline_lib.localcloud.glue.config import CrawlerConfigError, CrawlerSpec
+from pipeline_lib.localcloud.glue.planner import CatalogState, CrawlFailed, S3Object, TableState
 from pipeline_lib.schema import TypeStringError, parse_type
 
 ORDER = (("order_id", "string"), ("total", "decimal(12,2)"), ("qty", "bigint"))

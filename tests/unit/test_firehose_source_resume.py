@@ -12,7 +12,7 @@ SHARD = "shardId-000000000000"
 
 
 class FakeStore:
-    """The part of the kinesis_store extension a KinesisSource uses: one shard, sequence numbers 1.."""
+    """The part of the kinesis extension a KinesisSource uses: one shard, sequence numbers 1.."""
 
     def __init__(self) -> None:
         self.records: list[SimpleNamespace] = []
@@ -38,7 +38,7 @@ class FakeCloud:
         self.store = store
 
     def extension(self, name: str) -> FakeStore:
-        assert name == "kinesis_store"
+        assert name == "kinesis"
         return self.store
 
 

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from pipeline_lib.localcloud.kinesis_store import ShardLog, install_seams, kinesis_seams
+from pipeline_lib.localcloud.kinesis.seams import build_seams
+from pipeline_lib.localcloud.kinesis.store import ShardLog
 
 
 def record(seq: int, at: float) -> SimpleNamespace:
@@ -54,7 +55,7 @@ def kinesis():
     """moto's Kinesis backend with the seams applied (restored afterwards: moto is process-wide)."""
     from moto.kinesis.models import KinesisBackend
 
-    seams = kinesis_seams()
+    seams = build_seams()
     seams.apply()
     try:
         yield KinesisBackend("us-east-1", "123456789012")
@@ -116,7 +117,7 @@ def store(kinesis):
     """The in-process reader API over moto's backend registry (what the Firehose engine uses)."""
     from moto.kinesis.models import kinesis_backends
 
-    from pipeline_lib.localcloud.kinesis_store import KinesisStore
+    from pipeline_lib.localcloud.kinesis import KinesisStore
 
     backend = kinesis_backends["123456789012"]["us-east-1"]
     name = f"api-{threading.get_ident()}"
@@ -155,7 +156,7 @@ def test_put_read_and_positions(store):
 
 def test_errors_name_what_to_do(store):
     api, stream = store
-    from pipeline_lib.localcloud.kinesis_store import ShardNotFound, StreamNotFound
+    from pipeline_lib.localcloud.kinesis import ShardNotFound, StreamNotFound
 
     with pytest.raises(StreamNotFound, match="does not exist"):
         api.read(stream.arn + "-gone", "shardId-000000000000")
@@ -169,8 +170,8 @@ def test_errors_name_what_to_do(store):
 
 
 def test_installing_twice_wraps_once(store):
-    install_seams()  # a second install (the fixture made the first)
     api, stream = store
+    api.install()  # a second install (the fixture made the first): its set takes over, one layer
     before = api.appended(stream.arn)
     api.put_records(stream.arn, [("k", b"x")] * 3)
     assert api.appended(stream.arn) == before + 3  # one count per record, not two

@@ -335,46 +335,47 @@ def test_in_process_api_resolves_names_arns_and_versions(tmp_path):
 
 
 # -- the seams (checked, not applied: this process may host other moto users) -----------------------
-def test_lambda_seams_match_the_pinned_moto():
-    from pipeline_lib.localcloud.lambda_runtime import seams
+def test_lambda_seams_match_the_pinned_moto(bare_cloud):
+    from pipeline_lib.localcloud.lambda_runtime.seams import build_seams
 
-    seams.seams().check()  # also LambdaBackend.invoke, which the runtime calls
+    build_seams(bare_cloud).check()  # also LambdaBackend.invoke, which the runtime calls
 
 
-def test_lambda_seams_apply_once_and_restore():
+def test_lambda_seams_apply_once_and_restore(bare_cloud):
     from moto.awslambda.models import LambdaBackend, LambdaFunction
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
     from pipeline_lib.localcloud.lambda_runtime import seams
+    from pipeline_lib.localcloud.seam import is_patched
+    from pipeline_lib.localcloud.seam import original as moto_original
 
-    found = seams.seams()
-    if found.applied:
-        pytest.skip("another test of this process installed the local cloud in process")
-    original = LambdaFunction.invoke
+    found = seams.build_seams(bare_cloud)
+    original = moto_original(LambdaFunction, "invoke")  # moto's, whatever another test applied before
     try:
         found.apply()
         patched = (LambdaFunction.invoke, LambdaSimpleBackend.invoke, LambdaBackend.delete_function)
         found.apply()  # installing twice is installing once
         assert (LambdaFunction.invoke, LambdaSimpleBackend.invoke, LambdaBackend.delete_function) == patched
-        assert LambdaFunction.invoke is seams.invoke and LambdaSimpleBackend.invoke is seams.simple_backend_invoke
+        assert found.applied and is_patched(LambdaFunction, "invoke")
+        assert LambdaSimpleBackend.invoke is seams.simple_backend_invoke
     finally:
         found.restore()
     assert LambdaFunction.invoke is original
 
 
-def test_stepfunctions_seams_match_the_pinned_moto():
-    from pipeline_lib.localcloud import stepfunctions
+def test_stepfunctions_seams_match_the_pinned_moto(bare_cloud):
+    from pipeline_lib.localcloud.stepfunctions.seams import build_seams
 
-    stepfunctions._seams().check()
-    clients = stepfunctions._client_seams()  # boto_client_for, in every module holding it
-    clients.check()
-    assert clients.describe()
+    seams = build_seams(bare_cloud)
+    seams.check()
+    # boto_client_for, in every module holding it
+    assert [line for line in seams.describe() if ".boto_client_for(" in line]
 
 
 def test_stepfunctions_output_and_error_names():
     import datetime as dt
 
-    from pipeline_lib.localcloud.stepfunctions import json_value, pascal_service_name, service_error_name
+    from pipeline_lib.localcloud.stepfunctions.integrations import json_value, pascal_service_name, service_error_name
 
     when = dt.datetime(2026, 3, 4, 12, 34, 56, 789000, tzinfo=dt.timezone.utc)
     assert json_value({"a": [when], "b": b"\x00"}) == {"a": ["2026-03-04T12:34:56.789Z"], "b": "AA=="}

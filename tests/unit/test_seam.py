@@ -35,13 +35,13 @@ def test_apply_is_idempotent_and_restore_puts_originals_back():
     seams.add(owner, "extra", lambda self: "extra")
     seams.apply()
     seams.apply()  # a second install must not wrap twice
-    again = SeamSet("test")  # nor a second set with the same tag (another cloud in the process)
+    again = SeamSet("test")  # a second set with the same tag (another cloud in the process) takes over
     again.replace(owner, "greet", ("self", "name"), shout)
     again.add(owner, "extra", lambda self: "extra")
     again.apply()
-    assert owner().greet("x") == "HELLO X"
+    assert owner().greet("x") == "HELLO X"  # wrapping moto's original, not the first set's patch
     assert owner().extra() == "extra"
-    assert seams.applied and again.applied
+    assert again.applied and not seams.applied
     again.restore()
     assert owner.__dict__["greet"] is original
     assert not hasattr(owner, "extra")
@@ -122,12 +122,39 @@ def test_expected_attributes_are_checked_and_never_patched():
         changed.check()
 
 
-def test_installed_moto_matches_the_kinesis_dynamodb_and_firehose_seams():
-    """Fails when a moto upgrade changes anything the local cloud patches (no patching here)."""
-    from pipeline_lib.localcloud.dynamodb_kinesis.seams import dynamodb_seams
-    from pipeline_lib.localcloud.firehose import firehose_seams
-    from pipeline_lib.localcloud.kinesis_store import kinesis_seams
+def test_installed_moto_matches_every_service_package_seams(bare_cloud):
+    """Fails when a moto upgrade changes anything the local cloud patches or reads (no patching
+    here): every service package of the cloud has one `seams.build_seams(cloud)`."""
+    import importlib
 
-    for seams in (kinesis_seams(), dynamodb_seams(), firehose_seams()):
+    from pipeline_lib.localcloud.cloud import EXTENSION_MODULES
+
+    checked = []
+    for package in EXTENSION_MODULES:
+        seams = importlib.import_module(f"{package}.seams").build_seams(bare_cloud)
         seams.check()
         assert seams.describe()
+        checked.append(package.rsplit(".", 1)[-1])
+    assert {"kinesis", "lambda_runtime", "stepfunctions", "s3", "logs", "cfn", "dynamodb_kinesis", "firehose",
+            "glue"} <= set(checked)
+
+
+def test_instance_attributes_are_checked_in_the_class_source():
+    class Base:
+        def __init__(self):
+            self.buffer = b""
+
+    class Model(Base):
+        slots_too = 1
+
+        def __init__(self):
+            super().__init__()
+            self.size: int = 0
+
+    seams = SeamSet("test")
+    seams.reads(Model, "buffer", "size", "slots_too")
+    assert seams.apply() == 0  # checked, nothing patched
+    gone = SeamSet("test")
+    gone.reads(Model, "lock")
+    with pytest.raises(SeamError, match=r"Model\.lock is no longer an attribute of its instances"):
+        gone.check()

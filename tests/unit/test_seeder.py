@@ -335,7 +335,7 @@ def test_the_real_client_request_shape_with_stubber() -> None:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch):
-    moto = pytest.importorskip("moto")
+    import moto  # pinned (moto[server]==5.2.5): a test of it never skips
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

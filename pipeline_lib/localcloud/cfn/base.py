@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any, ClassVar
 
-from moto.backends import get_backend
+from ..moto_backends import backend
 
 
 class ResourceError(Exception):
@@ -37,14 +37,6 @@ def reason_of(exc: BaseException) -> str:
     if isinstance(code, str) and code:
         return f'Resource handler returned message: "{message}" (HandlerErrorCode: {code})'
     return f'Resource handler returned message: "{type(exc).__name__}: {message}"'
-
-
-def backend(service: str, account_id: str, region: str) -> Any:
-    """moto's backend of `service` for an account and region (S3 and IAM are global)."""
-    regions = get_backend(service)[account_id]  # type: ignore[index]
-    if service in ("s3", "iam"):
-        return regions["aws"]
-    return regions[region]
 
 
 def as_bool(value: Any, default: bool = False) -> bool:

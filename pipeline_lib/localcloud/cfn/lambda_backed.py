@@ -22,11 +22,11 @@ from ..seam import SeamSet
 from .base import ResourceError
 from .custom import CustomResource
 
-# Set by the extension: () -> (endpoint, lambda runtime or None, seconds to wait for a response).
-_CONTEXT: Callable[[], tuple[str, Any, float]] | None = None
+# () -> (endpoint, lambda runtime or None, seconds to wait for a response)
+Context = Callable[[], tuple[str, Any, float]]
 
 
-class _Responses:
+class Responses:
     """Responses PUT by handlers, by RequestId, for the resources waiting on them."""
 
     def __init__(self) -> None:
@@ -56,11 +56,17 @@ class _Responses:
                 self._waiting.pop(request_id, None)
 
 
-RESPONSES = _Responses()
-
-
 class LambdaBackedResource(CustomResource):
+    """moto calls a model's classmethods, so a cloud's provider is a subclass bound to that cloud
+    (`bound_to`): its context and the responses its handlers PUT."""
+
     TYPE = "AWS::CloudFormation::CustomResource"
+    context: Context | None = None
+    responses: Responses | None = None
+
+    @classmethod
+    def bound_to(cls, context: Context, responses: Responses) -> type["LambdaBackedResource"]:
+        return type(cls.__name__, (cls,), {"context": staticmethod(context), "responses": responses})
 
     def handle(self, request_type: str, properties: dict[str, Any], old_properties: dict[str, Any],
                physical_id: str) -> tuple[str, dict[str, Any]]:
@@ -69,9 +75,10 @@ class LambdaBackedResource(CustomResource):
             raise ResourceError(
                 f"ServiceToken {token}: the local cloud runs custom resources backed by Lambda functions only"
             )
-        if _CONTEXT is None:
+        context, responses = type(self).context, type(self).responses
+        if context is None or responses is None:
             raise ResourceError("the local cloud's CloudFormation extension is not installed")
-        endpoint, runtime, timeout = _CONTEXT()
+        endpoint, runtime, timeout = context()
         if runtime is None:
             raise ResourceError(
                 f"{self.cf_resource_type} is backed by the Lambda function {token}, and the local cloud "
@@ -93,7 +100,7 @@ class LambdaBackedResource(CustomResource):
             event["PhysicalResourceId"] = physical_id
         if request_type == "Update":
             event["OldResourceProperties"] = old_properties
-        RESPONSES.expect(request_id)
+        responses.expect(request_id)
         result: Any = None
         wait = timeout
         try:
@@ -101,7 +108,7 @@ class LambdaBackedResource(CustomResource):
         except Exception as exc:  # a response PUT before the crash still decides
             result, wait = f"{type(exc).__name__}: {exc}", 0.0
         # Handlers PUT their response before they return, so it is normally here already.
-        response = RESPONSES.wait(request_id, wait)
+        response = responses.wait(request_id, wait)
         if response is None:
             raise ResourceError(
                 f"the custom resource provider {token} did not respond to the {request_type} request "
@@ -122,7 +129,7 @@ def _describe(result: Any) -> str:
     return str(result)[:500]
 
 
-def declare(seams: SeamSet) -> None:
+def declare(seams: SeamSet, responses: Responses) -> None:
     from moto.cloudformation.responses import CloudFormationResponse
 
     def make(moto_process: Any) -> Any:
@@ -132,7 +139,7 @@ def declare(seams: SeamSet) -> None:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = None
-            if isinstance(body, dict) and RESPONSES.deliver(body):
+            if isinstance(body, dict) and responses.deliver(body):
                 return 200, {"status": 200}, json.dumps("{}")
             return moto_process(self)
 

@@ -77,10 +77,10 @@ def physical_id(resource: Any) -> str:
 
 
 def _stack_of(resource_map: Any) -> Any:
-    from moto.cloudformation.models import cloudformation_backends
+    from ..moto_backends import backend as moto_backend
 
     try:
-        backend = cloudformation_backends[resource_map._account_id][resource_map._region_name]
+        backend = moto_backend("cloudformation", resource_map._account_id, resource_map._region_name)
     except KeyError:
         return None
     return backend.stacks.get(resource_map.stack_id)
@@ -127,11 +127,12 @@ def delete_all(stack: Any) -> list[str]:
 
 
 def delete_one(resource_map: Any, resource: Any, resource_json: dict[str, Any]) -> None:
-    from .registry import DELETERS
+    from moto.cloudformation import parsing
 
-    deleter = DELETERS.get(resource_json.get("Type", ""))
-    if deleter is not None:
-        deleter(resource, resource_map._account_id, resource_map._region_name)
+    # The registry's model of the type (through the seam); some delete what moto's model cannot.
+    model = parsing.resource_class_from_type(resource_json.get("Type", ""))
+    if hasattr(model, "delete_resource"):
+        model.delete_resource(resource, resource_map._account_id, resource_map._region_name)
     elif isinstance(resource, LocalResource):
         resource.remove()
     else:
@@ -425,9 +426,9 @@ def _make_outputs(moto_property: property) -> property:
 def _make_parse_ssm_parameter(moto_parse: Any) -> Any:
     def parse_ssm_parameter(resource_map: Any, value: str, value_type: str) -> Any:
         from moto.cloudformation.exceptions import ValidationError
-        from moto.ssm import ssm_backends
+        from ..moto_backends import backend
 
-        if ssm_backends[resource_map._account_id][resource_map._region_name].get_parameter(value) is None:
+        if backend("ssm", resource_map._account_id, resource_map._region_name).get_parameter(value) is None:
             raise ValidationError(message=f"Unable to fetch parameters [{value}] from parameter store for this account.")
         return moto_parse(resource_map, value, value_type)
 
@@ -463,3 +464,13 @@ def declare(seams: SeamSet) -> None:
     seams.replace(models.CloudFormationBackend, "delete_stack", ("self", "name_or_stack_id"), _make_backend_delete_stack)
     seams.replace(parsing.ResourceMap, "parse_ssm_parameter", ("self", "value", "value_type"), _make_parse_ssm_parameter)
     seams.replace(parsing.ResourceMap, "load", ("self",), _make_load)
+    # Read and written, not patched: moto's private state of a template and a stack.
+    seams.reads(parsing.ResourceMap, "_resource_json_map", "_parsed_resources", "_account_id", "_region_name",
+                "_template", "input_parameters", "resolved_parameters", "stack_id")
+    for name in ("load_parameters", "load_mapping", "load_conditions"):
+        seams.expect(parsing.ResourceMap, name)
+    seams.reads(models.Stack, "stack_id", "name", "template", "template_dict", "resource_map", "status",
+                "output_map", "tags", "role_arn", "parameters", "events", "disable_rollback")
+    for name in ("_create_output_map", "_add_stack_event", "parse_template", "mark_creation_complete"):
+        seams.expect(models.Stack, name)
+    seams.reads(models.CloudFormationBackend, "stacks")

@@ -29,10 +29,10 @@ class DestinationApi:
     @staticmethod
     def table(account_id: str, region: str, name: str | None) -> Any:
         from moto.dynamodb.exceptions import ResourceNotFoundException
-        from moto.dynamodb.models import dynamodb_backends
+        from ..moto_backends import backend
 
         try:
-            return dynamodb_backends[account_id][region].get_table(name or "")
+            return backend("dynamodb", account_id, region).get_table(name or "")
         except ResourceNotFoundException:
             raise ResourceNotFoundException(table_name=name) from None
 

@@ -1,12 +1,13 @@
-"""The moto patches of the DynamoDB → Kinesis extension; they call whatever `HOOK` points at.
+"""The moto patches of the DynamoDB → Kinesis extension, built by `build_seams(cloud)`.
 
 moto's classes are process-wide, so the patches are too: they reach the running extension's
-capture and API objects through `HOOK` (set by `install`, cleared by `stop`), and behave exactly
-like moto when it is empty.
+capture and API objects through its `Hook` (filled by `install`, emptied by `stop`), and behave
+exactly like moto when it is empty.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..seam import SeamSet
@@ -14,15 +15,30 @@ from .capture import ChangeCapture, snapshot, table_key
 from .table_update import ReplacementRefused, needs_replacement, update_in_place
 
 if TYPE_CHECKING:
+    from ..cloud import LocalCloud
     from .api import DestinationApi
 
 
 class Hook:
-    capture: ChangeCapture | None = None
-    api: DestinationApi | None = None
+    """What the patches call: the capture and API of `cloud`'s dynamodb_kinesis extension (None
+    before it installs, after it stops, or without one: the patches then behave as moto)."""
 
+    def __init__(self, cloud: "LocalCloud") -> None:
+        self.cloud = cloud
 
-HOOK = Hook()
+    def _extension(self) -> Any:
+        try:
+            return self.cloud.extension("dynamodb_kinesis")
+        except KeyError:
+            return None
+
+    @property
+    def capture(self) -> "ChangeCapture | None":
+        return getattr(self._extension(), "capture", None)
+
+    @property
+    def api(self) -> "DestinationApi | None":
+        return getattr(self._extension(), "api", None)
 
 
 def _item_for_key(table: Any, key: dict[str, Any]) -> Any:
@@ -51,9 +67,9 @@ def _captured_write(capture: ChangeCapture, table: Any, key: dict[str, Any], wri
 
 
 # -- Table: every PutItem-like and DeleteItem-like change passes here ------------------------------
-def _table_put_item(original: Callable) -> Callable:
+def _table_put_item(hook: Hook, original: Callable) -> Callable:
     def put_item(self: Any, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        capture = HOOK.capture
+        capture = hook.capture
         if capture is None:
             return original(self, item_attrs, *args, **kwargs)
         return _captured_write(capture, self, item_attrs, lambda: original(self, item_attrs, *args, **kwargs))
@@ -61,9 +77,9 @@ def _table_put_item(original: Callable) -> Callable:
     return put_item
 
 
-def _table_delete_item(original: Callable) -> Callable:
+def _table_delete_item(hook: Hook, original: Callable) -> Callable:
     def delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
-        capture = HOOK.capture
+        capture = hook.capture
         if capture is None:
             return original(self, hash_key, range_key)
         with capture.lock(self):
@@ -77,9 +93,9 @@ def _table_delete_item(original: Callable) -> Callable:
 
 
 # -- DynamoDBBackend: operations that read-check-write outside Table --------------------------------
-def _backend_update_item(original: Callable) -> Callable:
+def _backend_update_item(hook: Hook, original: Callable) -> Callable:
     def update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        capture = HOOK.capture
+        capture = hook.capture
         if capture is None:
             return original(self, table_name, key, *args, **kwargs)
 
@@ -93,9 +109,9 @@ def _backend_update_item(original: Callable) -> Callable:
     return update_item
 
 
-def _backend_delete_item(original: Callable) -> Callable:
+def _backend_delete_item(hook: Hook, original: Callable) -> Callable:
     def delete_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        capture = HOOK.capture
+        capture = hook.capture
         if capture is None:
             return original(self, table_name, key, *args, **kwargs)
         with capture.lock(self.get_table(table_name)):  # condition check and delete are one step
@@ -104,9 +120,9 @@ def _backend_delete_item(original: Callable) -> Callable:
     return delete_item
 
 
-def _backend_transact_write_items(original: Callable) -> Callable:
+def _backend_transact_write_items(hook: Hook, original: Callable) -> Callable:
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        capture = HOOK.capture
+        capture = hook.capture
         if capture is None:
             return original(self, transact_items)
         from moto.dynamodb.exceptions import ResourceNotFoundException
@@ -125,51 +141,61 @@ def _backend_transact_write_items(original: Callable) -> Callable:
     return transact_write_items
 
 
-def _backend_delete_table(original: Callable) -> Callable:
+def _backend_delete_table(hook: Hook, original: Callable) -> Callable:
     def delete_table(self: Any, name: str) -> Any:
         table = original(self, name)
-        if HOOK.capture is not None:
-            HOOK.capture.registry.drop_table(table_key(table))
+        if hook.capture is not None:
+            hook.capture.registry.drop_table(table_key(table))
         return table
 
     return delete_table
 
 
 # -- DynamoHandler: the four actions moto answers with "not implemented" ----------------------------
-def _handler_action(verb: str) -> Callable:
+def _handler_action(hook: Hook, verb: str) -> Callable:
     def action(self: Any) -> Any:
         from moto.core.responses import ActionResult
         from moto.dynamodb.exceptions import MockValidationException
 
-        if HOOK.api is None:
+        if hook.api is None:
             raise MockValidationException("Kinesis streaming destinations need the local cloud's dynamodb_kinesis extension")
         body = getattr(self, "body", None) or {}
-        return ActionResult(getattr(HOOK.api, verb)(self.current_account, self.region, body))
+        return ActionResult(getattr(hook.api, verb)(self.current_account, self.region, body))
 
     action.__name__ = f"{verb}_kinesis_streaming_destination"
     return action
 
 
 # -- CloudFormation: AWS::DynamoDB::Table KinesisStreamSpecification ---------------------------------
-def _table_create_from_cloudformation_json(original: classmethod) -> classmethod:
+def _table_create_from_cloudformation_json(hook: Hook, original: classmethod) -> classmethod:
     create = original.__func__
 
     def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: dict[str, Any],
                                         account_id: str, region_name: str, **kwargs: Any) -> Any:
         table = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         spec = (cloudformation_json.get("Properties") or {}).get("KinesisStreamSpecification")
-        if spec and HOOK.api is not None:
-            HOOK.api.apply_template_spec(table, spec)
+        if spec and hook.api is not None:
+            hook.api.apply_template_spec(table, spec)
         return table
 
     return classmethod(create_from_cloudformation_json)
 
 
-def _table_update_from_cloudformation_json(cls: Any, original_resource: Any, new_resource_name: str,
+def _table_update_from_cloudformation_json(hook: Hook) -> classmethod:
+    def update_from_cloudformation_json(cls: Any, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: dict[str, Any], account_id: str,
+                                        region_name: str) -> Any:
+        return _update_table(hook, cls, original_resource, new_resource_name, cloudformation_json, account_id,
+                             region_name)
+
+    return classmethod(update_from_cloudformation_json)
+
+
+def _update_table(hook: Hook, cls: Any, original_resource: Any, new_resource_name: str,
                                            cloudformation_json: dict[str, Any], account_id: str,
                                            region_name: str) -> Any:
     """moto has no update for tables (it dropped the resource): replace or update in place as AWS does."""
-    from moto.dynamodb.models import dynamodb_backends
+    from ..moto_backends import backend
 
     properties = cloudformation_json.get("Properties") or {}
     if needs_replacement(original_resource, properties):
@@ -182,12 +208,14 @@ def _table_update_from_cloudformation_json(cls: Any, original_resource: Any, new
         table = cls.create_from_cloudformation_json(name, cloudformation_json, account_id, region_name)
         cls.delete_from_cloudformation_json(original_resource.name, cloudformation_json, account_id, region_name)
         return table
-    api = HOOK.api
-    return update_in_place(dynamodb_backends[account_id][region_name], original_resource, properties,
+    api = hook.api
+    return update_in_place(backend("dynamodb", account_id, region_name), original_resource, properties,
                            api.apply_template_spec if api is not None else lambda _table, _spec: None)
 
 
-def dynamodb_seams() -> SeamSet:
+def build_seams(cloud: "LocalCloud") -> SeamSet:
+    """Every moto patch of DynamoDB; they call `cloud`'s dynamodb_kinesis extension."""
+    hook = Hook(cloud)
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
@@ -195,21 +223,31 @@ def dynamodb_seams() -> SeamSet:
     seams = SeamSet("dynamodb_kinesis")
     seams.replace(Table, "put_item", (
         "self", "item_attrs", "expected", "condition_expression", "expression_attribute_names",
-        "expression_attribute_values", "overwrite", "return_values_on_condition_check_failure"), _table_put_item)
-    seams.replace(Table, "delete_item", ("self", "hash_key", "range_key"), _table_delete_item)
+        "expression_attribute_values", "overwrite", "return_values_on_condition_check_failure"), partial(_table_put_item, hook))
+    seams.replace(Table, "delete_item", ("self", "hash_key", "range_key"), partial(_table_delete_item, hook))
     seams.replace(DynamoDBBackend, "update_item", (
         "self", "table_name", "key", "update_expression", "expression_attribute_names", "expression_attribute_values",
         "attribute_updates", "expected", "condition_expression", "return_values_on_condition_check_failure"),
-        _backend_update_item)
+        partial(_backend_update_item, hook))
     seams.replace(DynamoDBBackend, "delete_item", (
         "self", "table_name", "key", "expression_attribute_names", "expression_attribute_values",
-        "condition_expression", "return_values_on_condition_check_failure"), _backend_delete_item)
-    seams.replace(DynamoDBBackend, "transact_write_items", ("self", "transact_items"), _backend_transact_write_items)
-    seams.replace(DynamoDBBackend, "delete_table", ("self", "name"), _backend_delete_table)
+        "condition_expression", "return_values_on_condition_check_failure"), partial(_backend_delete_item, hook))
+    seams.replace(DynamoDBBackend, "transact_write_items", ("self", "transact_items"), partial(_backend_transact_write_items, hook))
+    seams.replace(DynamoDBBackend, "delete_table", ("self", "name"), partial(_backend_delete_table, hook))
     for verb in ("enable", "describe", "disable", "update"):
-        seams.add(DynamoHandler, f"{verb}_kinesis_streaming_destination", _handler_action(verb))
+        seams.add(DynamoHandler, f"{verb}_kinesis_streaming_destination", _handler_action(hook, verb))
     seams.replace(Table, "create_from_cloudformation_json", (
         "cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
-        _table_create_from_cloudformation_json)
-    seams.add(Table, "update_from_cloudformation_json", classmethod(_table_update_from_cloudformation_json))
+        partial(_table_create_from_cloudformation_json, hook))
+    seams.add(Table, "update_from_cloudformation_json", _table_update_from_cloudformation_json(hook))
+    # Read, not patched (capture.snapshot, _item_for_key).
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from .. import moto_backends
+
+    seams.reads(Item, "attrs")
+    seams.reads(DynamoType, "type", "value")
+    seams.reads(Table, "hash_key_attr", "range_key_attr", "name")
+    seams.expect(Table, "get_item", ("self", "hash_key", "range_key", "projection_expression"))
+    moto_backends.declare(seams)
     return seams

@@ -12,95 +12,26 @@ Waits of the managed service (buffer intervals) run on the local time scale
 """
 from __future__ import annotations
 
-import base64
 import gzip
-import json
 import logging
 import threading
 import time
-import uuid
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Protocol
+from typing import Any
 
 from . import error_records, naming, prefixes
 from .config import StreamConfig
+from .lambda_processing import LambdaProcessing
 from .metrics import StreamMetrics
+from .records import Buffer, InRecord, LambdaInvoker, Outgoing, Services, Source
+
+__all__ = ["Buffer", "DeliveryEngine", "InRecord", "LambdaInvoker", "Outgoing", "Services", "Source"]
 
 log = logging.getLogger("pipeline_lib.localcloud.firehose")
 
-# Lambda's synchronous invocation payload limit; Firehose splits its batches below it.
-MAX_INVOKE_PAYLOAD = 6 * 1024 * 1024 - 64 * 1024
 # How often the engine looks at its source when idle (Firehose polls Kinesis about once a second).
 POLL_SECONDS = 1.0
-
-
-@dataclass
-class InRecord:
-    """A record as it entered the stream, plus its Kinesis metadata when it came from a stream."""
-
-    record_id: str
-    data: bytes
-    arrival_ms: int
-    shard_id: str | None = None
-    partition_key: str | None = None
-    sequence_number: str | None = None
-    subsequence_number: int = 0
-
-    def size(self) -> int:
-        return len(self.data)
-
-
-@dataclass
-class Outgoing:
-    """A record after processing, on its way to a partition buffer."""
-
-    source: InRecord
-    data: bytes
-    partition_keys: dict[str, str]
-
-
-@dataclass
-class Buffer:
-    """What one S3 object will hold."""
-
-    partition_keys: dict[str, str]
-    rows: list[Any] = field(default_factory=list)  # converted rows, or raw bytes without conversion
-    size: int = 0
-    count: int = 0
-    oldest_arrival_ms: int | None = None
-
-    def add(self, row: Any, size: int, arrival_ms: int) -> None:
-        self.rows.append(row)
-        self.size += size
-        self.count += 1
-        if self.oldest_arrival_ms is None or arrival_ms < self.oldest_arrival_ms:
-            self.oldest_arrival_ms = arrival_ms
-
-
-class Source(Protocol):
-    def poll(self, limit: int) -> list[InRecord]: ...
-
-    def lag_ms(self) -> int: ...
-
-
-class LambdaInvoker(Protocol):
-    def __call__(self, function_arn: str, payload: bytes) -> tuple[bytes, str | None]:
-        """Invoke synchronously; return (payload, function_error or None)."""
-
-
-@dataclass
-class Services:
-    """What the engine needs from the rest of the cloud, passed in so it can be tested alone."""
-
-    put_object: Callable[[str, str, bytes], None]
-    invoke_lambda: LambdaInvoker
-    converter_for: Callable[[StreamConfig], Any]  # -> conversion.Converter
-    publish_metrics: Callable[[str, list[dict[str, Any]]], None]
-    log_event: Callable[[StreamConfig, str], None]
-    scaled: Callable[[float], float]
-    region: str
 
 
 def _now_ms() -> int:
@@ -128,6 +59,10 @@ class DeliveryEngine:
             from .jq_extract import MetadataExtractor
 
             self._extractor = MetadataExtractor(config.metadata_query)
+        self._lambda = LambdaProcessing(
+            config, services, self.metrics, self._fail,
+            self._prefix.lambda_key_names if self._extractor is not None else None,
+        )
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
         self._pending: list[InRecord] = []  # waiting for the Lambda processor's buffer
@@ -303,107 +238,9 @@ class DeliveryEngine:
             if not due or not self._pending:
                 return False
             records, self._pending, self._pending_size, self._pending_since = self._pending, [], 0, None
-        for chunk in self._chunks(records):
-            self._route(self._invoke(chunk))
+        for chunk in self._lambda.chunks(records):
+            self._route(self._lambda.invoke(chunk))
         return True
-
-    def _chunks(self, records: list[InRecord]) -> list[list[InRecord]]:
-        chunks: list[list[InRecord]] = [[]]
-        size = 0
-        limit = min(MAX_INVOKE_PAYLOAD, max(self.config.lambda_processor.buffer_bytes * 4 // 3 + 4096, 4096))
-        for record in records:
-            encoded = (len(record.data) + 2) // 3 * 4 + 400  # base64 + JSON envelope
-            if chunks[-1] and size + encoded > limit:
-                chunks.append([])
-                size = 0
-            chunks[-1].append(record)
-            size += encoded
-        return [c for c in chunks if c]
-
-    def _lambda_event(self, records: list[InRecord]) -> dict[str, Any]:
-        event: dict[str, Any] = {
-            "invocationId": str(uuid.uuid4()),
-            "deliveryStreamArn": self.config.arn,
-            "region": self.services.region,
-            "records": [],
-        }
-        if self.config.source_stream_arn:
-            event["sourceKinesisStreamArn"] = self.config.source_stream_arn
-        for r in records:
-            item: dict[str, Any] = {
-                "recordId": r.record_id,
-                "approximateArrivalTimestamp": r.arrival_ms,
-                "data": base64.b64encode(r.data).decode(),
-            }
-            if r.sequence_number is not None:
-                item["kinesisRecordMetadata"] = {
-                    "shardId": r.shard_id,
-                    "partitionKey": r.partition_key,
-                    "approximateArrivalTimestamp": r.arrival_ms,
-                    "sequenceNumber": r.sequence_number,
-                    "subsequenceNumber": r.subsequence_number,
-                }
-            event["records"].append(item)
-        return event
-
-    def _invoke(self, records: list[InRecord]) -> list[Outgoing]:
-        """Run the Lambda processor over one batch; failed records become error records."""
-        from .processor_response import LambdaResponseError, validate_lambda_response
-
-        processor = self.config.lambda_processor
-        payload = json.dumps(self._lambda_event(records)).encode()
-        ids = [r.record_id for r in records]
-        attempts = 0
-        error_code, error_message = "Lambda.FunctionError", ""
-        while attempts <= processor.retries:
-            attempts += 1
-            started = time.monotonic()
-            try:
-                response, function_error = self.services.invoke_lambda(processor.arn, payload)
-            except Exception as exc:  # the runtime could not run it at all
-                response, function_error = json.dumps({"errorMessage": str(exc)}).encode(), "Unhandled"
-                error_code = "Lambda.InvokeFailed"
-            self.metrics.add("ExecuteProcessing.Duration", (time.monotonic() - started) * 1000)
-            if function_error:
-                error_code = "Lambda.FunctionError"
-                error_message = _error_message(response)
-                self.metrics.add("ExecuteProcessing.Success", 0)
-                self.services.log_event(self.config, f"{error_code}: {error_message} (attempt {attempts} of {processor.retries + 1})")
-                continue
-            try:
-                processed = validate_lambda_response(
-                    ids, response, self.config.dynamic_partitioning,
-                    required_partition_keys=self._prefix.lambda_key_names if self._extractor is not None else None,
-                )
-            except LambdaResponseError as exc:
-                # The function answered; a malformed answer is not retried (AWS does the same).
-                error_code, error_message = exc.code, exc.message
-                self.metrics.add("ExecuteProcessing.Success", 0)
-                self.services.log_event(self.config, f"{error_code}: {error_message}")
-                break
-            self.metrics.add("ExecuteProcessing.Success", 1)
-            return self._after_lambda(records, processed, attempts)
-        for record in records:
-            self._fail(record, "processing-failed", error_code, error_message, attempts, lambda_arn=processor.arn)
-        return []
-
-    def _after_lambda(self, records: list[InRecord], processed: list[Any], attempts: int) -> list[Outgoing]:
-        by_id = {r.record_id: r for r in records}
-        out: list[Outgoing] = []
-        ok_bytes = ok_records = 0
-        for result in processed:
-            source = by_id[result.record_id]
-            if result.ok:
-                ok_records += 1
-                ok_bytes += len(result.data)
-                out.append(Outgoing(source, result.data, dict(result.partition_keys or {})))
-            elif result.error_code:  # ProcessingFailed, or a response problem with this record
-                self._fail(source, result.error_output_type or "processing-failed", result.error_code,
-                           result.error_message or "", attempts, lambda_arn=self.config.lambda_processor.arn)
-            # "Dropped": intentionally discarded by the function; nothing is delivered.
-        self.metrics.add("SucceedProcessing.Records", ok_records)
-        self.metrics.add("SucceedProcessing.Bytes", ok_bytes)
-        return out
 
     def _route(self, outgoing: list[Outgoing]) -> None:
         """Dynamic partitioning and format conversion, then into a partition buffer."""
@@ -537,11 +374,3 @@ class DeliveryEngine:
         self.metrics.add("DeliveryToS3.Records", buffer.count)
         self.metrics.add("DeliveryToS3.Bytes", len(body))
         self.metrics.add("DeliveryToS3.ObjectCount", 1)
-
-
-def _error_message(payload: bytes) -> str:
-    try:
-        body = json.loads(payload)
-        return str(body.get("errorMessage") or body)
-    except (ValueError, AttributeError):
-        return payload[:500].decode("utf-8", "replace")

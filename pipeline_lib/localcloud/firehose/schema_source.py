@@ -17,9 +17,9 @@ class SchemaUnavailable(Exception):
 
 def table_columns(account: str, region: str, database: str, table: str, version_id: str = "LATEST") -> list[dict[str, Any]]:
     """The table's data columns (partition keys are not in the files)."""
-    from moto.glue.models import glue_backends
+    from ..moto_backends import backend as moto_backend
 
-    backend = glue_backends[account][region]
+    backend = moto_backend("glue", account, region)
     try:
         fake = backend.get_table(database, table)
     except Exception as exc:

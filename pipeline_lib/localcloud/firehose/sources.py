@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from .engine import InRecord
+from .records import InRecord
 
 log = logging.getLogger("pipeline_lib.localcloud.firehose")
 
@@ -16,13 +16,13 @@ def _shard_number(shard_id: str) -> int:
 
 
 class KinesisSource:
-    """Reads a stream through the kinesis_store extension. Like Firehose, it starts at the
+    """Reads a stream through the kinesis extension. Like Firehose, it starts at the
     stream's tip (LATEST) when the delivery stream is created, and at the checkpoints of the
     previous reader (`positions`) when it restarts (UpdateDestination); shards that appear later
     (resharding) are read from their start."""
 
     def __init__(self, cloud, stream_arn: str, positions: dict[str, str] | None = None):
-        self.store = cloud.extension("kinesis_store")
+        self.store = cloud.extension("kinesis")
         self.stream_arn = stream_arn
         self.positions: dict[str, str] = dict(positions or {})
         self._missing_logged = False
@@ -75,3 +75,13 @@ class KinesisSource:
             )
         except LookupError:
             return 0
+
+
+class DirectPutSource:
+    """Direct PUT records arrive through `DeliveryEngine.ingest_direct`; nothing to poll."""
+
+    def poll(self, limit: int) -> list[InRecord]:
+        return []
+
+    def lag_ms(self) -> int:
+        return 0

@@ -1,24 +1,22 @@
 """The moto seams of the Lambda runtime (listed in the package docstring).
 
-Applied through `..seam.SeamSet`: every signature (also of `LambdaBackend.invoke`, which we call
-but do not patch) is checked before anything is patched, and applying twice is applying once.
-The patched code calls whichever `LambdaExtension` installed last (`_active`).
+Built by `build_seams(cloud)` as one `..seam.SeamSet`: every signature (also of
+`LambdaBackend.invoke`, which we call but do not patch) is checked before anything is patched,
+and applying twice is applying once. The patched code runs functions in `cloud`'s Lambda runtime.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..seam import SeamSet
 from . import logging_config
 
 if TYPE_CHECKING:
-    from . import LambdaExtension
-
-_active: "LambdaExtension | None" = None
+    from ..cloud import LocalCloud
+    from .runtime import LambdaRuntime
 
 BACKEND_INVOKE = ("self", "function_name", "qualifier", "body", "headers", "response_headers")
 INIT = ("self", "account_id", "spec", "region", "version")
@@ -26,16 +24,22 @@ CFN_CREATE = ("cls", "resource_name", "cloudformation_json", "account_id", "regi
 CFN_UPDATE = ("cls", "original_resource", "new_resource_name", "cloudformation_json", "account_id", "region_name")
 
 
-@lru_cache(maxsize=1)
-def seams() -> SeamSet:
+def build_seams(cloud: "LocalCloud") -> SeamSet:
+    """Every moto patch of Lambda; invocations run in `cloud`'s Lambda runtime."""
     from moto.awslambda.models import LambdaBackend, LambdaFunction
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
+    from .. import moto_backends
+
+    def runtime() -> "LambdaRuntime":
+        return cloud.extension("lambda").runtime  # type: ignore[attr-defined]
+
     found = SeamSet("lambda")
     found.replace(LambdaFunction, "invoke", ("self", "body", "request_headers", "response_headers"),
-                  lambda _original: invoke)
+                  lambda _original: _invoke(runtime))
     found.replace(LambdaSimpleBackend, "invoke", BACKEND_INVOKE, lambda _original: simple_backend_invoke)
-    found.replace(LambdaBackend, "delete_function", ("self", "function_name", "qualifier"), _delete_function)
+    found.replace(LambdaBackend, "delete_function", ("self", "function_name", "qualifier"),
+                  lambda original: _delete_function(original, runtime))
     # LoggingConfig, which moto drops.
     found.replace(LambdaFunction, "__init__", INIT, _init)
     found.replace(LambdaFunction, "update_configuration", ("self", "config_updates"), _update_configuration)
@@ -44,13 +48,14 @@ def seams() -> SeamSet:
     found.replace(LambdaFunction, "update_from_cloudformation_json", CFN_UPDATE, _update_from_cloudformation)
     # Called, not patched: fail at install, not at the first invoke, if it moved.
     found.expect(LambdaBackend, "invoke", BACKEND_INVOKE)
+    found.expect(LambdaBackend, "get_function", ("self", "function_name_or_arn", "qualifier"))
+    # Read by function_spec.spec_from_moto and the delete seam.
+    found.reads(LambdaFunction, "logs_group_name", "function_name", "account_id", "environment_vars",
+                "function_arn", "handler", "memory_size", "region", "run_time", "timeout", "version",
+                "code_bytes", "reserved_concurrency", "event_invoke_config")  # code_digest: optional
+    found.reads(LambdaBackend, "account_id", "region_name")
+    moto_backends.declare(found)
     return found
-
-
-def install(extension: "LambdaExtension") -> None:
-    global _active
-    seams().apply()
-    _active = extension
 
 
 def simple_backend_invoke(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
@@ -62,11 +67,10 @@ def simple_backend_invoke(self: Any, function_name: str, qualifier: str | None, 
     return LambdaBackend.invoke(self, function_name, qualifier, body, headers, response_headers)
 
 
-def _delete_function(original: Callable[..., None]) -> Callable[..., None]:
+def _delete_function(original: Callable[..., None], runtime: Callable[[], "LambdaRuntime"]) -> Callable[..., None]:
     def delete_function(self: Any, function_name: str, qualifier: str | None = None) -> None:
         original(self, function_name, qualifier)
-        if _active is not None:
-            _active.runtime.retire_missing(lambda arn: _function_exists(self, arn))
+        runtime().retire_missing(lambda arn: _function_exists(self, arn))
 
     return delete_function
 
@@ -173,15 +177,20 @@ def _header(headers: Any, name: str) -> str | None:
     return value
 
 
-def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
-    """Replacement for moto's `LambdaFunction.invoke`: run the function in our runtime."""
+def _invoke(runtime: Callable[[], "LambdaRuntime"]) -> Callable[..., bytes]:
+    def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+        return run_invoke(runtime(), self, body, request_headers, response_headers)
+
+    return invoke
+
+
+def run_invoke(runtime: "LambdaRuntime", fn: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+    """What moto's `LambdaFunction.invoke` does once replaced: run `fn` in `runtime`."""
     from moto.awslambda.exceptions import LambdaClientError
 
     from .function_spec import spec_from_moto
     from .runtime import Throttled
 
-    if _active is None:
-        raise LambdaClientError("ServiceException", "the local cloud's Lambda runtime is not installed")
     payload = body.encode() if isinstance(body, str) else (body or b"")
     if payload.strip():
         try:
@@ -201,7 +210,7 @@ def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) ->
                                     "X-Amz-Client-Context must be a base64-encoded JSON object") from None
     invocation_type = _header(request_headers, "X-Amz-Invocation-Type") or "RequestResponse"
     try:
-        result = _active.runtime.invoke_spec(spec_from_moto(self), payload, invocation_type, client_context)
+        result = runtime.invoke_spec(spec_from_moto(fn), payload, invocation_type, client_context)
     except Throttled:
         error = LambdaClientError("TooManyRequestsException", "Rate Exceeded.")
         error.code = 429

@@ -1,5 +1,5 @@
 """AWS::Lambda::LayerVersion: moto creates it, but its Ref gives the model object instead of the
-layer version ARN (AWS's Ref), and it cannot delete it (registry.DELETERS does). This wraps
+layer version ARN (AWS's Ref), and it cannot delete it (`delete_resource` does). This wraps
 moto's model so Ref (the physical id) is the ARN. Every property change is a new version."""
 from __future__ import annotations
 
@@ -37,3 +37,17 @@ class LayerVersion:
         )
         layer_version.physical_resource_id = layer_version.arn
         return layer_version
+
+    @classmethod
+    def delete_resource(cls, layer_version: Any, account_id: str, region: str) -> None:
+        """moto's model cannot delete a layer version: delete it in the Lambda backend."""
+        from ..moto_backends import backend
+
+        try:
+            backend("lambda", account_id, region).delete_layer_version(layer_version.name, str(layer_version.version))
+        except Exception as exc:  # already gone is gone
+            if "not found" not in str(exc).lower() and "UnknownLayer" not in type(exc).__name__:
+                raise
+
+
+RESOURCE_TYPES = (LayerVersion,)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .base import LocalResource, ResourceError
-from .shapes import conform, input_member
+from ..cfn.base import LocalResource, ResourceError
+from ..cfn.shapes import conform, input_member
 
 PROPERTIES = {
     "StateMachineName", "StateMachineType", "Definition", "DefinitionString", "DefinitionS3Location",
@@ -33,9 +33,9 @@ def camel(value: Any) -> Any:
 
 
 def api_backend(account_id: str, region: str) -> Any:
-    from moto.stepfunctions.responses import get_backend
+    from ..moto_backends import backend
 
-    return get_backend(account_id, region)
+    return backend("stepfunctions", account_id, region)
 
 
 class StateMachine(LocalResource):
@@ -116,3 +116,6 @@ class StateMachine(LocalResource):
 
     def attribute(self, name: str) -> Any:
         return self.arn if name == "Arn" else self.name
+
+
+RESOURCE_TYPES = (StateMachine,)

@@ -27,8 +27,8 @@ import uuid
 import zipfile
 from typing import Any
 
-from .base import ResourceError
-from .custom import CustomResource
+from ..cfn.base import ResourceError
+from ..cfn.custom import CustomResource
 
 OWNER_TAG = "aws-cdk:cr-owned"
 # SystemMetadata keys (as CDK lower-cases them) -> the S3 metadata they set.

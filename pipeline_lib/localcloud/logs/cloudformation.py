@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import LocalResource, ResourceError
+from ..cfn.base import LocalResource, ResourceError
 
 
 class LogStream(LocalResource):
@@ -28,3 +28,6 @@ class LogStream(LocalResource):
         group = self.backend("logs").groups.get(self.properties.get("LogGroupName"))
         if group is not None:  # deleting the group deleted its streams
             group.streams.pop(self.name, None)
+
+
+RESOURCE_TYPES = (LogStream,)

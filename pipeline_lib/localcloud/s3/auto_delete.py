@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from .base import ResourceError
-from .custom import CustomResource
+from ..cfn.base import ResourceError
+from ..cfn.custom import CustomResource
 
 TAG = "aws-cdk:auto-delete-objects"
 

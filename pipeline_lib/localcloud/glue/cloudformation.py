@@ -11,8 +11,8 @@ from typing import Any
 
 from moto.core.utils import utcnow
 
-from .base import LocalResource, ResourceError
-from .shapes import conform, input_member
+from ..cfn.base import LocalResource, ResourceError
+from ..cfn.shapes import conform, input_member
 
 
 def _check_catalog(resource: LocalResource) -> None:
@@ -178,3 +178,6 @@ class Crawler(LocalResource):
         backend = self.backend("glue")
         if self.name in backend.crawlers:
             backend.delete_crawler(self.name)
+
+
+RESOURCE_TYPES = (Database, Table, Crawler)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import LocalResource, ResourceError
-from .shapes import conform, input_member
+from ..cfn.base import LocalResource, ResourceError
+from ..cfn.shapes import conform, input_member
 
 # Template property -> keyword of moto's FirehoseBackend.create_delivery_stream.
 DESTINATIONS = {
@@ -139,3 +139,6 @@ class DeliveryStream(LocalResource):
 
     def attribute(self, name: str) -> Any:
         return self.backend("firehose").delivery_streams[self.name].delivery_stream_arn
+
+
+RESOURCE_TYPES = (DeliveryStream,)

@@ -1,18 +1,12 @@
-"""AWS::S3::Bucket's configuration, AWS::S3::BucketPolicy, and bucket policies that S3 evaluates
-as AWS does.
+"""AWS::S3::Bucket's configuration and AWS::S3::BucketPolicy (the policy's evaluation is
+seams.py's), plus CDK's bucket custom resources (bucket_deployment.py, auto_delete.py).
 
 moto's bucket model applies only BucketEncryption and Tags; `Bucket` (wrapping it) also applies
 VersioningConfiguration, PublicAccessBlockConfiguration, OwnershipControls, LoggingConfiguration
 and LifecycleConfiguration, on create and update, through moto's S3 backend.
 
-moto stores a bucket policy and checks object requests against it, but ignores conditions in a
-way that turns CDK's `enforceSSL` statement (Deny s3:* when aws:SecureTransport is false) into
-"deny everything". The seam below evaluates the policy properly (policy.py), with the local
-cloud's request context: it answers on loopback only, so requests count as secure transport.
-
-Seams (moto 5.2.5, checked at install):
-- ``moto.s3.models.FakeBucket.get_permission(action, resource)``: the decision for an object
-  request; returns moto's PermissionResult.
+moto's model cannot delete a non-empty bucket as AWS refuses to (it returns without deleting):
+`Bucket.delete_resource` does it, failing with BucketNotEmpty.
 """
 from __future__ import annotations
 
@@ -20,13 +14,10 @@ import copy
 import json
 from typing import Any
 
-from ..seam import SeamSet
-from . import policy
-from .base import LocalResource, ResourceError, backend
-
-# What the local cloud knows about every request it answers.
-REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
-
+from ..cfn.base import LocalResource, ResourceError
+from ..moto_backends import backend
+from .auto_delete import AutoDeleteObjects
+from .bucket_deployment import BucketDeployment
 
 class BucketPolicy(LocalResource):
     """Ref: a generated id (as AWS's). Bucket needs replacement; the document changes in place."""
@@ -216,23 +207,16 @@ class Bucket:
                                         account_id: str, region_name: str) -> None:
         cls._moto().delete_from_cloudformation_json(resource_name, cloudformation_json, account_id, region_name)
 
+    @classmethod
+    def delete_resource(cls, bucket: Any, account_id: str, region: str) -> None:
+        """Delete as AWS does: moto's model returns without deleting a non-empty bucket."""
+        s3 = backend("s3", account_id, region)
+        name = bucket.name
+        if name not in s3.buckets:
+            return
+        if s3.buckets[name].keys:
+            raise ResourceError(f"The bucket you tried to delete is not empty (Bucket: {name}, Code: BucketNotEmpty)")
+        s3.delete_bucket(name)
 
-def declare(seams: SeamSet) -> None:
-    from moto.iam.access_control import PermissionResult
-    from moto.s3.models import FakeBucket
 
-    def make(_moto_get_permission: Any) -> Any:
-        def get_permission(bucket: FakeBucket, action: str, resource: str) -> PermissionResult:
-            if bucket.policy is None:
-                return PermissionResult.NEUTRAL
-            raw = bucket.policy.decode() if isinstance(bucket.policy, bytes) else bucket.policy
-            decision = policy.evaluate(json.loads(raw), action, resource, REQUEST_CONTEXT)
-            if decision == policy.DENY:
-                return PermissionResult.DENIED
-            if decision == policy.ALLOW:
-                return PermissionResult.PERMITTED
-            return PermissionResult.NEUTRAL
-
-        return get_permission
-
-    seams.replace(FakeBucket, "get_permission", ("self", "action", "resource"), make)
+RESOURCE_TYPES = (Bucket, BucketPolicy, BucketDeployment, AutoDeleteObjects)

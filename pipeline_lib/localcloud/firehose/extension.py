@@ -1,0 +1,152 @@
+"""The Firehose extension: a delivery engine per delivery stream in the cloud (see the package
+docstring), started and stopped by the seams (seams.py)."""
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..extension import Extension
+from .config import StreamConfig, UnsupportedConfiguration, parse_config
+from .engine import DeliveryEngine
+from .records import Services
+from .seams import build_seams
+from .sources import DirectPutSource, KinesisSource
+
+if TYPE_CHECKING:
+    from ..cloud import LocalCloud
+
+log = logging.getLogger("pipeline_lib.localcloud.firehose")
+
+
+class FirehoseExtension(Extension):
+    name = "firehose"
+
+    def __init__(self, cloud: "LocalCloud"):
+        super().__init__(cloud)
+        self.seams = build_seams(cloud)
+        self.engines: dict[str, DeliveryEngine] = {}  # by delivery stream ARN
+        self._refused: dict[str, str] = {}  # streams that cannot run locally, ARN -> why
+        self._lock = threading.RLock()
+
+    # -- seams ----------------------------------------------------------------------------------
+    def install(self) -> None:
+        self.seams.apply()
+
+    # -- engines --------------------------------------------------------------------------------
+    def start_engine(self, backend, delivery_stream_name: str,
+                     resume: DeliveryEngine | None = None) -> DeliveryEngine | None:
+        """Start the stream's engine; `resume`: the engine it replaces, whose source checkpoints
+        the new one continues from (a Kinesis source would otherwise skip what arrived between)."""
+        description = backend.describe_delivery_stream(delivery_stream_name)["DeliveryStreamDescription"]
+        try:
+            config = parse_config(description)
+        except (UnsupportedConfiguration, KeyError) as exc:
+            # Refuse loudly: the stream exists but delivers nothing, and status says why.
+            log.error("delivery stream %s cannot run locally: %s", delivery_stream_name, exc)
+            self._refused[description["DeliveryStreamARN"]] = str(exc)
+            return None
+        engine = DeliveryEngine(config, self._source_for(config, resume), self._services(backend))
+        with self._lock:
+            old = self.engines.pop(config.arn, None)
+            if old is not None:
+                old.stop()
+            self.engines[config.arn] = engine
+        engine.start()
+        return engine
+
+    def stop_engine(self, arn: str, deliver: bool) -> DeliveryEngine | None:
+        with self._lock:
+            engine = self.engines.pop(arn, None)
+        if engine is not None:
+            if deliver:
+                engine.flush(timeout=120)
+            engine.stop()
+        return engine
+
+    def _source_for(self, config: StreamConfig, resume: DeliveryEngine | None = None):
+        if config.source_stream_arn is None:
+            return DirectPutSource()
+        previous = resume.source if resume is not None else None
+        if isinstance(previous, KinesisSource) and previous.stream_arn == config.source_stream_arn:
+            return KinesisSource(self.cloud, config.source_stream_arn, positions=previous.positions)
+        return KinesisSource(self.cloud, config.source_stream_arn)
+
+    def _services(self, backend) -> Services:
+        from ..moto_backends import backend as moto_backend
+
+        account, region = backend.account_id, backend.region_name
+        runtime = self.cloud.extension("lambda").runtime
+
+        s3 = moto_backend("s3", account, region)  # looked up once: moto's BackendDict lookup is not free
+
+        def put_object(bucket: str, key: str, body: bytes) -> None:
+            s3.put_object(bucket, key, body)
+
+        def invoke_lambda(arn: str, payload: bytes) -> tuple[bytes, str | None]:
+            result = runtime.invoke(arn, payload, invocation_type="RequestResponse")
+            return result.payload, result.function_error
+
+        def publish(namespace: str, data: list[dict[str, Any]]) -> None:
+            moto_backend("cloudwatch", account, region).put_metric_data(namespace, data)
+
+        def log_event(config: StreamConfig, message: str) -> None:
+            if not (config.log_group and config.log_stream):
+                return
+            logs = moto_backend("logs", account, region)
+            try:
+                logs.put_log_events(config.log_group, config.log_stream,
+                                    [{"timestamp": int(time.time() * 1000), "message": message}])
+            except Exception:  # a missing log group must not stop delivery; AWS drops such logs too
+                log.warning("delivery stream %s: cannot log to %s/%s", config.name, config.log_group, config.log_stream)
+
+        def converter_for(config: StreamConfig):
+            from .schema_source import converter_for_stream
+
+            return converter_for_stream(account, region, config)
+
+        return Services(
+            put_object=put_object,
+            invoke_lambda=invoke_lambda,
+            converter_for=converter_for,
+            publish_metrics=publish,
+            log_event=log_event,
+            scaled=self.cloud.scaled,
+            region=region,
+        )
+
+    # -- Extension API ----------------------------------------------------------------------------
+    def start(self) -> None:
+        # pyarrow.parquet takes about half a second to import: pay it now, not on the first delivery.
+        threading.Thread(target=importlib.import_module, args=("pyarrow.parquet",), name="warm-parquet",
+                         daemon=True).start()
+
+    def stop(self) -> None:
+        with self._lock:
+            engines = list(self.engines.values())
+            self.engines.clear()
+        for engine in engines:
+            engine.stop()
+
+    def flush(self, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        report: dict[str, Any] = {}
+        with self._lock:
+            engines = list(self.engines.items())
+        for arn, engine in engines:
+            ok = engine.flush(max(0.0, deadline - time.monotonic()))
+            report[engine.config.name] = {"flushed": ok, **engine.status()}
+        return report
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            out = {engine.config.name: engine.status() for engine in self.engines.values()}
+        for arn, reason in self._refused.items():
+            out[arn.split("/")[-1]] = {"refused": reason}
+        return out
+
+
+def extension(cloud: "LocalCloud") -> FirehoseExtension:
+    return FirehoseExtension(cloud)

@@ -1,0 +1,75 @@
+"""What flows through a delivery engine (records, processed records, buffers) and what the engine
+is given by the cloud (`Source`, `Services`), so stages and tests share one vocabulary."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from .config import StreamConfig
+
+
+@dataclass
+class InRecord:
+    """A record as it entered the stream, plus its Kinesis metadata when it came from a stream."""
+
+    record_id: str
+    data: bytes
+    arrival_ms: int
+    shard_id: str | None = None
+    partition_key: str | None = None
+    sequence_number: str | None = None
+    subsequence_number: int = 0
+
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass
+class Outgoing:
+    """A record after processing, on its way to a partition buffer."""
+
+    source: InRecord
+    data: bytes
+    partition_keys: dict[str, str]
+
+
+@dataclass
+class Buffer:
+    """What one S3 object will hold."""
+
+    partition_keys: dict[str, str]
+    rows: list[Any] = field(default_factory=list)  # converted rows, or raw bytes without conversion
+    size: int = 0
+    count: int = 0
+    oldest_arrival_ms: int | None = None
+
+    def add(self, row: Any, size: int, arrival_ms: int) -> None:
+        self.rows.append(row)
+        self.size += size
+        self.count += 1
+        if self.oldest_arrival_ms is None or arrival_ms < self.oldest_arrival_ms:
+            self.oldest_arrival_ms = arrival_ms
+
+
+class Source(Protocol):
+    def poll(self, limit: int) -> list[InRecord]: ...
+
+    def lag_ms(self) -> int: ...
+
+
+class LambdaInvoker(Protocol):
+    def __call__(self, function_arn: str, payload: bytes) -> tuple[bytes, str | None]:
+        """Invoke synchronously; return (payload, function_error or None)."""
+
+
+@dataclass
+class Services:
+    """What the engine needs from the rest of the cloud, passed in so it can be tested alone."""
+
+    put_object: Callable[[str, str, bytes], None]
+    invoke_lambda: LambdaInvoker
+    converter_for: Callable[[StreamConfig], Any]  # -> conversion.Converter
+    publish_metrics: Callable[[str, list[dict[str, Any]]], None]
+    log_event: Callable[[StreamConfig, str], None]
+    scaled: Callable[[float], float]
+    region: str
