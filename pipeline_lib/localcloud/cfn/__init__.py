@@ -3,8 +3,9 @@ operations that end as AWS's do.
 
 - registry.py: which model creates a type; a type nobody models fails the stack, naming it.
 - stack.py: resource events, dependency order, rollback, DELETE_FAILED; reads never create.
-- firehose.py, glue.py, athena.py, logs.py: AWS::KinesisFirehose::DeliveryStream,
-  AWS::Glue::Database/Table/Crawler, AWS::Athena::WorkGroup, AWS::Logs::LogStream.
+- firehose.py, glue.py, logs.py: AWS::KinesisFirehose::DeliveryStream,
+  AWS::Glue::Database/Table/Crawler, AWS::Logs::LogStream (AWS::Athena::WorkGroup is
+  ..athena.cloudformation, registered here).
 - s3.py: AWS::S3::BucketPolicy, the bucket configuration moto's AWS::S3::Bucket drops, and S3's
   evaluation of bucket policies. stepfunctions.py: state machines in the backend the API reads.
   lambda_layer.py: AWS::Lambda::LayerVersion's Ref.

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..seam import SeamSet
-from .athena import WorkGroup
+from ..athena.cloudformation import WorkGroup
 from .auto_delete import AutoDeleteObjects
 from .base import ResourceError, UnsupportedResource, backend
 from .bucket_deployment import BucketDeployment

@@ -1,0 +1,622 @@
+"""The local Athena API: query executions run by the engine in a small worker pool, their result
+files, work groups, the Glue catalog's views, named queries and prepared statements.
+
+`AthenaService.handle(action, account, region, params)` answers one API call with the response
+dict (AWS's shapes, as in botocore's athena service model) or raises `errors.ApiError`. It knows
+moto only through `Backends` (three look-ups the extension builds from moto's backend dicts).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from . import results
+from .catalog import MotoGlueCatalog, database_api, matches, table_metadata
+from .errors import ApiError, InvalidRequest, MetadataError, ResourceNotFound
+from .executions import Execution, Failure, Result
+from .sqltext import parse_execute
+from .storage import MotoS3Storage
+from .workgroups import (
+    PRIMARY,
+    apply_updates,
+    effective_result_configuration,
+    work_group_api,
+    work_group_summary,
+)
+
+__all__ = ["AWS_DATA_CATALOG", "AthenaService", "Backends"]
+
+log = logging.getLogger("pipeline_lib.localcloud.athena")
+
+AWS_DATA_CATALOG = "AwsDataCatalog"
+DEFAULT_WORKERS = 4
+MAX_RESULTS_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Backends:
+    """moto's backends, looked up by (account, region)."""
+
+    athena: Callable[[str, str], Any]
+    glue: Callable[[str, str], Any]
+    s3: Callable[[str, str], Any]
+
+
+@dataclass
+class _Region:
+    """The state one account's Athena holds in one region (beyond moto's work groups)."""
+
+    executions: "OrderedDict[str, Execution]" = field(default_factory=OrderedDict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    prepared: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    named: "OrderedDict[str, dict[str, Any]]" = field(default_factory=OrderedDict)
+    named_tokens: dict[str, str] = field(default_factory=dict)
+    work_groups_created: dict[str, datetime] = field(default_factory=dict)
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://"):
+        raise InvalidRequest(f"{uri} is not a valid S3 location: it must start with s3://")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+def _page_token(execution_id: str, offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([execution_id, offset]).encode()).decode()
+
+
+def _page_offset(token: str | None, execution_id: str) -> int:
+    if not token:
+        return 0
+    try:
+        owner, offset = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, TypeError):
+        raise InvalidRequest("Invalid NextToken") from None
+    if owner != execution_id or not isinstance(offset, int) or offset < 0:
+        raise InvalidRequest("Invalid NextToken")
+    return offset
+
+
+def _list_page(items: list[Any], token: str | None, max_results: int | None, limit: int, scope: str) -> tuple[list[Any], str | None]:
+    """One page of a list call; the token is opaque to clients."""
+    size = limit if max_results is None else int(max_results)
+    if size < 0 or size > limit:
+        raise InvalidRequest(f"MaxResults must be between 0 and {limit}")
+    offset = _page_offset(token, scope)
+    page = items[offset:offset + size] if size else items[offset:offset + limit]
+    end = offset + len(page)
+    return page, (_page_token(scope, end) if end < len(items) else None)
+
+
+class AthenaService:
+    def __init__(self, backends: Backends, workers: int = DEFAULT_WORKERS):
+        self.backends = backends
+        self._regions: dict[tuple[str, str], _Region] = {}
+        self._lock = threading.RLock()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="athena-query")
+        self._sequence = 0
+        self.counts = {"queries_started": 0, "queries_succeeded": 0, "queries_failed": 0, "queries_cancelled": 0}
+        self._actions: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
+            name: getattr(self, f"_{name}") for name in ACTIONS
+        }
+
+    # -- plumbing --------------------------------------------------------------------------------
+    def handle(self, action: str, account: str, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        return self._actions[action](account, region, params)
+
+    def _region(self, account: str, region: str) -> _Region:
+        with self._lock:
+            return self._regions.setdefault((account, region), _Region())
+
+    def shutdown(self) -> None:
+        with self._lock:
+            running = [e for r in self._regions.values() for e in r.executions.values() if not e.finished]
+        for execution in running:
+            execution.cancel("The local cloud stopped")
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def running(self) -> int:
+        with self._lock:
+            return sum(1 for r in self._regions.values() for e in r.executions.values() if not e.finished)
+
+    def wait(self, timeout: float) -> bool:
+        """Until every execution accepted so far has finished (or `timeout`)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while self.running():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def catalog(self, account: str, region: str) -> MotoGlueCatalog:
+        return MotoGlueCatalog(self.backends.glue(account, region))
+
+    def storage(self, account: str, region: str) -> MotoS3Storage:
+        return MotoS3Storage(self.backends.s3(account, region))
+
+    # -- work groups -------------------------------------------------------------------------------
+    def _work_group(self, account: str, region: str, name: str | None) -> Any:
+        name = name or PRIMARY
+        work_group = self.backends.athena(account, region).work_groups.get(name)
+        if work_group is None:
+            raise InvalidRequest(f"WorkGroup {name} is not found.")
+        return work_group
+
+    def _created(self, account: str, region: str, name: str) -> datetime:
+        state = self._region(account, region)
+        with self._lock:
+            return state.work_groups_created.setdefault(name, datetime.now(timezone.utc))
+
+    def _create_work_group(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        backend = self.backends.athena(account, region)
+        name = p["Name"]
+        if name in backend.work_groups:
+            raise InvalidRequest(f"WorkGroup {name} already exists")
+        backend.create_work_group(name, dict(p.get("Configuration") or {}), p.get("Description", ""), p.get("Tags") or [])
+        with self._lock:
+            self._region(account, region).work_groups_created[name] = datetime.now(timezone.utc)
+        return {}
+
+    def _get_work_group(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        work_group = self._work_group(account, region, p.get("WorkGroup"))
+        return {"WorkGroup": work_group_api(work_group, self._created(account, region, work_group.name))}
+
+    def _list_work_groups(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        groups = sorted(self.backends.athena(account, region).work_groups.values(), key=lambda g: g.name)
+        summaries = [work_group_summary(g, self._created(account, region, g.name)) for g in groups]
+        page, token = _list_page(summaries, p.get("NextToken"), p.get("MaxResults"), 50, "work-groups")
+        return {"WorkGroups": page, **({"NextToken": token} if token else {})}
+
+    def _update_work_group(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        work_group = self._work_group(account, region, p.get("WorkGroup"))
+        apply_updates(work_group, p)
+        return {}
+
+    def _delete_work_group(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        work_group = self._work_group(account, region, p.get("WorkGroup"))
+        if work_group.name == PRIMARY:
+            raise InvalidRequest("The primary workgroup cannot be deleted")
+        self.backends.athena(account, region).delete_work_group(work_group.name)
+        return {}
+
+    # -- StartQueryExecution -----------------------------------------------------------------------
+    def _start_query_execution(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        from .engine import MalformedQuery, parse_check, statement_type
+
+        query = p.get("QueryString")
+        if not query or not query.strip():
+            raise InvalidRequest("QueryString must not be empty")
+        work_group = self._work_group(account, region, p.get("WorkGroup"))
+        if getattr(work_group, "state", "ENABLED") != "ENABLED":
+            raise InvalidRequest(f"WorkGroup {work_group.name} is disabled.")
+        state = self._region(account, region)
+        token = p.get("ClientRequestToken")
+        context = dict(p.get("QueryExecutionContext") or {})
+        fingerprint = (query, json.dumps(context, sort_keys=True), json.dumps(p.get("ResultConfiguration"), sort_keys=True),
+                       work_group.name, json.dumps(p.get("ExecutionParameters")))
+        if token:
+            with self._lock:
+                known = state.tokens.get(token)
+            if known is not None:
+                if state.executions[known].fingerprint != fingerprint:
+                    raise InvalidRequest("Idempotent parameters do not match")
+                return {"QueryExecutionId": known}
+
+        execution_parameters = p.get("ExecutionParameters")
+        sql, params = query, execution_parameters
+        execute = parse_execute(query)
+        if execute is not None:
+            prepared = state.prepared.get((work_group.name, execute.name))
+            if prepared is None:
+                raise InvalidRequest(f"Prepared statement {execute.name} was not found in workGroup {work_group.name}.")
+            sql = prepared["QueryStatement"]
+            if execute.using and execution_parameters:
+                raise InvalidRequest("Use either EXECUTE ... USING or ExecutionParameters, not both")
+            params = execute.using or execution_parameters
+        try:
+            parse_check(sql)
+        except MalformedQuery as exc:
+            raise InvalidRequest(exc.message, athena_error_code="MALFORMED_QUERY") from None
+
+        result_configuration = effective_result_configuration(work_group, p.get("ResultConfiguration"))
+        output = result_configuration.get("OutputLocation")
+        if not output:
+            raise InvalidRequest(
+                "No output location provided. An output location is required either through the Workgroup "
+                "result configuration setting or as an API input.")
+        _split_s3(output)
+        output_dir = output if output.endswith("/") else output + "/"
+        kind = statement_type(sql)
+        execution_id = str(uuid.uuid4())
+        result_configuration["OutputLocation"] = f"{output_dir}{execution_id}.{'txt' if kind == 'DDL' else 'csv'}"
+        execution = Execution(
+            id=execution_id, query=query, sql=sql, params=list(params) if params else None, statement_type=kind,
+            work_group=work_group.name, context=context, result_configuration=result_configuration,
+            output_dir=output_dir, execution_parameters=execution_parameters, region=region, account_id=account,
+            token=token, fingerprint=fingerprint,
+        )
+        with self._lock:
+            if token and token in state.tokens:  # a concurrent retry won the race
+                return {"QueryExecutionId": state.tokens[token]}
+            state.executions[execution_id] = execution
+            if token:
+                state.tokens[token] = execution_id
+            self.counts["queries_started"] += 1
+            self._sequence += 1
+            sequence = self._sequence
+        self._pool.submit(self._run, execution, sequence)
+        return {"QueryExecutionId": execution_id}
+
+    # -- running ---------------------------------------------------------------------------------
+    def _run(self, execution: Execution, sequence: int) -> None:
+        try:
+            self._run_unguarded(execution, sequence)
+        except Exception as exc:  # never leave an execution RUNNING forever
+            log.exception("query %s: internal error", execution.id)
+            execution.fail(Failure("GENERIC_INTERNAL_ERROR", f"{type(exc).__name__}: {exc}", 1, 200, True))
+        finally:
+            with self._lock:
+                key = {"SUCCEEDED": "queries_succeeded", "FAILED": "queries_failed", "CANCELLED": "queries_cancelled"}
+                if execution.state in key:
+                    self.counts[key[execution.state]] += 1
+
+    def _run_unguarded(self, execution: Execution, sequence: int) -> None:
+        from .engine import AthenaQueryError, Query
+
+        if not execution.start():
+            return  # cancelled while queued
+        account, region = execution.account_id, execution.region
+        storage = self.storage(account, region)
+        catalog_name = execution.context.get("Catalog") or AWS_DATA_CATALOG
+        if catalog_name.lower() != AWS_DATA_CATALOG.lower():
+            execution.fail(Failure("CATALOG_NOT_FOUND", f"line 1:1: Catalog '{catalog_name.lower()}' does not exist", 2, 1000))
+            return
+        bucket, _ = _split_s3(execution.output_dir)
+        if not storage.bucket_exists(bucket):
+            execution.fail(Failure("INVALID_OUTPUT_LOCATION", f"Unable to verify/create output bucket {bucket}", 2, 1000))
+            return
+        query = Query(
+            execution.sql, catalog=self.catalog(account, region), storage=storage,
+            database=execution.context.get("Database") or "default", catalog_name=catalog_name,
+            params=execution.params, query_id=execution.id, output_location=execution.output_dir,
+        )
+        with execution.lock:
+            execution.running_query = query
+        if execution.cancel_requested.is_set():
+            query.cancel()
+        try:
+            outcome = query.run()
+        except AthenaQueryError as exc:
+            if execution.cancel_requested.is_set():
+                execution.mark_cancelled()
+            else:
+                execution.fail(Failure(exc.error_name, exc.message, exc.error_category, exc.error_type, exc.retryable))
+            return
+        finally:
+            with execution.lock:
+                execution.running_query = None
+        result, manifest = self._write_results(execution, outcome, results.engine_query_id(sequence=sequence))
+        execution.succeed(result, outcome.data_scanned_bytes, manifest)
+
+    def _write_results(self, execution: Execution, outcome: Any, engine_id: str) -> tuple[Result, str | None]:
+        """The result files of a finished query (AWS's names and formats); the API's Result."""
+        storage = self.storage(execution.account_id, execution.region)
+        bucket, prefix = _split_s3(execution.output_dir)
+        base = f"{prefix}{execution.id}"
+        columns = [column.to_api() for column in outcome.columns]
+        manifest = None
+        rows: list[list[str | None]] = []
+        output_bytes = 0
+        if outcome.result_format == "csv":
+            rows = [list(row) for row in outcome.render_rows()]
+            body = results.csv_bytes([c["Name"] for c in columns], rows)
+            storage.put_object(bucket, f"{base}.csv", body)
+            storage.put_object(bucket, f"{base}.csv.metadata", results.metadata_bytes(engine_id, columns))
+            output_bytes = len(body)
+            location = f"s3://{bucket}/{base}.csv"
+        elif outcome.result_format == "txt":
+            rows = [list(row) for row in outcome.render_rows()]
+            body = outcome.render_text().encode("utf-8")
+            storage.put_object(bucket, f"{base}.txt", body)
+            storage.put_object(bucket, f"{base}.txt.metadata", results.metadata_bytes(engine_id, columns))
+            output_bytes = len(body)
+            location = f"s3://{bucket}/{base}.txt"
+        else:
+            location = execution.result_configuration["OutputLocation"]
+            if outcome.update_count is not None:  # CTAS, INSERT INTO, UNLOAD: what was written
+                storage.put_object(bucket, f"{base}-manifest.csv", results.manifest_bytes(outcome.written_files))
+                storage.put_object(bucket, f"{base}.metadata", results.metadata_bytes(engine_id, columns))
+                manifest = f"s3://{bucket}/{base}-manifest.csv"
+            elif execution.statement_type == "DDL":  # DDL without output: an empty text result
+                storage.put_object(bucket, f"{base}.txt", b"")
+                location = f"s3://{bucket}/{base}.txt"
+        with execution.lock:
+            execution.result_configuration["OutputLocation"] = location
+        result = Result(columns=columns if outcome.result_format != "none" else [], rows=rows,
+                        header=outcome.result_format == "csv", update_count=outcome.update_count or 0,
+                        output_bytes=output_bytes)
+        return result, manifest
+
+    # -- reading executions ------------------------------------------------------------------------
+    def _execution(self, account: str, region: str, execution_id: str | None) -> Execution:
+        execution = self._region(account, region).executions.get(execution_id or "")
+        if execution is None:
+            raise InvalidRequest(f"QueryExecution {execution_id} was not found")
+        return execution
+
+    def _get_query_execution(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        return {"QueryExecution": self._execution(account, region, p.get("QueryExecutionId")).to_api()}
+
+    def _batch_get_query_execution(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        ids = p.get("QueryExecutionIds") or []
+        if not 1 <= len(ids) <= 50:
+            raise InvalidRequest("QueryExecutionIds must hold 1 to 50 ids")
+        found, missing = [], []
+        executions = self._region(account, region).executions
+        for execution_id in ids:
+            execution = executions.get(execution_id)
+            if execution is None:
+                missing.append({"QueryExecutionId": execution_id, "ErrorCode": "INVALID_INPUT",
+                                "ErrorMessage": f"QueryExecution {execution_id} was not found"})
+            else:
+                found.append(execution.to_api())
+        return {"QueryExecutions": found, "UnprocessedQueryExecutionIds": missing}
+
+    def _list_query_executions(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        work_group = self._work_group(account, region, p.get("WorkGroup")).name
+        with self._lock:
+            ids = [e.id for e in reversed(self._region(account, region).executions.values()) if e.work_group == work_group]
+        page, token = _list_page(ids, p.get("NextToken"), p.get("MaxResults"), 50, f"executions:{work_group}")
+        return {"QueryExecutionIds": page, **({"NextToken": token} if token else {})}
+
+    def _stop_query_execution(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        self._execution(account, region, p.get("QueryExecutionId")).cancel()
+        return {}
+
+    def _get_query_runtime_statistics(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        execution = self._execution(account, region, p.get("QueryExecutionId"))
+        return {"QueryRuntimeStatistics": execution.runtime_statistics()}
+
+    def _get_query_results(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        execution = self._execution(account, region, p.get("QueryExecutionId"))
+        if execution.state == "FAILED" and execution.failure is not None:
+            raise InvalidRequest(execution.failure.reason)
+        if execution.state != "SUCCEEDED" or execution.result is None:
+            raise InvalidRequest(f"Query has not yet finished. Current state: {execution.state}")
+        size = p.get("MaxResults")
+        size = MAX_RESULTS_PAGE if size is None else int(size)
+        if not 1 <= size <= MAX_RESULTS_PAGE:
+            raise InvalidRequest(f"MaxResults must be between 1 and {MAX_RESULTS_PAGE}")
+        result = execution.result
+        offset = _page_offset(p.get("NextToken"), execution.id)
+        header = 1 if result.header else 0
+        total = header + len(result.rows)
+        end = min(offset + size, total)
+        rows = []
+        for index in range(offset, end):
+            values = [c["Name"] for c in result.columns] if index < header else result.rows[index - header]
+            rows.append({"Data": [{} if v is None else {"VarCharValue": v} for v in values]})
+        out: dict[str, Any] = {
+            "UpdateCount": result.update_count,
+            "ResultSet": {"Rows": rows, "ResultSetMetadata": {"ColumnInfo": result.columns}},
+        }
+        if end < total:
+            out["NextToken"] = _page_token(execution.id, end)
+        return out
+
+    # -- data catalogs and the Glue catalog's views ------------------------------------------------
+    def _check_catalog(self, name: str | None) -> None:
+        if not name or name.lower() != AWS_DATA_CATALOG.lower():
+            raise MetadataError(f"Catalog {name} not found or is not a Glue Data Catalog.")
+
+    def _list_data_catalogs(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        catalogs = [{"CatalogName": AWS_DATA_CATALOG, "Type": "GLUE"}]
+        catalogs += [{"CatalogName": c.name, "Type": c.type}
+                     for c in self.backends.athena(account, region).data_catalogs.values()]
+        page, token = _list_page(catalogs, p.get("NextToken"), p.get("MaxResults"), 50, "catalogs")
+        return {"DataCatalogsSummary": page, **({"NextToken": token} if token else {})}
+
+    def _get_data_catalog(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        name = p.get("Name") or ""
+        if name.lower() == AWS_DATA_CATALOG.lower():
+            return {"DataCatalog": {"Name": AWS_DATA_CATALOG, "Description": "AWS Glue Data Catalog", "Type": "GLUE",
+                                    "Parameters": {"catalog-id": account}}}
+        catalog = self.backends.athena(account, region).data_catalogs.get(name)
+        if catalog is None:
+            raise InvalidRequest(f"DataCatalog {name} was not found")
+        out = {"Name": catalog.name, "Type": catalog.type, "Parameters": dict(catalog.parameters or {})}
+        if catalog.description:
+            out["Description"] = catalog.description
+        return {"DataCatalog": out}
+
+    def _get_database(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        self._check_catalog(p.get("CatalogName"))
+        database = self.catalog(account, region).get_database(p.get("DatabaseName") or "")
+        if database is None:
+            raise MetadataError(f"Database {p.get('DatabaseName')} not found.")
+        return {"Database": database_api(database)}
+
+    def _list_databases(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        self._check_catalog(p.get("CatalogName"))
+        databases = sorted((database_api(d) for d in self.catalog(account, region).get_databases()), key=lambda d: d["Name"])
+        page, token = _list_page(databases, p.get("NextToken"), p.get("MaxResults"), 50, "databases")
+        return {"DatabaseList": page, **({"NextToken": token} if token else {})}
+
+    def _get_table_metadata(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        self._check_catalog(p.get("CatalogName"))
+        catalog = self.catalog(account, region)
+        database = p.get("DatabaseName") or ""
+        if catalog.get_database(database) is None:
+            raise MetadataError(f"Database {database} not found.")
+        table = catalog.get_table(database, p.get("TableName") or "")
+        if table is None:
+            raise MetadataError(f"Table {p.get('TableName')} not found.")
+        return {"TableMetadata": table_metadata(table)}
+
+    def _list_table_metadata(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        self._check_catalog(p.get("CatalogName"))
+        catalog = self.catalog(account, region)
+        database = p.get("DatabaseName") or ""
+        if catalog.get_database(database) is None:
+            raise MetadataError(f"Database {database} not found.")
+        tables = sorted((t for t in catalog.get_tables(database) if matches(p.get("Expression"), t["Name"])),
+                        key=lambda t: t["Name"])
+        page, token = _list_page([table_metadata(t) for t in tables], p.get("NextToken"), p.get("MaxResults"), 50,
+                                 f"tables:{database}")
+        return {"TableMetadataList": page, **({"NextToken": token} if token else {})}
+
+    # -- named queries -----------------------------------------------------------------------------
+    def _create_named_query(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        for required in ("Name", "Database", "QueryString"):
+            if not p.get(required):
+                raise InvalidRequest(f"{required} must be given")
+        work_group = self._work_group(account, region, p.get("WorkGroup")).name
+        state = self._region(account, region)
+        token = p.get("ClientRequestToken")
+        with self._lock:
+            if token and token in state.named_tokens:
+                return {"NamedQueryId": state.named_tokens[token]}
+            query_id = str(uuid.uuid4())
+            state.named[query_id] = {"Name": p["Name"], "Database": p["Database"], "QueryString": p["QueryString"],
+                                     "NamedQueryId": query_id, "WorkGroup": work_group,
+                                     **({"Description": p["Description"]} if p.get("Description") else {})}
+            if token:
+                state.named_tokens[token] = query_id
+        return {"NamedQueryId": query_id}
+
+    def _named(self, account: str, region: str, query_id: str | None) -> dict[str, Any]:
+        named = self._region(account, region).named.get(query_id or "")
+        if named is None:
+            raise InvalidRequest(f"NamedQuery {query_id} was not found")
+        return named
+
+    def _get_named_query(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        return {"NamedQuery": dict(self._named(account, region, p.get("NamedQueryId")))}
+
+    def _update_named_query(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        named = self._named(account, region, p.get("NamedQueryId"))
+        with self._lock:
+            named.update({k: p[k] for k in ("Name", "QueryString", "Description") if k in p})
+        return {}
+
+    def _delete_named_query(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        self._named(account, region, p.get("NamedQueryId"))
+        with self._lock:
+            self._region(account, region).named.pop(p["NamedQueryId"], None)
+        return {}
+
+    def _list_named_queries(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        work_group = self._work_group(account, region, p.get("WorkGroup")).name
+        ids = [q["NamedQueryId"] for q in self._region(account, region).named.values() if q["WorkGroup"] == work_group]
+        page, token = _list_page(ids, p.get("NextToken"), p.get("MaxResults"), 50, f"named:{work_group}")
+        return {"NamedQueryIds": page, **({"NextToken": token} if token else {})}
+
+    def _batch_get_named_query(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        found, missing = [], []
+        named = self._region(account, region).named
+        for query_id in p.get("NamedQueryIds") or []:
+            if query_id in named:
+                found.append(dict(named[query_id]))
+            else:
+                missing.append({"NamedQueryId": query_id, "ErrorCode": "INVALID_INPUT",
+                                "ErrorMessage": f"NamedQuery {query_id} was not found"})
+        return {"NamedQueries": found, "UnprocessedNamedQueryIds": missing}
+
+    # -- prepared statements -----------------------------------------------------------------------
+    def _create_prepared_statement(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        from .engine import MalformedQuery, parse_check
+
+        work_group = self._work_group(account, region, p.get("WorkGroup")).name
+        name, statement = p.get("StatementName") or "", p.get("QueryStatement") or ""
+        try:
+            parse_check(statement)
+        except MalformedQuery as exc:
+            raise InvalidRequest(exc.message, athena_error_code="MALFORMED_QUERY") from None
+        state = self._region(account, region)
+        with self._lock:
+            if (work_group, name) in state.prepared:
+                raise InvalidRequest(f"Prepared statement {name} already exists in workGroup {work_group}")
+            state.prepared[(work_group, name)] = {
+                "StatementName": name, "QueryStatement": statement, "WorkGroupName": work_group,
+                "LastModifiedTime": datetime.now(timezone.utc).timestamp(),
+                **({"Description": p["Description"]} if p.get("Description") else {}),
+            }
+        return {}
+
+    def _prepared(self, account: str, region: str, p: dict[str, Any]) -> tuple[tuple[str, str], dict[str, Any]]:
+        work_group = self._work_group(account, region, p.get("WorkGroup")).name
+        key = (work_group, p.get("StatementName") or "")
+        statement = self._region(account, region).prepared.get(key)
+        if statement is None:
+            raise ResourceNotFound(f"PreparedStatement {key[1]} was not found in workGroup {work_group}.")
+        return key, statement
+
+    def _get_prepared_statement(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        return {"PreparedStatement": dict(self._prepared(account, region, p)[1])}
+
+    def _update_prepared_statement(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        from .engine import MalformedQuery, parse_check
+
+        _, statement = self._prepared(account, region, p)
+        try:
+            parse_check(p.get("QueryStatement") or "")
+        except MalformedQuery as exc:
+            raise InvalidRequest(exc.message, athena_error_code="MALFORMED_QUERY") from None
+        with self._lock:
+            statement["QueryStatement"] = p["QueryStatement"]
+            statement["LastModifiedTime"] = datetime.now(timezone.utc).timestamp()
+            if "Description" in p:
+                statement["Description"] = p["Description"]
+        return {}
+
+    def _delete_prepared_statement(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        key, _ = self._prepared(account, region, p)
+        with self._lock:
+            self._region(account, region).prepared.pop(key, None)
+        return {}
+
+    def _list_prepared_statements(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        work_group = self._work_group(account, region, p.get("WorkGroup")).name
+        summaries = [{"StatementName": s["StatementName"], "LastModifiedTime": s["LastModifiedTime"]}
+                     for (group, _), s in sorted(self._region(account, region).prepared.items()) if group == work_group]
+        page, token = _list_page(summaries, p.get("NextToken"), p.get("MaxResults"), 50, f"prepared:{work_group}")
+        return {"PreparedStatements": page, **({"NextToken": token} if token else {})}
+
+    def _batch_get_prepared_statement(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
+        work_group = self._work_group(account, region, p.get("WorkGroup")).name
+        found, missing = [], []
+        prepared = self._region(account, region).prepared
+        for name in p.get("PreparedStatementNames") or []:
+            if (work_group, name) in prepared:
+                found.append(dict(prepared[(work_group, name)]))
+            else:
+                missing.append({"StatementName": name, "ErrorCode": "INVALID_INPUT",
+                                "ErrorMessage": f"PreparedStatement {name} was not found in workGroup {work_group}."})
+        return {"PreparedStatements": found, "UnprocessedPreparedStatementNames": missing}
+
+
+# The API actions this service answers (moto's AthenaResponse method names), each by `_<name>`.
+ACTIONS: tuple[str, ...] = (
+    "create_work_group", "get_work_group", "list_work_groups", "update_work_group", "delete_work_group",
+    "start_query_execution", "get_query_execution", "batch_get_query_execution", "list_query_executions",
+    "stop_query_execution", "get_query_results", "get_query_runtime_statistics",
+    "list_data_catalogs", "get_data_catalog", "get_database", "list_databases", "get_table_metadata",
+    "list_table_metadata",
+    "create_named_query", "get_named_query", "update_named_query", "delete_named_query", "list_named_queries",
+    "batch_get_named_query",
+    "create_prepared_statement", "get_prepared_statement", "update_prepared_statement", "delete_prepared_statement",
+    "list_prepared_statements", "batch_get_prepared_statement",
+)
+
+__all__ += ["ACTIONS", "ApiError"]
