@@ -1,0 +1,98 @@
+"""Trino functions DuckDB lacks or computes differently, defined in each query's DuckDB connection.
+
+SQL macros where DuckDB can express Trino's semantics (NULL instead of '' for regexp_extract with
+no match, NULL for json_extract_scalar on a non-scalar, the strict varchar->integer cast); Python
+functions where only code can (URL parts as java.net.URI splits them, Java's double rendering).
+Errors raised inside carry an `ATHENA[NAME]` marker the error mapping turns into Athena's error.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
+
+import duckdb
+
+from .render import java_double, java_float
+
+__all__ = ["install"]
+
+_INT_RANGES = {"TINYINT": "TINYINT", "SMALLINT": "SMALLINT", "INTEGER": "INT", "BIGINT": "BIGINT"}
+
+_MACROS = [
+    "CREATE MACRO trino_regexp_extract(s, p, g) AS "
+    "CASE WHEN regexp_matches(s, p) THEN regexp_extract(s, p, g) END",
+    "CREATE MACRO trino_regexp_extract_all(s, p, g) AS regexp_extract_all(s, p, g)",
+    "CREATE MACRO trino_json_extract_scalar(j, p) AS "
+    "CASE WHEN json_type(CAST(j AS JSON), p) IN ('OBJECT', 'ARRAY') THEN NULL "
+    "ELSE json_extract_string(CAST(j AS JSON), p) END",
+    *[
+        f"CREATE MACRO trino_cast_{duck.lower()}(s) AS CASE WHEN s IS NULL THEN NULL "
+        f"WHEN regexp_full_match(trim(s, ' '), '[+-]?[0-9]+') THEN CAST(trim(s, ' ') AS {duck}) "
+        f"ELSE error('ATHENA[INVALID_CAST_ARGUMENT] Cannot cast ''' || s || ''' to {name}') END"
+        for duck, name in _INT_RANGES.items()
+    ],
+    *[
+        f"CREATE MACRO trino_try_cast_{duck.lower()}(s) AS CASE WHEN s IS NULL THEN NULL "
+        f"WHEN regexp_full_match(trim(s, ' '), '[+-]?[0-9]+') THEN TRY_CAST(trim(s, ' ') AS {duck}) END"
+        for duck in _INT_RANGES
+    ],
+]
+
+
+def _url_part(part: str):
+    def fn(url: str | None) -> str | None:
+        if url is None:
+            return None
+        try:
+            u = urlsplit(url)
+        except ValueError:
+            return None
+        if part == "host":
+            return u.hostname
+        if part == "path":
+            return u.path
+        if part == "protocol":
+            return u.scheme or None
+        if part == "query":
+            return u.query or None
+        if part == "fragment":
+            return u.fragment or None
+        return None
+    return fn
+
+
+def _url_port(url: str | None) -> int | None:
+    if url is None:
+        return None
+    try:
+        return urlsplit(url).port
+    except ValueError:
+        return None
+
+
+def _url_parameter(url: str | None, name: str | None) -> str | None:
+    if url is None or name is None:
+        return None
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        return None
+    for k, v in parse_qsl(query, keep_blank_values=True):
+        if k == name:
+            return v
+    return None
+
+
+def install(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("SET TimeZone = 'UTC'")
+    for m in _MACROS:
+        con.execute(m)
+    V, B, D, F, I = "VARCHAR", "BIGINT", "DOUBLE", "FLOAT", "INTEGER"
+    for part in ("host", "path", "protocol", "query", "fragment"):
+        con.create_function(f"url_extract_{part}", _url_part(part), [V], V, null_handling="special")
+    con.create_function("url_extract_port", _url_port, [V], B, null_handling="special")
+    con.create_function("url_extract_parameter", _url_parameter, [V, V], V, null_handling="special")
+    con.create_function("trino_double_to_varchar", lambda x: None if x is None else java_double(x), [D], V,
+                        null_handling="special")
+    con.create_function("trino_real_to_varchar", lambda x: None if x is None else java_float(x), [F], V,
+                        null_handling="special")

@@ -1,0 +1,105 @@
+"""One Athena query execution: parse, dispatch by statement kind, run, shape the outcome.
+
+Each run has its own in-process DuckDB connection. Writes (CTAS, INSERT, UNLOAD, DDL) go through
+`Changes`, which undoes what was done if the statement fails, so a failed query leaves the catalog
+and storage as they were.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import duckdb
+from sqlglot import exp
+
+from . import functions
+from .errors import AthenaQueryError, not_supported
+from .execute import run_select
+from .outcome import QueryOutcome
+from .parse import classify, parse, statement_type
+from .resolve import Binder
+from .transpile import name_unnamed_columns, before_typing, fix_semantics, qualify_and_type, substitute_parameters, to_duckdb
+
+__all__ = ["Query", "compile_select"]
+
+
+def compile_select(stmt: exp.Expression, binder: Binder, default_db: str | None) -> tuple[str, exp.Expression, dict]:
+    """Bind and load the tables of a query expression; the DuckDB SQL, the typed tree, the zones."""
+    original = stmt.copy()
+    stmt = binder.bind(stmt, default_db)
+    stmt = before_typing(stmt)
+    name_unnamed_columns(stmt)
+    stmt = qualify_and_type(stmt, binder.schema)
+    binder.load(stmt)
+    zones: dict[str, str] = {}
+    stmt = fix_semantics(stmt, zones)
+    return to_duckdb(stmt), original, zones
+
+
+class Query:
+    def __init__(self, sql: str, *, catalog, storage, database: str | None, catalog_name: str = "AwsDataCatalog",
+                 params: list[str] | None = None, query_id: str, output_location: str | None) -> None:
+        self.sql = sql
+        self.catalog = catalog
+        self.storage = storage
+        self.database = database.lower() if database else None
+        self.catalog_name = catalog_name.lower()
+        self.params = params
+        self.query_id = query_id
+        self.output_location = output_location
+        self._cancelled = threading.Event()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        with self._lock:
+            if self._con is not None:
+                try:
+                    self._con.interrupt()
+                except duckdb.Error:
+                    pass
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()
+        functions.install(con)
+        with self._lock:
+            self._con = con
+        return con
+
+    def _check_cancelled(self) -> None:
+        if self._cancelled.is_set():
+            raise AthenaQueryError("USER_CANCELLED", "Query was cancelled by user", error_category=2)
+
+    def run(self) -> QueryOutcome:
+        (stmt,) = parse(self.sql)
+        kind = classify(self.sql)
+        stype = statement_type(self.sql)
+        stmt = substitute_parameters(stmt, self.params)
+        self._check_cancelled()
+        con = self._connection()
+        try:
+            if kind == "select":
+                return self._select(con, stmt, stype)
+            from . import statements
+            return statements.run(self, con, stmt, kind, stype)
+        except duckdb.InterruptException:
+            raise AthenaQueryError("USER_CANCELLED", "Query was cancelled by user") from None
+        finally:
+            with self._lock:
+                self._con = None
+            con.close()
+            self._check_cancelled()
+
+    def binder(self, con: duckdb.DuckDBPyConnection) -> Binder:
+        return Binder(con, self.catalog, self.storage, self.catalog_name, self._cancelled)
+
+    def _select(self, con, stmt, stype) -> QueryOutcome:
+        if not isinstance(stmt, exp.Query):
+            raise not_supported(f"Statement {type(stmt).__name__}")
+        binder = self.binder(con)
+        sql, original, zones = compile_select(stmt, binder, self.database)
+        self._check_cancelled()
+        table, columns = run_select(con, sql, original, zones)
+        return QueryOutcome(statement_type=stype, result_format="csv", columns=columns, table=table,
+                            data_scanned_bytes=binder.bytes_read)

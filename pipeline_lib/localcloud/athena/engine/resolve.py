@@ -1,0 +1,190 @@
+"""Binding a statement's table references to data: views inlined, tables scanned into DuckDB.
+
+Each table occurrence becomes its own registered Arrow table, read with only the columns the
+statement names, and only the partitions its WHERE conjuncts on partition columns keep (evaluated
+by DuckDB over the partitions' typed values, so any predicate prunes exactly as it filters).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+
+import duckdb
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+from .catalog import TableName, lookup_table, table_name
+from .errors import AthenaQueryError, user_error
+from .scan import table_columns, partition_keys, partition_values_table, scan_table, table_partitions
+from .projection import is_projected
+from .types import glue_to_arrow
+
+__all__ = ["Binder", "decode_view", "encode_view"]
+
+VIEW_PREFIX = "/* Presto View: "
+VIEW_SUFFIX = " */"
+
+
+def encode_view(view: dict) -> str:
+    return VIEW_PREFIX + base64.b64encode(json.dumps(view, separators=(",", ":")).encode()).decode() + VIEW_SUFFIX
+
+
+def decode_view(text: str) -> dict:
+    if not text.startswith(VIEW_PREFIX) or not text.endswith(VIEW_SUFFIX):
+        raise user_error("HIVE_INVALID_VIEW_DATA", "View data missing prefix: /* Presto View: ")
+    return json.loads(base64.b64decode(text[len(VIEW_PREFIX):-len(VIEW_SUFFIX)]))
+
+
+def _conjuncts(where: exp.Expression | None) -> list[exp.Expression]:
+    if where is None:
+        return []
+    node = where.this if isinstance(where, exp.Where) else where
+    return list(node.flatten()) if isinstance(node, exp.And) else [node]
+
+
+class Binder:
+    def __init__(self, con: duckdb.DuckDBPyConnection, catalog, storage, catalog_name: str,
+                 cancelled: threading.Event) -> None:
+        self.con = con
+        self.catalog = catalog
+        self.storage = storage
+        self.catalog_name = catalog_name
+        self.cancelled = cancelled
+        self.schema: dict[str, dict[str, str]] = {}
+        self.bytes_read = 0
+        self.files_read: list[str] = []
+        self.tables: list[TableName] = []  # what the statement read (for views' and tests' sake)
+        self._n = 0
+        self._pending: list[tuple[str, dict, TableName, exp.Table]] = []
+
+    # -- pass 1: names -> views inlined, tables to scan ----------------------------------------
+    def bind(self, stmt: exp.Expression, default_db: str | None, depth: int = 0) -> exp.Expression:
+        if depth > 16:
+            raise user_error("VIEW_IS_RECURSIVE", "View is recursive")
+        cte_names = {cte.alias_or_name.lower() for cte in stmt.find_all(exp.CTE)}
+        for table in list(stmt.find_all(exp.Table)):
+            if not table.name or isinstance(table.this, (exp.Unnest, exp.Anonymous)):
+                continue
+            if not table.db and table.name.lower() in cte_names:
+                continue
+            name = table_name(table, default_db, self.catalog_name)
+            glue = lookup_table(self.catalog, name, table)
+            alias = table.alias or name.name
+            if glue.get("TableType") == "VIRTUAL_VIEW":
+                view = decode_view(glue.get("ViewOriginalText") or "")
+                inner = sqlglot.parse_one(view["originalSql"], read="athena")
+                inner = self.bind(inner, view.get("schema") or name.database, depth + 1)
+                table.replace(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+                continue
+            self._n += 1
+            reg = f"__t{self._n}"
+            new = exp.Table(this=exp.to_identifier(reg), alias=exp.TableAlias(this=exp.to_identifier(alias)))
+            table.replace(new)
+            self._pending.append((reg, glue, name))
+            self.tables.append(name)
+            self._register_empty(reg, glue)
+            # Columns qualified with db (db.t.col) refer to the table by its name.
+            for col in stmt.find_all(exp.Column):
+                if col.args.get("db") and col.table.lower() == name.name:
+                    col.set("db", None)
+                    col.set("catalog", None)
+        return stmt
+
+    def _register_empty(self, reg: str, glue: dict) -> None:
+        """The table's shape, without data, so the statement is analysed (and fails) before reading."""
+        cols = table_columns(glue) + partition_keys(glue)
+        empty = pa.schema([pa.field(n, glue_to_arrow(t)) for n, t in cols]).empty_table()
+        self.con.register(reg, empty)
+        self.schema[reg] = {f.name: str(t) for f, t in zip(empty.schema, self.con.sql(f'SELECT * FROM "{reg}"').types)}
+
+    # -- pass 2: read the data (after analysis: columns are qualified) --------------------------
+    def load(self, stmt: exp.Expression) -> None:
+        star = any(isinstance(s, exp.Star) for s in stmt.find_all(exp.Star))
+        names = {c.name.lower() for c in stmt.find_all(exp.Column)}
+        names |= {i.name.lower() for i in stmt.find_all(exp.Identifier)}
+        tables = {t.name: t for t in stmt.find_all(exp.Table)}
+        for reg, glue, name in self._pending:
+            node = tables.get(reg)
+            data_names = [c for c, _ in table_columns(glue)]
+            wanted = sorted(n for n in names if n in set(data_names))
+            if not wanted and data_names:
+                wanted = data_names[:1]  # row counts need one column
+            if node is None:
+                continue
+            if self.cancelled.is_set():
+                raise AthenaQueryError("USER_CANCELLED", "Query was cancelled by user")
+            keys = partition_keys(glue)
+            partitions = None
+            if keys:
+                predicates = self._partition_predicates(node, {k for k, _ in keys})
+                injected = self._injected(predicates) if is_projected(glue) else {}
+                partitions = table_partitions(self.catalog, name.database, name.name, glue, injected)
+                partitions = self._prune(keys, partitions, predicates)
+            result = scan_table(glue, storage=self.storage, columns=None if star else wanted,
+                                partitions=partitions)
+            self.bytes_read += result.bytes_read
+            self.files_read += result.files
+            self.con.unregister(reg)
+            self.con.register(reg, result.table)
+        self._pending = []
+
+    def _partition_predicates(self, node: exp.Table, keys: set[str]) -> list[exp.Expression]:
+        select = node.find_ancestor(exp.Select)
+        if select is None:
+            return []
+        alias = node.alias_or_name.lower()
+        sources = [f.this for f in ([select.args["from"]] if select.args.get("from") else [])]
+        sources += [j.this for j in select.args.get("joins") or []]
+        single = len(sources) == 1
+        out = []
+        for conj in _conjuncts(select.args.get("where")):
+            cols = list(conj.find_all(exp.Column))
+            if not cols or conj.find(exp.Subquery, exp.Select) is not None:
+                continue
+            if all(c.name.lower() in keys and ((c.table and c.table.lower() == alias) or (not c.table and single))
+                   for c in cols):
+                out.append(conj)
+        return out
+
+    @staticmethod
+    def _injected(predicates: list[exp.Expression]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for p in predicates:
+            if isinstance(p, exp.EQ) and isinstance(p.left, exp.Column) and isinstance(p.right, exp.Literal):
+                out.setdefault(p.left.name.lower(), []).append(p.right.this)
+            elif isinstance(p, exp.In) and isinstance(p.this, exp.Column) and all(
+                    isinstance(e, exp.Literal) for e in p.expressions):
+                out.setdefault(p.this.name.lower(), []).extend(e.this for e in p.expressions)
+        return out
+
+    def _prune(self, keys, partitions, predicates):
+        if not predicates or not partitions:
+            return partitions
+        from .transpile import before_typing, fix_semantics, to_duckdb, qualify_and_type
+        values = partition_values_table(keys, [v for v, _ in partitions])
+        values = values.append_column("__i", pa.array(range(len(partitions)), pa.int64()))
+        conds = []
+        for p in predicates:
+            c = p.copy()
+            for col in c.find_all(exp.Column):
+                col.set("table", None)
+            conds.append(c)
+        where = exp.and_(*conds)
+        try:
+            probe = exp.select("__i").from_("__parts").where(where)
+            con = duckdb.connect()
+            from .functions import install
+            install(con)
+            con.register("__parts", values)
+            schema = {"__parts": {f.name: str(t) for f, t in zip(values.schema, con.sql("SELECT * FROM __parts").types)}}
+            probe = before_typing(probe)
+            probe = qualify_and_type(probe, schema)
+            probe = fix_semantics(probe, {})
+            keep = {row[0] for row in con.sql(to_duckdb(probe)).fetchall()}
+            con.close()
+        except (duckdb.Error, AthenaQueryError):
+            return partitions  # the filter still applies to the rows; only pruning is skipped
+        return [p for i, p in enumerate(partitions) if i in keep]

@@ -1,0 +1,334 @@
+"""Athena (Trino) SQL -> DuckDB SQL, with the semantic differences sqlglot leaves fixed.
+
+Three passes over the sqlglot tree:
+- `before_typing`: execution parameters, bare decimal literals as double, DECIMAL 'x' literals.
+- `qualify_and_type`: sqlglot's qualify + annotate_types over the scanned tables' DuckDB types
+  (column resolution errors become Athena's COLUMN_NOT_FOUND).
+- `fix_semantics`: integer division, strict casts, regexp_extract / json_extract_scalar NULLs,
+  date_diff whole units, Joda patterns, to_iso8601, time zones, map_agg, zip, UNNEST of maps and
+  of several arrays, varchar of doubles. What has no faithful translation raises NOT_SUPPORTED.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import OptimizeError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
+
+from .catalog import position
+from .errors import AthenaQueryError, not_supported, user_error
+
+__all__ = ["before_typing", "qualify_and_type", "fix_semantics", "to_duckdb", "joda_to_strftime",
+           "substitute_parameters"]
+
+INT_TYPES = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT,
+             exp.DataType.Type.BIGINT, exp.DataType.Type.INT128}
+_DUCK_INT = {exp.DataType.Type.TINYINT: "tinyint", exp.DataType.Type.SMALLINT: "smallint",
+             exp.DataType.Type.INT: "integer", exp.DataType.Type.BIGINT: "bigint"}
+
+
+def substitute_parameters(stmt: exp.Expression, params: list[str] | None) -> exp.Expression:
+    placeholders = [p for p in stmt.find_all(exp.Placeholder)]
+    params = params or []
+    if len(placeholders) != len(params):
+        raise user_error("INVALID_PARAMETER_USAGE",
+                         f"Incorrect number of parameters: expected {len(placeholders)} but found {len(params)}")
+    for ph, text in zip(placeholders, params):
+        try:
+            value = sqlglot.parse_one(text, read="athena")
+        except sqlglot.errors.ParseError:
+            raise user_error("INVALID_PARAMETER_USAGE", f"Execution parameter {text!r} is not a SQL literal") from None
+        ph.replace(value)
+    return stmt
+
+
+def before_typing(stmt: exp.Expression) -> exp.Expression:
+    for lit in list(stmt.find_all(exp.Literal)):
+        # A bare 0.1 or 1e3 is a DOUBLE in Trino (decimal literals need DECIMAL '0.1').
+        if not lit.is_string and re.search(r"[.eE]", lit.this) and not isinstance(lit.parent, exp.DataTypeParam):
+            lit.replace(exp.Cast(this=lit.copy(), to=exp.DataType.build("DOUBLE")))
+    for cast in list(stmt.find_all(exp.Cast)):
+        to = cast.to
+        if (to.this == exp.DataType.Type.DECIMAL and not to.expressions and isinstance(cast.this, exp.Literal)
+                and cast.this.is_string):
+            text = cast.this.this.strip()
+            m = re.fullmatch(r"[+-]?(\d*)(?:\.(\d*))?", text)
+            if m:
+                digits = (m.group(1) or "").lstrip("0")
+                frac = m.group(2) or ""
+                precision = max(1, len(digits) + len(frac))
+                cast.set("to", exp.DataType.build(f"DECIMAL({precision}, {len(frac)})"))
+    return stmt
+
+
+def name_unnamed_columns(stmt: exp.Expression) -> None:
+    """Trino names a result column after a bare column reference only; anything else is _colN."""
+    for select in stmt.find_all(exp.Select):
+        for i, e in enumerate(select.expressions):
+            if not isinstance(e, (exp.Alias, exp.Column, exp.Star, exp.Dot)):
+                e.replace(exp.alias_(e.copy(), f"_col{i}"))
+
+
+def qualify_and_type(stmt: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
+    mapping = MappingSchema(schema, dialect="duckdb")
+    try:
+        stmt = qualify(stmt, schema=mapping, dialect="athena", quote_identifiers=False,
+                       validate_qualify_columns=True, identify=False)
+    except OptimizeError as err:
+        m = re.search(r"Column '(.+?)' could not be resolved", str(err))
+        if m:
+            name = m.group(1).strip('"')
+            node = next((c for c in stmt.find_all(exp.Column) if c.name == name.split(".")[-1]), None)
+            raise user_error("COLUMN_NOT_FOUND", f"{position(node)}: Column '{name}' cannot be resolved") from None
+        m = re.search(r"Ambiguous column '(.+?)'", str(err))
+        if m:
+            node = next((c for c in stmt.find_all(exp.Column) if c.name == m.group(1)), None)
+            raise user_error("AMBIGUOUS_NAME", f"{position(node)}: Column '{m.group(1)}' is ambiguous") from None
+        raise user_error("SYNTAX_ERROR", f"line 1:1: {err}") from None
+    return annotate_types(stmt, schema=mapping, dialect="athena")
+
+
+def _is_int(node: exp.Expression) -> bool:
+    t = node.type
+    return t is not None and t.this in INT_TYPES
+
+
+def _is_type(node: exp.Expression, *types: exp.DataType.Type) -> bool:
+    return node.type is not None and node.type.this in types
+
+
+def _literal_string(node: exp.Expression | None) -> str | None:
+    if isinstance(node, exp.Literal) and node.is_string:
+        return node.this
+    return None
+
+
+# Joda-Time pattern letters (Trino's format_datetime/parse_datetime) -> strftime.
+_JODA = [
+    ("yyyy", "%Y"), ("YYYY", "%Y"), ("yy", "%y"), ("MMMM", "%B"), ("MMM", "%b"), ("MM", "%m"), ("M", "%-m"),
+    ("dd", "%d"), ("d", "%-d"), ("HH", "%H"), ("H", "%-H"), ("hh", "%I"), ("h", "%-I"), ("mm", "%M"), ("m", "%-M"),
+    ("ss", "%S"), ("s", "%-S"), ("SSSSSS", "%f"), ("SSS", "%g"), ("a", "%p"), ("EEEE", "%A"), ("EEE", "%a"),
+    ("DDD", "%j"), ("ZZ", "%z"), ("Z", "%z"), ("zzzz", "%Z"), ("z", "%Z"),
+]
+
+
+def joda_to_strftime(pattern: str) -> str:
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "'":
+            end = pattern.find("'", i + 1)
+            if end == -1:
+                raise user_error("INVALID_FUNCTION_ARGUMENT", f"Invalid format: unterminated quote in {pattern!r}")
+            out.append(pattern[i + 1:end].replace("%", "%%") if end > i + 1 else "'")
+            i = end + 1
+            continue
+        for joda, fmt in _JODA:
+            if pattern.startswith(joda, i):
+                out.append(fmt)
+                i += len(joda)
+                break
+        else:
+            if ch.isalpha():
+                raise not_supported(f"Joda pattern letter '{ch}' in {pattern!r}")
+            out.append(ch.replace("%", "%%"))
+            i += 1
+    return "".join(out)
+
+
+def _fn(name: str, *args: exp.Expression) -> exp.Anonymous:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _wall_clock(ts: exp.Expression, zone: exp.Expression) -> exp.Expression:
+    """The local time in `zone` of a timestamp (a zone-less timestamp is in the session zone, UTC)."""
+    instant = ts if _is_type(ts, exp.DataType.Type.TIMESTAMPTZ) else exp.AtTimeZone(
+        this=ts, zone=exp.Literal.string("UTC"))
+    return _fn("timezone", zone, instant)
+
+
+def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression:
+    """Rewrite in place; `zones` receives output column alias -> time zone for `timestamp with
+    time zone` results computed as wall-clock times (AT TIME ZONE, from_unixtime(x, tz))."""
+
+    def walk(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Div) and _is_int(node.left) and _is_int(node.right):
+            return exp.IntDiv(this=node.left, expression=node.right)
+        if isinstance(node, (exp.Cast, exp.TryCast)) and node.to.this in _DUCK_INT and (
+                _is_type(node.this, exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.CHAR)
+                or _literal_string(node.this) is not None):
+            # Trino parses varchar -> integer strictly: '1.9' fails instead of rounding.
+            inside_try = isinstance(node, exp.TryCast) or node.find_ancestor(exp.Try) is not None
+            prefix = "trino_try_cast_" if inside_try else "trino_cast_"
+            name = {"tinyint": "tinyint", "smallint": "smallint", "integer": "integer", "bigint": "bigint"}[
+                _DUCK_INT[node.to.this]]
+            return _fn(prefix + name, node.this)
+        if isinstance(node, exp.Cast) and node.to.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT):
+            if _is_type(node.this, exp.DataType.Type.DOUBLE):
+                return _fn("trino_double_to_varchar", node.this)
+            if _is_type(node.this, exp.DataType.Type.FLOAT):
+                return _fn("trino_real_to_varchar", node.this)
+            if node.this.type is not None and node.this.type.this in (
+                    exp.DataType.Type.ARRAY, exp.DataType.Type.MAP, exp.DataType.Type.STRUCT):
+                raise user_error("TYPE_MISMATCH", f"{position(node)}: Cannot cast {node.this.type.sql('athena').lower()} to varchar")
+        if isinstance(node, exp.Struct) and not any(isinstance(e, (exp.PropertyEQ, exp.Slice)) for e in node.expressions):
+            # ROW(1, 'x'): Trino's anonymous fields render as field0, field1, ...
+            names = [f"field{i}" for i in range(len(node.expressions))]
+            parent = node.parent
+            if isinstance(parent, exp.Cast) and parent.to.this == exp.DataType.Type.STRUCT and \
+                    len(parent.to.expressions) == len(names):
+                names = [f.name for f in parent.to.expressions]  # CAST(ROW(..) AS ROW(x .., y ..)) is positional
+            return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(n), expression=e)
+                                           for n, e in zip(names, node.expressions)])
+        if isinstance(node, exp.RegexpExtract):
+            group = node.args.get("group") or exp.Literal.number(0)
+            return _fn("trino_regexp_extract", node.this, node.expression, group)
+        if isinstance(node, exp.JSONExtractScalar):
+            path = node.expression
+            return _fn("trino_json_extract_scalar", node.this, path)
+        if isinstance(node, exp.DateDiff):
+            unit = (node.args.get("unit") or exp.var("day")).name.lower()
+            # Trino counts whole units elapsed (DuckDB's date_sub), not boundaries crossed (date_diff).
+            return _fn("date_sub", exp.Literal.string(unit), node.expression, node.this)
+        if isinstance(node, exp.Anonymous):
+            name = node.name.lower()
+            args = node.expressions
+            if name == "format_datetime":
+                pattern = _literal_string(args[1]) if len(args) > 1 else None
+                if pattern is None:
+                    raise not_supported("format_datetime with a non-literal pattern")
+                return _fn("strftime", args[0], exp.Literal.string(joda_to_strftime(pattern)))
+            if name == "to_iso8601":
+                arg = args[0]
+                if _is_type(arg, exp.DataType.Type.DATE):
+                    return _fn("strftime", arg, exp.Literal.string("%Y-%m-%d"))
+                if _is_type(arg, exp.DataType.Type.TIMESTAMPTZ):
+                    return _fn("strftime", _fn("timezone", exp.Literal.string("UTC"), arg),
+                               exp.Literal.string("%Y-%m-%dT%H:%M:%S.%gZ"))
+                if _is_type(arg, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME):
+                    return _fn("strftime", arg, exp.Literal.string("%Y-%m-%dT%H:%M:%S.%g"))
+                raise not_supported("to_iso8601 of an expression whose type is not known before execution")
+            if name == "at_timezone":
+                return walk(exp.AtTimeZone(this=args[0], zone=args[1]))
+            if name == "map_agg":
+                return exp.Anonymous(this="map", expressions=[_fn("list", args[0]), _fn("list", args[1])])
+            if name == "zip":
+                if len(args) < 2:
+                    raise user_error("FUNCTION_NOT_FOUND", f"{position(node)}: Function 'zip' not registered")
+                fields = [f"field{i}" for i in range(len(args))]
+                lam_args = [exp.to_identifier(f"_z{i}") for i in range(len(args))]
+                # list_zip pads the shorter lists with NULL as Trino does; rename its fields.
+                struct = exp.Struct(expressions=[
+                    exp.PropertyEQ(this=exp.to_identifier(f), expression=exp.Bracket(
+                        this=exp.column("_zr"), expressions=[exp.Literal.number(i + 1)]))
+                    for i, f in enumerate(fields)])
+                del lam_args
+                return _fn("list_transform", _fn("list_zip", *args),
+                           exp.Lambda(this=struct, expressions=[exp.to_identifier("_zr")]))
+            if name in ("parse_datetime",):
+                pattern = _literal_string(args[1])
+                if pattern is None:
+                    raise not_supported("parse_datetime with a non-literal pattern")
+                return exp.Cast(this=_fn("strptime", args[0], exp.Literal.string(joda_to_strftime(pattern))),
+                                to=exp.DataType.build("TIMESTAMPTZ"))
+        if isinstance(node, exp.ParseDatetime):
+            pattern = _literal_string(node.expression) or _literal_string(node.args.get("format"))
+            if pattern is None:
+                raise not_supported("parse_datetime with a non-literal pattern")
+            return exp.Cast(this=_fn("strptime", node.this, exp.Literal.string(joda_to_strftime(pattern))),
+                            to=exp.DataType.build("TIMESTAMPTZ"))
+        if isinstance(node, exp.AtTimeZone):
+            zone = _literal_string(node.args.get("zone"))
+            if zone is None:
+                raise not_supported("AT TIME ZONE with a non-literal zone")
+            _note_zone(node, zone, zones)
+            return _wall_clock(node.this, exp.Literal.string(zone))
+        if isinstance(node, exp.UnixToTime):
+            zone_node = node.args.get("zone")
+            instant = _fn("to_timestamp", node.this)
+            zone = _literal_string(zone_node) if zone_node is not None else "UTC"
+            if zone is None:
+                raise not_supported("from_unixtime with a non-literal time zone")
+            _note_zone(node, zone, zones)
+            return _fn("timezone", exp.Literal.string(zone), instant)
+        return node
+
+    # Children first, so a rewritten node embeds already-rewritten arguments.
+    for node in reversed(list(stmt.dfs())):
+        new = walk(node)
+        if new is not node:
+            if node is stmt:
+                stmt = new
+            else:
+                node.replace(new)
+    return stmt
+
+
+def _note_zone(node: exp.Expression, zone: str, zones: dict[str, str]) -> None:
+    parent = node.parent
+    if isinstance(parent, exp.Alias) and isinstance(parent.parent, exp.Select) and parent.parent.parent is None:
+        zones[parent.alias] = zone
+
+
+def _rewrite_unnest(stmt: exp.Expression) -> None:
+    """UNNEST in FROM/JOIN -> a lateral subquery of unnest() calls: several arrays zip with NULL
+    padding, a map gives (key, value) columns, WITH ORDINALITY a 1-based position (Trino's rules)."""
+    for un in list(stmt.find_all(exp.Unnest)):
+        if not isinstance(un.parent, (exp.From, exp.Join)):
+            continue
+        alias = un.args.get("alias")
+        col_names = [c.name for c in alias.columns] if alias else []
+        table_alias = alias.name if alias and alias.name else "_unnest"
+        selects, i = [], 0
+        lengths = []
+        for arg in un.expressions:
+            t = arg.type
+            if t is not None and t.this == exp.DataType.Type.MAP:
+                names = col_names[i:i + 2] or [f"_c{i}", f"_c{i + 1}"]
+                selects.append(exp.alias_(_fn("unnest", _fn("map_keys", arg.copy())), names[0]))
+                selects.append(exp.alias_(_fn("unnest", _fn("map_values", arg.copy())), names[1]))
+                lengths.append(_fn("cardinality", arg.copy()))
+                i += 2
+            elif t is not None and t.this == exp.DataType.Type.ARRAY and t.expressions and \
+                    t.expressions[0].this == exp.DataType.Type.STRUCT:
+                # An array of rows unnests into one column per field.
+                fields = t.expressions[0].expressions
+                element = _fn("unnest", arg.copy())
+                for f in fields:
+                    name = col_names[i] if i < len(col_names) else f.name
+                    selects.append(exp.alias_(exp.Dot(this=exp.Paren(this=element.copy()), expression=exp.to_identifier(f.name))
+                                              if False else exp.Bracket(this=exp.Paren(this=element.copy()),
+                                                                        expressions=[exp.Literal.string(f.name)]), name))
+                    i += 1
+                lengths.append(_fn("len", arg.copy()))
+            else:
+                if t is None or t.this not in (exp.DataType.Type.ARRAY, exp.DataType.Type.UNKNOWN):
+                    pass
+                name = col_names[i] if i < len(col_names) else f"_c{i}"
+                selects.append(exp.alias_(_fn("unnest", arg.copy()), name))
+                lengths.append(_fn("len", arg.copy()))
+                i += 1
+        if un.args.get("offset"):
+            name = col_names[i] if i < len(col_names) else "ordinality"
+            longest = lengths[0] if len(lengths) == 1 else _fn("greatest", *lengths)
+            selects.append(exp.alias_(_fn("unnest", _fn("range", exp.Literal.number(1),
+                                                           exp.Add(this=longest, expression=exp.Literal.number(1)))), name))
+        sub = exp.Subquery(this=exp.Select(expressions=selects), alias=exp.TableAlias(this=exp.to_identifier(table_alias)))
+        un.replace(sub)
+
+
+def to_duckdb(stmt: exp.Expression) -> str:
+    _rewrite_unnest(stmt)
+    for col_alias in stmt.find_all(exp.Alias):
+        m = re.fullmatch(r"_col_(\d+)", col_alias.alias)
+        if m:  # Trino names unnamed result columns _col0, _col1, ...
+            col_alias.set("alias", exp.to_identifier(f"_col{m.group(1)}"))
+    try:
+        return stmt.sql(dialect="duckdb", unsupported_level=sqlglot.ErrorLevel.RAISE)
+    except sqlglot.errors.UnsupportedError as err:
+        raise AthenaQueryError("NOT_SUPPORTED", f"{err}") from None
