@@ -94,3 +94,22 @@ def test_update_work_group_removes_and_sets_result_settings():
                                                               "ResultConfigurationUpdates": {"RemoveOutputLocation": True}}})
     config = workgroups.configuration(group)
     assert config["EnforceWorkGroupConfiguration"] is False and config["ResultConfiguration"] == {}
+
+
+def test_installed_moto_matches_the_athena_seams_and_they_restore():
+    from moto.athena.responses import AthenaResponse
+
+    from pipeline_lib.localcloud.athena.seams import build_seams, moto_backends
+    from pipeline_lib.localcloud.athena.service import AthenaService
+
+    service = AthenaService(moto_backends(), workers=1)
+    seams = build_seams(service)
+    original = AthenaResponse.get_query_results
+    try:
+        seams.apply()
+        assert seams.applied and AthenaResponse.get_query_results is not original
+        assert hasattr(AthenaResponse, "batch_get_query_execution")
+    finally:
+        seams.restore()
+        service.shutdown()
+    assert AthenaResponse.get_query_results is original and not hasattr(AthenaResponse, "batch_get_query_execution")
