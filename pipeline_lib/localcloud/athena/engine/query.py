@@ -75,7 +75,9 @@ class Query:
         (stmt,) = parse(self.sql)
         kind = classify(self.sql)
         stype = statement_type(self.sql)
-        stmt = substitute_parameters(stmt, self.params)
+        from .statements import RAW_KINDS
+        if kind not in RAW_KINDS:
+            stmt = substitute_parameters(stmt, self.params)
         self._check_cancelled()
         con = self._connection()
         try:

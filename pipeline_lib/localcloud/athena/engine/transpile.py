@@ -47,7 +47,33 @@ def substitute_parameters(stmt: exp.Expression, params: list[str] | None) -> exp
     return stmt
 
 
+def _reduce_finish(node: exp.Reduce) -> exp.Expression:
+    """reduce(a, init, merge, finish): the finish lambda applied to a 3-argument reduce."""
+    finish = node.args.get("finish")
+    base = exp.Reduce(this=node.this, initial=node.args.get("initial"), merge=node.args.get("merge"))
+    if finish is None:
+        return node
+    if not isinstance(finish, exp.Lambda) or len(finish.expressions) != 1:
+        raise not_supported("reduce with this output function")
+    param = finish.expressions[0].name
+    body = finish.this.copy()
+    if isinstance(body, (exp.Column, exp.Identifier, exp.Var)) and body.name == param:
+        return base
+    for ref in list(body.find_all(exp.Column, exp.Identifier)):
+        if ref.name == param and not isinstance(ref.parent, exp.Column) and not (
+                isinstance(ref, exp.Column) and ref.table):
+            ref.replace(base.copy())
+    return body
+
+
 def before_typing(stmt: exp.Expression) -> exp.Expression:
+    for red in list(stmt.find_all(exp.Reduce)):
+        new = _reduce_finish(red)
+        if new is not red:
+            if red is stmt:
+                stmt = new
+            else:
+                red.replace(new)
     for lit in list(stmt.find_all(exp.Literal)):
         # A bare 0.1 or 1e3 is a DOUBLE in Trino (decimal literals need DECIMAL '0.1').
         if not lit.is_string and re.search(r"[.eE]", lit.this) and not isinstance(lit.parent, exp.DataTypeParam):
@@ -145,11 +171,37 @@ def _fn(name: str, *args: exp.Expression) -> exp.Anonymous:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
-def _wall_clock(ts: exp.Expression, zone: exp.Expression) -> exp.Expression:
-    """The local time in `zone` of a timestamp (a zone-less timestamp is in the session zone, UTC)."""
-    instant = ts if _is_type(ts, exp.DataType.Type.TIMESTAMPTZ) else exp.AtTimeZone(
-        this=ts, zone=exp.Literal.string("UTC"))
-    return _fn("timezone", zone, instant)
+def _zone_of(node: exp.Expression) -> str | None:
+    """The zone of a value computed as a wall-clock time (AT TIME ZONE, from_unixtime)."""
+    return (node.meta or {}).get("athena_zone") if isinstance(node, exp.Expression) else None
+
+
+def _zoned(node: exp.Expression, zone: str) -> exp.Expression:
+    node.meta["athena_zone"] = zone
+    node.type = exp.DataType.build("TIMESTAMP")
+    return node
+
+
+def _instant(ts: exp.Expression) -> exp.Expression:
+    """A TIMESTAMPTZ for a timestamp: zone-less ones are in the session zone (UTC)."""
+    zone = _zone_of(ts)
+    if zone is not None:
+        return _fn("timezone", exp.Literal.string(zone), ts)
+    if _is_type(ts, exp.DataType.Type.TIMESTAMPTZ):
+        return ts
+    return exp.AtTimeZone(this=ts, zone=exp.Literal.string("UTC"))
+
+
+def _wall_clock(ts: exp.Expression, zone: str) -> exp.Expression:
+    """The local time in `zone` of a timestamp, remembered as zoned (Trino's timestamp with time zone)."""
+    return _zoned(_fn("timezone", exp.Literal.string(zone), _instant(ts)), zone)
+
+
+_TRINO_TYPEOF = {
+    exp.DataType.Type.DOUBLE: "double", exp.DataType.Type.FLOAT: "real", exp.DataType.Type.INT: "integer",
+    exp.DataType.Type.BIGINT: "bigint", exp.DataType.Type.SMALLINT: "smallint", exp.DataType.Type.TINYINT: "tinyint",
+    exp.DataType.Type.BOOLEAN: "boolean", exp.DataType.Type.DATE: "date",
+}
 
 
 def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression:
@@ -205,6 +257,11 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
                 return _fn("strftime", args[0], exp.Literal.string(joda_to_strftime(pattern)))
             if name == "to_iso8601":
                 arg = args[0]
+                zone = _zone_of(arg)
+                if zone is not None:
+                    if zone not in ("UTC", "Etc/UTC", "Z"):
+                        raise not_supported(f"to_iso8601 of a timestamp in zone {zone}")
+                    return _fn("strftime", arg, exp.Literal.string("%Y-%m-%dT%H:%M:%S.%gZ"))
                 if _is_type(arg, exp.DataType.Type.DATE):
                     return _fn("strftime", arg, exp.Literal.string("%Y-%m-%d"))
                 if _is_type(arg, exp.DataType.Type.TIMESTAMPTZ):
@@ -224,8 +281,8 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
                 lam_args = [exp.to_identifier(f"_z{i}") for i in range(len(args))]
                 # list_zip pads the shorter lists with NULL as Trino does; rename its fields.
                 struct = exp.Struct(expressions=[
-                    exp.PropertyEQ(this=exp.to_identifier(f), expression=exp.Bracket(
-                        this=exp.column("_zr"), expressions=[exp.Literal.number(i + 1)]))
+                    exp.PropertyEQ(this=exp.to_identifier(f), expression=_fn(
+                        "struct_extract", exp.column("_zr"), exp.Literal.number(i + 1)))
                     for i, f in enumerate(fields)])
                 del lam_args
                 return _fn("list_transform", _fn("list_zip", *args),
@@ -246,16 +303,30 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
             zone = _literal_string(node.args.get("zone"))
             if zone is None:
                 raise not_supported("AT TIME ZONE with a non-literal zone")
-            _note_zone(node, zone, zones)
-            return _wall_clock(node.this, exp.Literal.string(zone))
+            return _wall_clock(node.this, zone)
         if isinstance(node, exp.UnixToTime):
             zone_node = node.args.get("zone")
-            instant = _fn("to_timestamp", node.this)
             zone = _literal_string(zone_node) if zone_node is not None else "UTC"
             if zone is None:
                 raise not_supported("from_unixtime with a non-literal time zone")
-            _note_zone(node, zone, zones)
-            return _fn("timezone", exp.Literal.string(zone), instant)
+            return _zoned(_fn("timezone", exp.Literal.string(zone), _fn("to_timestamp", node.this)), zone)
+        if isinstance(node, exp.Typeof):
+            t = node.this.type
+            name = _TRINO_TYPEOF.get(t.this) if t is not None else None
+            if t is not None and t.this == exp.DataType.Type.DECIMAL and len(t.expressions) == 2:
+                name = "decimal({},{})".format(*(e.this.name for e in t.expressions))
+            if name is None:
+                raise not_supported("typeof of this expression")
+            return exp.Literal.string(name)
+        if isinstance(node, exp.ApproxQuantile):
+            q = node.args.get("quantile")
+            if q is not None:
+                node.set("quantile", exp.Cast(this=q, to=exp.DataType.build("FLOAT")))
+            return node
+        if isinstance(node, exp.Cast) and node.to.this in _DUCK_INT and _is_type(
+                node.this, exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
+            # Trino rounds half away from zero (DuckDB's cast rounds half to even).
+            return exp.Cast(this=exp.Round(this=node.this), to=node.to)
         return node
 
     # Children first, so a rewritten node embeds already-rewritten arguments.
@@ -266,13 +337,15 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
                 stmt = new
             else:
                 node.replace(new)
+    top = stmt
+    while isinstance(top, exp.SetOperation):
+        top = top.this
+    if isinstance(top, exp.Select):
+        for e in top.expressions:
+            inner = e.this if isinstance(e, exp.Alias) else e
+            if _zone_of(inner) is not None:
+                zones[e.alias_or_name] = _zone_of(inner)
     return stmt
-
-
-def _note_zone(node: exp.Expression, zone: str, zones: dict[str, str]) -> None:
-    parent = node.parent
-    if isinstance(parent, exp.Alias) and isinstance(parent.parent, exp.Select) and parent.parent.parent is None:
-        zones[parent.alias] = zone
 
 
 def _rewrite_unnest(stmt: exp.Expression) -> None:
@@ -313,8 +386,10 @@ def _rewrite_unnest(stmt: exp.Expression) -> None:
                 selects.append(exp.alias_(_fn("unnest", arg.copy()), name))
                 lengths.append(_fn("len", arg.copy()))
                 i += 1
-        if un.args.get("offset"):
-            name = col_names[i] if i < len(col_names) else "ordinality"
+        offset = un.args.get("offset")
+        if offset:
+            name = offset.name if isinstance(offset, exp.Identifier) else (
+                col_names[i] if i < len(col_names) else "ordinality")
             longest = lengths[0] if len(lengths) == 1 else _fn("greatest", *lengths)
             selects.append(exp.alias_(_fn("unnest", _fn("range", exp.Literal.number(1),
                                                            exp.Add(this=longest, expression=exp.Literal.number(1)))), name))
