@@ -357,6 +357,7 @@ def test_ddl_results_are_text_files(lake):
     assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]] == ["id", "name", "score"]
 
     shown = lake.run("SHOW TABLES")
+    assert shown["StatementType"] == "UTILITY"
     assert shown["ResultConfiguration"]["OutputLocation"].endswith(".txt")
     text = lake.object(shown["ResultConfiguration"]["OutputLocation"]).decode()
     assert sorted(text.splitlines()) == ["copy_of_people", "people"]
@@ -371,7 +372,7 @@ def test_ctas_writes_data_a_manifest_and_metadata(lake):
         f"CREATE TABLE people_ids WITH (external_location = '{location}', format = 'PARQUET') AS "
         f"SELECT id FROM people WHERE id > 1")
     execution_id = execution["QueryExecutionId"]
-    assert execution["StatementType"] == "DDL"
+    assert execution["StatementType"] == "DML"  # the API reference's own example of DML
     manifest = execution["Statistics"]["DataManifestLocation"]
     assert manifest == f"{lake.output}{execution_id}-manifest.csv"
     data_keys = lake.keys("ctas/people_ids/")

@@ -239,7 +239,8 @@ class AthenaService:
         output_dir = output if output.endswith("/") else output + "/"
         kind = statement_type(sql)
         execution_id = str(uuid.uuid4())
-        result_configuration["OutputLocation"] = f"{output_dir}{execution_id}.{'txt' if kind == 'DDL' else 'csv'}"
+        # DDL and utility output is text, the rest CSV; once the query ran, the file it wrote is named.
+        result_configuration["OutputLocation"] = f"{output_dir}{execution_id}.{'csv' if kind == 'DML' else 'txt'}"
         execution = Execution(
             id=execution_id, query=query, sql=sql, params=list(params) if params else None, statement_type=kind,
             work_group=work_group.name, context=context, result_configuration=result_configuration,
