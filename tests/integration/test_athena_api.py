@@ -152,13 +152,18 @@ def test_select_reports_athenas_shapes_and_writes_the_csv_byte_for_byte(lake):
     assert results["UpdateCount"] == 0 and "NextToken" not in results
 
 
-def test_several_queries_run_at_once_and_each_gets_its_own_answer(lake):
+def test_several_queries_run_at_once_and_each_gets_its_own_answer(lake, local_cloud):
+    from pipeline_lib.localcloud import lifecycle
+
+    before = lifecycle.status(local_cloud.record.state_dir)["extensions"]["athena"]["queries_succeeded"]
     lake.put_table("people", PEOPLE)
     ids = {n: lake.start(f"SELECT count(*) + {n} AS c FROM people") for n in range(6)}
     for n, execution_id in ids.items():
         assert lake.wait(execution_id)["Status"]["State"] == "SUCCEEDED"
         rows = lake.athena.get_query_results(QueryExecutionId=execution_id)["ResultSet"]["Rows"]
         assert rows[1]["Data"][0]["VarCharValue"] == str(3 + n)
+    status = lifecycle.status(local_cloud.record.state_dir)["extensions"]["athena"]
+    assert status["queries_succeeded"] >= before + len(ids) and status["seams"] is True
 
 
 def test_get_query_results_pages_of_1000_rows_with_the_header_first(lake):
@@ -231,18 +236,28 @@ def test_unknown_execution_and_unknown_work_group(lake):
 # -- a long query: results before the end, StopQueryExecution ------------------------------------
 def test_results_before_the_end_are_refused_and_stop_cancels(lake):
     lake.put_table("wide", pa.table({"n": pa.array(range(4000), pa.int64())}))
-    # 4000^3 = 64e9 joined rows: far longer than this test takes to stop it.
-    execution_id = lake.start("SELECT count(*) FROM wide a CROSS JOIN wide b CROSS JOIN wide c WHERE a.n + b.n = c.n")
+    # 4000^3 = 64e9 joined rows each: far longer than this test takes to stop them.
+    slow = "SELECT count(*) FROM wide a CROSS JOIN wide b CROSS JOIN wide c WHERE a.n + b.n = c.n + {}"
+    first, second = lake.start(slow.format(1)), lake.start(slow.format(2))
     with pytest.raises(ClientError) as error:
-        lake.athena.get_query_results(QueryExecutionId=execution_id)
+        lake.athena.get_query_results(QueryExecutionId=first)
     message = error.value.response["Error"]["Message"]
     assert re.fullmatch(r"Query has not yet finished\. Current state: (QUEUED|RUNNING)", message), message
-    lake.athena.stop_query_execution(QueryExecutionId=execution_id)
-    execution = lake.wait(execution_id, timeout=60)
-    assert execution["Status"]["State"] == "CANCELLED"
-    assert execution["Status"]["StateChangeReason"]
+
+    # Several queries run at once: both are RUNNING together.
+    deadline = time.monotonic() + 30
+    while {lake.athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Status"]["State"]
+           for i in (first, second)} != {"RUNNING"}:
+        assert time.monotonic() < deadline, "two queries never ran at the same time"
+    for execution_id in (first, second):
+        lake.athena.stop_query_execution(QueryExecutionId=execution_id)
+    for execution_id in (first, second):
+        execution = lake.wait(execution_id, timeout=60)
+        assert execution["Status"]["State"] == "CANCELLED"
+        assert execution["Status"]["StateChangeReason"]
+        assert "CompletionDateTime" in execution["Status"]
     assert lake.keys("results/") == []
-    lake.athena.stop_query_execution(QueryExecutionId=execution_id)  # stopping a finished query is fine
+    lake.athena.stop_query_execution(QueryExecutionId=first)  # stopping a finished query is fine
 
 
 # -- parameters, prepared statements, idempotency ---------------------------------------------------
@@ -382,6 +397,19 @@ def test_ctas_writes_data_a_manifest_and_metadata(lake):
     assert sorted(read.column("id").to_pylist()) == [2, 3]
     results = lake.athena.get_query_results(QueryExecutionId=execution_id)
     assert results["UpdateCount"] == 2 and results["ResultSet"]["Rows"] == []
+
+
+def test_insert_into_lists_only_its_own_files_in_the_manifest(lake):
+    lake.put_table("people", PEOPLE)
+    location = f"s3://{lake.bucket}/ctas/ids/"
+    lake.run(f"CREATE TABLE ids WITH (external_location = '{location}', format = 'PARQUET') AS SELECT id FROM people")
+    before = set(lake.keys("ctas/ids/"))
+    execution = lake.run("INSERT INTO ids SELECT id FROM people WHERE id = 1")
+    assert execution["StatementType"] == "DML"
+    added = sorted(set(lake.keys("ctas/ids/")) - before)
+    assert added and lake.object(execution["Statistics"]["DataManifestLocation"]) == "".join(
+        f"s3://{lake.bucket}/{k}\n" for k in added).encode()
+    assert lake.athena.get_query_results(QueryExecutionId=execution["QueryExecutionId"])["UpdateCount"] == 1
 
 
 def test_a_failing_ctas_leaves_catalog_and_s3_as_they_were(lake):
