@@ -188,6 +188,12 @@ def test_get_query_results_pages_of_1000_rows_with_the_header_first(lake):
         lake.athena.get_query_results(QueryExecutionId=execution_id, NextToken="not-a-token")
     assert error.value.response["Error"]["Code"] == "InvalidRequestException"
 
+    # GetQueryResults reads the result file: once it is deleted, the rows are gone too.
+    lake.s3.delete_object(Bucket=lake.bucket, Key=f"results/{execution_id}.csv")
+    with pytest.raises(ClientError) as error:
+        lake.athena.get_query_results(QueryExecutionId=execution_id, NextToken=first["NextToken"])
+    assert error.value.response["Error"]["Code"] == "InvalidRequestException"
+
 
 # -- errors -------------------------------------------------------------------------------------
 def test_a_syntax_error_is_refused_by_start_query_execution(lake):

@@ -113,3 +113,62 @@ def test_installed_moto_matches_the_athena_seams_and_they_restore():
         seams.restore()
         service.shutdown()
     assert AthenaResponse.get_query_results is original and not hasattr(AthenaResponse, "batch_get_query_execution")
+
+
+def test_result_csv_reads_back_with_nulls_quotes_and_line_breaks():
+    rows = [["id", "note", "x"], ["1", 'say "hi", ok', None], ["2", None, ""], [None, "two\nlines", None]]
+    assert results.parse_csv(results.csv_bytes(rows[0], rows[1:])) == rows
+    assert results.parse_csv(results.csv_bytes(["only"], [[None], [""]])) == [["only"], [None], [""]]
+
+
+def test_results_no_longer_held_are_read_back_from_the_csv(monkeypatch):
+    """The service in-process over moto's own backends: with room for one result in memory, the
+    older result pages come from its CSV file, byte-for-byte the same answer."""
+    import io
+    import time
+    import uuid
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from moto.core import DEFAULT_ACCOUNT_ID as account
+
+    from pipeline_lib.localcloud.athena import service as service_module
+    from pipeline_lib.localcloud.athena.seams import moto_backends
+
+    monkeypatch.setattr(service_module, "HELD_VALUES", 1)
+    backends = moto_backends()
+    region, tag = "us-east-1", uuid.uuid4().hex[:8]
+    bucket, database = f"held-{tag}", f"held_{tag}"
+    s3 = backends.s3(account, region)
+    s3.create_bucket(bucket, region)
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"v": pa.array(["a,b", None, 'q"q', ""], pa.string())}), buffer)
+    s3.put_object(bucket, "t/x.parquet", buffer.getvalue())
+    glue = backends.glue(account, region)
+    glue.create_database(database, {"Name": database})
+    glue.create_table(database, "t", {"Name": "t", "StorageDescriptor": {
+        "Columns": [{"Name": "v", "Type": "string"}], "Location": f"s3://{bucket}/t/",
+        "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"}}})
+    service = service_module.AthenaService(backends, workers=2)
+    try:
+        def run(sql):
+            execution_id = service.handle("start_query_execution", account, region, {
+                "QueryString": sql, "QueryExecutionContext": {"Database": database},
+                "ResultConfiguration": {"OutputLocation": f"s3://{bucket}/out/"}})["QueryExecutionId"]
+            deadline = time.monotonic() + 60
+            while service.handle("get_query_execution", account, region, {"QueryExecutionId": execution_id})[
+                    "QueryExecution"]["Status"]["State"] != "SUCCEEDED":
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            return execution_id
+
+        first = run("SELECT v FROM t")
+        second = run("SELECT v FROM t WHERE v IS NOT NULL")
+        assert first not in service._held and second in service._held
+        pages = service.handle("get_query_results", account, region, {"QueryExecutionId": first})
+        values = [[c.get("VarCharValue") for c in r["Data"]] for r in pages["ResultSet"]["Rows"]]
+        assert sorted(values[1:], key=str) == sorted([["a,b"], [None], ['q"q'], [""]], key=str)
+        assert values[0] == ["v"]
+    finally:
+        service.shutdown()

@@ -38,10 +38,13 @@ class Result:
     """What GetQueryResults pages through once the execution SUCCEEDED."""
 
     columns: list[dict[str, Any]]  # ColumnInfo, API shape
-    rows: list[list[str | None]]  # rendered values (VarCharValue), the header row NOT included
+    rows: list[list[str | None]] | None  # rendered values (VarCharValue), header NOT included; None:
+    # a CSV result set whose rows the service no longer holds (read back from `csv_location`)
     header: bool  # a CSV result set: the column names come first, as a row
     update_count: int
+    row_count: int = 0
     output_bytes: int = 0
+    csv_location: str | None = None
 
 
 @dataclass
@@ -204,7 +207,7 @@ class Execution:
             }
             out: dict[str, Any] = {"Timeline": timeline}
             if self.result is not None:
-                output_rows = self.result.update_count if not self.result.header else len(self.result.rows)
+                output_rows = self.result.update_count if not self.result.header else self.result.row_count
                 out["Rows"] = {"InputBytes": self.data_scanned, "OutputBytes": self.result.output_bytes,
                                "OutputRows": output_rows}
                 out["OutputStage"] = {"StageId": 0, "State": "FINISHED", "InputBytes": self.data_scanned,

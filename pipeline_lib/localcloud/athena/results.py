@@ -112,3 +112,42 @@ def metadata_bytes(engine_id: str, columns: Sequence[dict[str, Any]]) -> bytes:
         body = _column(info)
         out += _key(4, 2) + _varint(len(body)) + body
     return bytes(out)
+
+
+def parse_csv(body: bytes) -> list[list[str | None]]:
+    """The rows of a result CSV as Athena wrote it (header included): a quoted field is a value
+    (quotes doubled inside, line breaks allowed), an empty unquoted field is NULL."""
+    text = body.decode("utf-8")
+    rows: list[list[str | None]] = []
+    row: list[str | None] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] == '"':
+            j = i + 1
+            parts = []
+            while True:
+                k = text.index('"', j)
+                parts.append(text[j:k])
+                if k + 1 < n and text[k + 1] == '"':
+                    parts.append('"')
+                    j = k + 2
+                    continue
+                i = k + 1
+                break
+            row.append("".join(parts))
+        else:
+            row.append(None)  # an empty unquoted field
+        if i >= n or text[i] == "\n":
+            rows.append(row)
+            row = []
+            i += 1
+        elif text[i] == ",":
+            i += 1
+            if i >= n or text[i] == "\n":  # a trailing empty field
+                row.append(None)
+                rows.append(row)
+                row = []
+                i += 1
+        else:
+            raise ValueError(f"not a result CSV: unexpected {text[i]!r} at offset {i}")
+    return rows

@@ -40,6 +40,9 @@ log = logging.getLogger("pipeline_lib.localcloud.athena")
 AWS_DATA_CATALOG = "AwsDataCatalog"
 DEFAULT_WORKERS = 4
 MAX_RESULTS_PAGE = 1000
+# Parsed result rows held in memory for GetQueryResults (values, most recently used kept); older
+# CSV results are read back from their file, as Athena reads its own results.
+HELD_VALUES = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ class AthenaService:
         self._lock = threading.RLock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="athena-query")
         self._sequence = 0
+        self._held: "OrderedDict[str, tuple[list[list[str | None]], int]]" = OrderedDict()
+        self._held_values = 0
         self.counts = {"queries_started": 0, "queries_succeeded": 0, "queries_failed": 0, "queries_cancelled": 0}
         self._actions: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
             name: getattr(self, f"_{name}") for name in ACTIONS
@@ -344,10 +349,49 @@ class AthenaService:
                 location = f"s3://{bucket}/{base}.txt"
         with execution.lock:
             execution.result_configuration["OutputLocation"] = location
-        result = Result(columns=columns if outcome.result_format != "none" else [], rows=rows,
-                        header=outcome.result_format == "csv", update_count=outcome.update_count or 0,
-                        output_bytes=output_bytes)
+        csv = outcome.result_format == "csv"
+        result = Result(columns=columns if outcome.result_format != "none" else [], rows=None if csv else rows,
+                        header=csv, update_count=outcome.update_count or 0, row_count=len(rows),
+                        output_bytes=output_bytes, csv_location=location if csv else None)
+        if csv:
+            self._hold(execution.id, rows, len(columns))
         return result, manifest
+
+    # -- result rows held in memory ----------------------------------------------------------------
+    def _hold(self, execution_id: str, rows: list[list[str | None]], width: int) -> None:
+        cost = len(rows) * max(width, 1)
+        with self._lock:
+            previous = self._held.pop(execution_id, None)
+            if previous is not None:
+                self._held_values -= previous[1]
+            self._held[execution_id] = (rows, cost)
+            self._held_values += cost
+            while self._held_values > HELD_VALUES and len(self._held) > 1:
+                _, (_, dropped) = self._held.popitem(last=False)
+                self._held_values -= dropped
+
+    def _rows(self, execution: Execution) -> list[list[str | None]]:
+        result = execution.result
+        assert result is not None
+        if result.rows is not None:
+            return result.rows
+        # GetQueryResults reads the result file (Athena needs s3:GetObject on it): gone is an error.
+        bucket, key = _split_s3(result.csv_location or "")
+        storage = self.storage(execution.account_id, execution.region)
+        if not storage.exists(bucket, key):
+            raise InvalidRequest(f"Unable to read the query results: {result.csv_location} does not exist")
+        with self._lock:
+            held = self._held.get(execution.id)
+            if held is not None:
+                self._held.move_to_end(execution.id)
+                return held[0]
+        try:
+            body = storage.get_object(bucket, key)
+        except KeyError:
+            raise InvalidRequest(f"Unable to read the query results: {result.csv_location} does not exist") from None
+        rows = results.parse_csv(body)[1:]
+        self._hold(execution.id, rows, len(result.columns))
+        return rows
 
     # -- reading executions ------------------------------------------------------------------------
     def _execution(self, account: str, region: str, execution_id: str | None) -> Execution:
@@ -402,11 +446,12 @@ class AthenaService:
         result = execution.result
         offset = _page_offset(p.get("NextToken"), execution.id)
         header = 1 if result.header else 0
-        total = header + len(result.rows)
+        held = self._rows(execution) if offset + size > header else []
+        total = header + result.row_count
         end = min(offset + size, total)
         rows = []
         for index in range(offset, end):
-            values = [c["Name"] for c in result.columns] if index < header else result.rows[index - header]
+            values = [c["Name"] for c in result.columns] if index < header else held[index - header]
             rows.append({"Data": [{} if v is None else {"VarCharValue": v} for v in values]})
         out: dict[str, Any] = {
             "UpdateCount": result.update_count,

@@ -40,6 +40,13 @@ class MotoS3Storage:
             return False
         return True
 
+    def exists(self, bucket: str, key: str) -> bool:
+        try:
+            fake_key = self._bucket(bucket).keys.get(key)
+        except KeyError:
+            return False
+        return fake_key is not None and hasattr(fake_key, "_value_buffer")
+
     def list_objects(self, bucket: str, prefix: str) -> list[tuple[str, int]]:
         from moto.s3.models import FakeKey
 
