@@ -318,6 +318,12 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
             if name is None:
                 raise not_supported("typeof of this expression")
             return exp.Literal.string(name)
+        if isinstance(node, (exp.Add, exp.Sub)) and _is_type(node.left, exp.DataType.Type.DATE) and isinstance(
+                node.right, exp.Interval):
+            return exp.Cast(this=node.copy(), to=exp.DataType.build("DATE"))  # date +/- interval stays a date
+        if isinstance(node, (exp.DateAdd, exp.DateSub)) and _is_type(node.this, exp.DataType.Type.DATE) and (
+                (node.args.get("unit") and node.args["unit"].name.lower() in ("day", "week", "month", "quarter", "year"))):
+            return exp.Cast(this=node.copy(), to=exp.DataType.build("DATE"))
         if isinstance(node, exp.ApproxQuantile):
             q = node.args.get("quantile")
             if q is not None:
