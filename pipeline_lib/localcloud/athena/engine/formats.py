@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import decimal
+import gzip
 import io
 import json
 
@@ -59,6 +60,10 @@ def read_object(body: bytes, fmt: str, serde_params: dict, columns: list[tuple[s
     """The object's rows as an Arrow table with exactly `columns` [(name, glue type)], typed."""
     if fmt == "parquet":
         return _read_parquet(body, columns, uri)
+    if body[:2] == b"\x1f\x8b":  # gzip (Athena picks the codec from the content/extension of text files)
+        body = gzip.decompress(body)
+    elif uri.endswith(".bz2") or uri.endswith(".zst") or uri.endswith(".snappy"):
+        raise not_supported(f"Reading compressed text file {uri.rsplit('.', 1)[-1]}")
     if fmt == "json":
         return _read_json(body, columns, uri)
     return _read_text(body, fmt, serde_params, columns, table_params, uri)

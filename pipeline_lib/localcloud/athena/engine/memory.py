@@ -1,4 +1,5 @@
-"""In-memory Catalog and Storage: the test support the engine's own tests run on.
+"""In-memory Catalog and Storage (and MemoryLake, a builder over both): the test support the
+engine's unit tests, conformance suite and benchmark run on.
 
 Deliberately small and dict-based (the shapes boto3 returns), so the engine's tests need no moto;
 the service's adapters over moto implement the same protocols. Not used by the running cloud.
@@ -7,9 +8,15 @@ the service's adapters over moto implement the same protocols. Not used by the r
 from __future__ import annotations
 
 import copy
+import io
+import json
 import threading
 
-__all__ = ["MemoryCatalog", "MemoryStorage", "split_s3_uri"]
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = ["MemoryCatalog", "MemoryStorage", "MemoryLake", "split_s3_uri", "parquet_bytes", "json_bytes",
+           "PARQUET", "JSON", "CSV"]
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -116,3 +123,67 @@ class MemoryCatalog:
         self.partitions[(database, table)] = [
             p for p in self.partitions.get((database, table), []) if tuple(p["Values"]) not in drop
         ]
+
+
+PARQUET = {
+    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
+}
+JSON = {
+    "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+    "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+    "SerdeInfo": {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe"},
+}
+CSV = {
+    "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+    "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+    "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+                  "Parameters": {"field.delim": ","}},
+}
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
+
+
+def json_bytes(rows: list[dict]) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+class MemoryLake:
+    """A catalog + storage pair with helpers to add tables/objects and run queries (tests, benchmarks)."""
+
+    def __init__(self, database: str = "db") -> None:
+        self.catalog = MemoryCatalog()
+        self.storage = MemoryStorage()
+        self.database = database
+        self.catalog.create_database({"Name": database})
+        self.n = 0
+
+    def table(self, name: str, columns: list[tuple[str, str]], location: str, fmt: dict = PARQUET,
+              partition_keys: list[tuple[str, str]] = (), parameters: dict | None = None, database: str | None = None) -> None:
+        self.catalog.create_table(database or self.database, {
+            "Name": name, "TableType": "EXTERNAL_TABLE", "Parameters": dict(parameters or {}),
+            "PartitionKeys": [{"Name": n, "Type": t} for n, t in partition_keys],
+            "StorageDescriptor": {"Columns": [{"Name": n, "Type": t} for n, t in columns], "Location": location,
+                                  **json.loads(json.dumps(fmt))},
+        })
+
+    def partition(self, name: str, values: list[str], location: str, database: str | None = None) -> None:
+        self.catalog.create_partitions(database or self.database, name, [
+            {"Values": values, "StorageDescriptor": {"Location": location}}])
+
+    def put(self, uri: str, body: bytes) -> None:
+        self.storage.put_uri(uri, body)
+
+    def query(self, sql: str, params: list[str] | None = None, database: str | None = "__default__"):
+        from .query import Query
+        self.n += 1
+        return Query(sql, catalog=self.catalog, storage=self.storage,
+                     database=self.database if database == "__default__" else database, params=params,
+                     query_id=f"q{self.n:04d}", output_location="s3://results/athena/").run()
+
+    def rows(self, sql: str, **kw) -> list[list[str | None]]:
+        return list(self.query(sql, **kw).render_rows())

@@ -167,6 +167,32 @@ def joda_to_strftime(pattern: str) -> str:
     return "".join(out)
 
 
+def java_replacement_to_re2(text: str) -> str:
+    """Trino's regexp_replace replacement ($1, \\$ for a dollar) in RE2's rewrite syntax (\\1, \\\\)."""
+    out, i = [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            out.append("\\\\" if nxt == "\\" else nxt)
+            i += 2
+        elif ch == "$":
+            j = i + 1
+            while j < len(text) and text[j].isdigit():
+                j += 1
+            if j == i + 1:
+                raise not_supported("named groups (${name}) in a regexp_replace replacement")
+            out.append("\\" + text[i + 1:j])
+            i = j
+        elif ch == "\\":
+            out.append("\\\\")
+            i += 1
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
 def _fn(name: str, *args: exp.Expression) -> exp.Anonymous:
     return exp.Anonymous(this=name, expressions=list(args))
 
@@ -240,6 +266,12 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
         if isinstance(node, exp.RegexpExtract):
             group = node.args.get("group") or exp.Literal.number(0)
             return _fn("trino_regexp_extract", node.this, node.expression, group)
+        if isinstance(node, exp.RegexpReplace) and node.args.get("replacement") is not None:
+            text = _literal_string(node.args["replacement"])
+            if text is None:
+                raise not_supported("regexp_replace with a non-literal replacement")
+            node.set("replacement", exp.Literal.string(java_replacement_to_re2(text)))
+            return node
         if isinstance(node, exp.JSONExtractScalar):
             path = node.expression
             return _fn("trino_json_extract_scalar", node.this, path)
@@ -318,6 +350,12 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
             if name is None:
                 raise not_supported("typeof of this expression")
             return exp.Literal.string(name)
+        if isinstance(node, (exp.Add, exp.Sub)) and _is_type(node.left, exp.DataType.Type.DATE) and isinstance(
+                node.right, exp.Interval):
+            return exp.Cast(this=node.copy(), to=exp.DataType.build("DATE"))  # date +/- interval stays a date
+        if isinstance(node, (exp.DateAdd, exp.DateSub)) and _is_type(node.this, exp.DataType.Type.DATE) and (
+                (node.args.get("unit") and node.args["unit"].name.lower() in ("day", "week", "month", "quarter", "year"))):
+            return exp.Cast(this=node.copy(), to=exp.DataType.build("DATE"))
         if isinstance(node, exp.ApproxQuantile):
             q = node.args.get("quantile")
             if q is not None:

@@ -148,8 +148,8 @@ def write_files(changes, table: pa.Table, location: str, *, fmt: str, compressio
     prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
     files, partitions = [], []
     for n, (values, part) in enumerate(_groups(table, partition_keys)):
-        if part.num_rows == 0 and partition_keys:
-            continue
+        if part.num_rows == 0:
+            continue  # no rows, no file (WITH NO DATA, empty results)
         folder = prefix + (partition_folder(partition_keys, values) + "/" if partition_keys else "")
         key = f"{folder}{query_id}_{n:05d}{_extension(fmt, compression)}"
         changes.put_object(bucket, key, _encode(part, fmt, compression, field_delimiter))
