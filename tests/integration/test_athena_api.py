@@ -445,6 +445,8 @@ def test_catalog_views_come_from_glue(lake):
     assert table["PartitionKeys"] == [{"Name": "day", "Type": "string"}]
     assert table["TableType"] == "EXTERNAL_TABLE" and table["Parameters"]["classification"] == "parquet"
     assert table["Parameters"]["location"] == f"s3://{lake.bucket}/data/events/"
+    glue_table = lake.session.client("glue").get_table(DatabaseName=lake.database, Name="events")["Table"]
+    assert table["CreateTime"] == glue_table["CreateTime"]
     listed = lake.athena.list_table_metadata(CatalogName="AwsDataCatalog", DatabaseName=lake.database)
     assert [t["Name"] for t in listed["TableMetadataList"]] == ["events"]
     with pytest.raises(ClientError) as error:

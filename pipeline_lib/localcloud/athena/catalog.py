@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from .storage import stable
@@ -119,8 +120,9 @@ def table_metadata(table: dict) -> dict[str, Any]:
         "Parameters": parameters,
     }
     created = table.get("CreateTime")
-    if created is not None:
-        out["CreateTime"] = created.timestamp() if hasattr(created, "timestamp") else created
+    if isinstance(created, datetime):
+        # moto keeps naive UTC datetimes
+        out["CreateTime"] = (created if created.tzinfo else created.replace(tzinfo=timezone.utc)).timestamp()
     return out
 
 

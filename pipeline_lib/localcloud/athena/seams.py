@@ -26,7 +26,7 @@ delete_object``, ``FakeKey`` (``size / lock / _value_buffer``) and ``FakeBucket.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..seam import SeamSet
@@ -42,8 +42,11 @@ TAG = "athena"
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return datetime(value.year, value.month, value.day).timestamp() if not isinstance(value, datetime) else value.timestamp()
+    """Dates as the epoch seconds AWS's JSON protocol carries; moto's naive datetimes are UTC."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc).timestamp()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
