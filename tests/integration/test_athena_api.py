@@ -446,7 +446,7 @@ def test_catalog_views_come_from_glue(lake):
     assert table["TableType"] == "EXTERNAL_TABLE" and table["Parameters"]["classification"] == "parquet"
     assert table["Parameters"]["location"] == f"s3://{lake.bucket}/data/events/"
     glue_table = lake.session.client("glue").get_table(DatabaseName=lake.database, Name="events")["Table"]
-    assert table["CreateTime"] == glue_table["CreateTime"]
+    assert abs((table["CreateTime"] - glue_table["CreateTime"]).total_seconds()) < 0.001  # Glue sends milliseconds
     listed = lake.athena.list_table_metadata(CatalogName="AwsDataCatalog", DatabaseName=lake.database)
     assert [t["Name"] for t in listed["TableMetadataList"]] == ["events"]
     with pytest.raises(ClientError) as error:
