@@ -203,3 +203,14 @@ def test_a_new_partition_folder_is_invisible_until_repaired_or_crawled(stack):
                                       PartitionValues=[year, "01", "01"])
             except glue.exceptions.EntityNotFoundException:
                 pass
+
+
+def test_wranglers_result_cache_finds_the_earlier_execution(stack):
+    """wr's cache looks the query up with ListQueryExecutions + BatchGetQueryExecution."""
+    sql = f'SELECT count(*) AS n FROM "{stack.table}" WHERE tier IS NOT NULL'
+    common = dict(database=stack.database, workgroup=stack.workgroup, boto3_session=stack.session,
+                  ctas_approach=False, athena_query_wait_polling_delay=0.05)
+    first = wr.athena.read_sql_query(sql, keep_files=True, **common)
+    again = wr.athena.read_sql_query(sql, athena_cache_settings={"max_cache_seconds": 900}, **common)
+    assert again.query_metadata["QueryExecutionId"] == first.query_metadata["QueryExecutionId"]
+    assert again["n"].tolist() == first["n"].tolist() == [int(stack.truth()["tier"].notna().sum())]
