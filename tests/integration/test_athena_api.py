@@ -302,6 +302,22 @@ def test_prepared_statements_run_with_execute_using(lake):
     assert error.value.response["Error"]["Code"] == "InvalidRequestException"
 
 
+def test_sql_prepare_and_deallocate(lake):
+    lake.put_table("people", PEOPLE)
+    name = f"sql_{uuid.uuid4().hex[:6]}"
+    lake.run(f"PREPARE {name} FROM SELECT count(*) AS n FROM people WHERE id <= ?")
+    statement = lake.athena.get_prepared_statement(StatementName=name, WorkGroup="primary")["PreparedStatement"]
+    assert statement["QueryStatement"] == "SELECT count(*) AS n FROM people WHERE id <= ?"
+    execution = lake.run(f"EXECUTE {name} USING 2")
+    rows = lake.athena.get_query_results(QueryExecutionId=execution["QueryExecutionId"])["ResultSet"]["Rows"]
+    assert rows[1]["Data"][0]["VarCharValue"] == "2"
+    lake.run(f"DEALLOCATE PREPARE {name}")
+    assert lake.wait(lake.start(f"DEALLOCATE PREPARE {name}"))["Status"]["State"] == "FAILED"
+    with pytest.raises(ClientError) as error:
+        lake.start(f"PREPARE {name} FROM SELEC 1")
+    assert error.value.response["AthenaErrorCode"] == "MALFORMED_QUERY"
+
+
 def test_client_request_token_makes_start_idempotent(lake):
     token = uuid.uuid4().hex + uuid.uuid4().hex
     first = lake.start("SELECT 1", ClientRequestToken=token)

@@ -77,6 +77,7 @@ class Execution:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     cancel_requested: threading.Event = field(default_factory=threading.Event, repr=False)
     running_query: Any = None  # the engine's Query while it runs (for cancel)
+    action: Any = None  # a statement the service runs itself (PREPARE, DEALLOCATE PREPARE): () -> Failure | None
 
     # -- the state machine ---------------------------------------------------------------------
     @property

@@ -23,7 +23,7 @@ from . import results
 from .catalog import MotoGlueCatalog, database_api, matches, table_metadata
 from .errors import ApiError, InvalidRequest, MetadataError, ResourceNotFound
 from .executions import Execution, Failure, Result
-from .sqltext import parse_execute
+from .sqltext import parse_deallocate, parse_execute, parse_prepare
 from .storage import MotoS3Storage
 from .workgroups import (
     PRIMARY,
@@ -229,10 +229,16 @@ class AthenaService:
             if execute.using and execution_parameters:
                 raise InvalidRequest("Use either EXECUTE ... USING or ExecutionParameters, not both")
             params = execute.using or execution_parameters
+        action = None
+        prepare, deallocate = parse_prepare(query), parse_deallocate(query)
         try:
-            parse_check(sql)
+            parse_check(prepare[1] if prepare else sql)
         except MalformedQuery as exc:
             raise InvalidRequest(exc.message, athena_error_code="MALFORMED_QUERY") from None
+        if prepare is not None:
+            action = self._prepare_action(account, region, work_group.name, *prepare)
+        elif deallocate is not None:
+            action = self._deallocate_action(account, region, work_group.name, deallocate)
 
         result_configuration = effective_result_configuration(work_group, p.get("ResultConfiguration"))
         output = result_configuration.get("OutputLocation")
@@ -250,7 +256,7 @@ class AthenaService:
             id=execution_id, query=query, sql=sql, params=list(params) if params else None, statement_type=kind,
             work_group=work_group.name, context=context, result_configuration=result_configuration,
             output_dir=output_dir, execution_parameters=execution_parameters, region=region, account_id=account,
-            token=token, fingerprint=fingerprint,
+            token=token, fingerprint=fingerprint, action=action,
         )
         with self._lock:
             if token and token in state.tokens:  # a concurrent retry won the race
@@ -291,6 +297,14 @@ class AthenaService:
         bucket, _ = _split_s3(execution.output_dir)
         if not storage.bucket_exists(bucket):
             execution.fail(Failure("INVALID_OUTPUT_LOCATION", f"Unable to verify/create output bucket {bucket}", 2, 1000))
+            return
+        if execution.action is not None:
+            failure = execution.action()
+            if failure is not None:
+                execution.fail(failure)
+                return
+            storage.put_object(bucket, f"{_split_s3(execution.output_dir)[1]}{execution.id}.txt", b"")
+            execution.succeed(Result(columns=[], rows=[], header=False, update_count=0), 0, None)
             return
         query = Query(
             execution.sql, catalog=self.catalog(account, region), storage=storage,
@@ -580,6 +594,26 @@ class AthenaService:
         return {"NamedQueries": found, "UnprocessedNamedQueryIds": missing}
 
     # -- prepared statements -----------------------------------------------------------------------
+    def _prepare_action(self, account: str, region: str, work_group: str, name: str, statement: str) -> Callable[[], None]:
+        """PREPARE name FROM statement: creates (or replaces, as Trino does) the work group's statement."""
+        def prepare() -> None:
+            with self._lock:
+                self._region(account, region).prepared[(work_group, name)] = {
+                    "StatementName": name, "QueryStatement": statement, "WorkGroupName": work_group,
+                    "LastModifiedTime": datetime.now(timezone.utc).timestamp()}
+            return None
+
+        return prepare
+
+    def _deallocate_action(self, account: str, region: str, work_group: str, name: str) -> Callable[[], Failure | None]:
+        def deallocate() -> Failure | None:
+            with self._lock:
+                if self._region(account, region).prepared.pop((work_group, name), None) is None:
+                    return Failure("NOT_FOUND", f"Prepared statement not found: {name}")
+            return None
+
+        return deallocate
+
     def _create_prepared_statement(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
         from .engine import MalformedQuery, parse_check
 

@@ -4,10 +4,31 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ExecuteStatement", "parse_execute", "split_top_level"]
+__all__ = ["ExecuteStatement", "parse_deallocate", "parse_execute", "parse_prepare", "split_top_level"]
 
 _EXECUTE = re.compile(r"^\s*EXECUTE\s+(?P<name>\"(?:[^\"]|\"\")+\"|[A-Za-z_][A-Za-z0-9_]*)"
                       r"(?:\s+USING\s+(?P<using>.*?))?\s*;?\s*$", re.IGNORECASE | re.DOTALL)
+
+
+_NAME = r"(?P<name>\"(?:[^\"]|\"\")+\"|[A-Za-z_][A-Za-z0-9_]*)"
+_PREPARE = re.compile(r"^\s*PREPARE\s+" + _NAME + r"\s+FROM\s+(?P<statement>.*?)\s*;?\s*$", re.IGNORECASE | re.DOTALL)
+_DEALLOCATE = re.compile(r"^\s*DEALLOCATE\s+PREPARE\s+" + _NAME + r"\s*;?\s*$", re.IGNORECASE | re.DOTALL)
+
+
+def _name(raw: str) -> str:
+    return raw[1:-1].replace('""', '"') if raw.startswith('"') else raw
+
+
+def parse_prepare(sql: str) -> tuple[str, str] | None:
+    """`PREPARE name FROM statement` -> (name, statement); None for any other statement."""
+    match = _PREPARE.match(sql)
+    return None if match is None else (_name(match.group("name")), match.group("statement"))
+
+
+def parse_deallocate(sql: str) -> str | None:
+    """`DEALLOCATE PREPARE name` -> name; None for any other statement."""
+    match = _DEALLOCATE.match(sql)
+    return None if match is None else _name(match.group("name"))
 
 
 class ExecuteStatement:
