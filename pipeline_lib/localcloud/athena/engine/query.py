@@ -22,6 +22,9 @@ from .transpile import name_unnamed_columns, before_typing, fix_semantics, quali
 
 __all__ = ["Query", "compile_select"]
 
+# The engine's DuckDB database (macros only, no data): shared by queries, each on its own connection.
+_DATABASE = functions.SharedDatabase()
+
 
 def compile_select(stmt: exp.Expression, binder: Binder, default_db: str | None) -> tuple[str, exp.Expression, dict]:
     """Bind and load the tables of a query expression; the DuckDB SQL, the typed tree, the zones."""
@@ -50,6 +53,7 @@ class Query:
         self._cancelled = threading.Event()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
+        self._binders: list[Binder] = []
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -61,8 +65,7 @@ class Query:
                     pass
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect()
-        functions.install(con)
+        con = _DATABASE.connect()
         with self._lock:
             self._con = con
         return con
@@ -91,10 +94,14 @@ class Query:
             with self._lock:
                 self._con = None
             con.close()
+            for binder in self._binders:
+                binder.close()
             self._check_cancelled()
 
     def binder(self, con: duckdb.DuckDBPyConnection) -> Binder:
-        return Binder(con, self.catalog, self.storage, self.catalog_name, self._cancelled)
+        binder = Binder(con, self.catalog, self.storage, self.catalog_name, self._cancelled, _DATABASE.blobs)
+        self._binders.append(binder)
+        return binder
 
     def _select(self, con, stmt, stype) -> QueryOutcome:
         if not isinstance(stmt, exp.Query):
