@@ -13,8 +13,8 @@ import duckdb
 from sqlglot import exp
 
 from . import functions
-from .errors import AthenaQueryError, not_supported
-from .execute import run_select
+from .errors import AthenaQueryError, MalformedQuery, not_supported
+from .execute import map_duckdb_error, run_select
 from .outcome import QueryOutcome
 from .parse import classify, parse, statement_type
 from .resolve import Binder
@@ -90,6 +90,13 @@ class Query:
             return statements.run(self, con, stmt, kind, stype)
         except duckdb.InterruptException:
             raise AthenaQueryError("USER_CANCELLED", "Query was cancelled by user") from None
+        except (AthenaQueryError, MalformedQuery):
+            raise
+        except duckdb.Error as err:
+            raise map_duckdb_error(err) from None
+        except Exception as err:  # noqa: BLE001 - a bug here must still end the query FAILED, as Athena's do
+            raise AthenaQueryError("GENERIC_INTERNAL_ERROR", f"{type(err).__name__}: {err}", error_category=1,
+                                   retryable=False) from err
         finally:
             with self._lock:
                 self._con = None
