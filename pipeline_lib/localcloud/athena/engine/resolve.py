@@ -155,9 +155,17 @@ class Binder:
         if select is None:
             return []
         alias = node.alias_or_name.lower()
-        sources = [f.this for f in ([select.args["from"]] if select.args.get("from") else [])]
-        sources += [j.this for j in select.args.get("joins") or []]
+        from_ = select.args.get("from") or select.args.get("from_")
+        joins = select.args.get("joins") or []
+        sources = ([from_.this] if from_ else []) + [j.this for j in joins]
         single = len(sources) == 1
+        # A WHERE filter may only prune a table whose rows are never NULL-extended by an outer join
+        # (r.dt IS NULL after a LEFT JOIN depends on the rows pruning would remove).
+        for j in joins:
+            side = (j.side or "").upper()
+            nullable = (side in ("LEFT", "FULL") and j.this is node) or side in ("RIGHT", "FULL")
+            if nullable and (j.this is node or side in ("RIGHT", "FULL")):
+                return []
         out = []
         for conj in _conjuncts(select.args.get("where")):
             cols = list(conj.find_all(exp.Column))
