@@ -103,3 +103,13 @@ def test_projection_integer_date_enum_injected_without_catalogued_partitions() -
     with pytest.raises(AthenaQueryError) as e:
         lake.query("SELECT id FROM inj")
     assert e.value.error_name == "CONSTRAINT_VIOLATION"
+
+
+def test_outer_joined_side_is_not_pruned_by_where(lake: Lake) -> None:
+    for d, ids in [("a", [1, 2]), ("b", [3])]:
+        _day(lake, d, ids)
+        lake.partition("ev", [d], f"s3://lake/ev/dt={d}/")
+    # Every row of l matches itself in r; only r.dt = 'b' passes. Pruning r to 'b' first would turn
+    # the other rows into NULL-extended ones that pass `r.dt IS NULL`.
+    assert lake.rows("SELECT count(*) FROM ev l LEFT JOIN ev r ON l.id = r.id WHERE r.dt IS NULL OR r.dt = 'b'") == [["1"]]
+    assert lake.rows("SELECT count(*) FROM ev l JOIN ev r ON l.id = r.id WHERE r.dt = 'b'") == [["1"]]

@@ -156,3 +156,21 @@ def test_explain_returns_a_plan(lake: Lake) -> None:
     out = lake.query("EXPLAIN SELECT count(*) FROM src")
     assert out.statement_type == "UTILITY" and [c.name for c in out.columns] == ["Query Plan"]
     assert list(out.render_rows())[0][0]
+
+
+def test_insert_refuses_what_trino_does_not_coerce(lake: Lake) -> None:
+    lake.query("CREATE TABLE n WITH (external_location = 's3://lake/n/') AS SELECT id, day FROM src WHERE id = 1")
+    with pytest.raises(AthenaQueryError) as err:
+        lake.query("INSERT INTO n VALUES ('5', 'd')")  # varchar into bigint
+    assert err.value.error_name == "TYPE_MISMATCH"
+    lake.query("INSERT INTO n VALUES (CAST(5 AS integer), 'd')")  # integer widens to bigint
+    assert lake.rows("SELECT id FROM n ORDER BY id") == [["1"], ["5"]]
+
+
+def test_ctas_and_views_need_column_names(lake: Lake) -> None:
+    for sql in ("CREATE TABLE x WITH (external_location = 's3://lake/x/') AS SELECT id + 1 FROM src",
+                "CREATE VIEW x AS SELECT count(*) FROM src"):
+        with pytest.raises(AthenaQueryError) as err:
+            lake.query(sql)
+        assert err.value.error_name == "MISSING_COLUMN_NAME"
+        assert err.value.message.endswith("Column name not specified at position 1")

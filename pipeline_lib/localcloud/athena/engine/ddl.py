@@ -170,6 +170,8 @@ def create_view(query, changes, stmt: exp.Create, describe_columns):
         raise user_error("ALREADY_EXISTS", f"{position(stmt.this)}: Table '{name}' already exists")
     m = _VIEW_BODY.match(query.sql)
     original = m.group(1) if m else stmt.expression.sql(dialect="athena")
+    from .dml import _require_column_names
+    _require_column_names(stmt.expression)
     columns = describe_columns(stmt.expression)  # [(name, athena sql type, arrow type)]
     view = {"originalSql": original, "catalog": "awsdatacatalog", "schema": name.database,
             "columns": [{"name": n, "type": t} for n, t, _ in columns], "owner": "local", "runAsInvoker": False,

@@ -37,6 +37,17 @@ def _require_empty(storage, location: str, message: str) -> None:
         raise user_error("HIVE_PATH_ALREADY_EXISTS", message)
 
 
+def _require_column_names(expr: exp.Expression) -> None:
+    """CTAS and views need a name for every column (Trino: MISSING_COLUMN_NAME)."""
+    select = expr
+    while isinstance(select, (exp.SetOperation, exp.Subquery)):
+        select = select.this
+    if isinstance(select, exp.Select):
+        for i, e in enumerate(select.expressions, 1):
+            if not isinstance(e, (exp.Alias, exp.Column, exp.Star, exp.Dot)):
+                raise user_error("MISSING_COLUMN_NAME", f"{position(e)}: Column name not specified at position {i}")
+
+
 def _prop_value(node: exp.Expression):
     if isinstance(node, exp.Array):
         return [e.name for e in node.expressions]
@@ -79,6 +90,7 @@ def ctas(query, changes, con, stmt: exp.Create) -> QueryOutcome:
                    f"Target directory for table '{name.database}.{name.name}' already exists: {location}. You may need "
                    f"to manually clean the data at location '{location}' before retrying. Athena will not delete "
                    "data in your account.")
+    _require_column_names(stmt.expression)
     table, infos, binder = run_query(query, con, stmt.expression)
     keys = [k.lower() for k in props.get("partitioned_by") or []]
     names = [n.lower() for n in table.schema.names]
@@ -119,6 +131,34 @@ def _add_partitions(changes, database, table_name_, sd, parts, existing: set) ->
     changes.create_partitions(database, table_name_, inputs)
 
 
+_INT_RANK = {"tinyint": 1, "smallint": 2, "integer": 3, "int": 3, "bigint": 4}
+
+
+def _athena_name(glue: str) -> str:
+    g = glue.lower()
+    return {"string": "varchar", "int": "integer", "float": "real"}.get(g, g)
+
+
+def _coercible(source: str, target_glue: str) -> bool:
+    """Trino's implicit coercions for INSERT: integers widen, numbers to real/double/decimal,
+    otherwise the same type family (no varchar -> number, no double -> integer)."""
+    target = _athena_name(target_glue).split("(")[0].split("<")[0]
+    source = {"float": "real"}.get(source, source)
+    if source == "unknown":  # NULL literal
+        return True
+    if source in _INT_RANK:
+        return (target in _INT_RANK and _INT_RANK[target] >= _INT_RANK[source]) or target in ("real", "double", "decimal")
+    if source == "decimal":
+        return target in ("decimal", "real", "double")
+    if source == "real":
+        return target in ("real", "double")
+    if source in ("varchar", "char"):
+        return target in ("varchar", "char")
+    if source == "row":
+        return target == "struct"
+    return source == target or (source, target) in {("timestamp with time zone", "timestamp")}
+
+
 def insert(query, changes, con, stmt: exp.Insert) -> QueryOutcome:
     target = stmt.this
     listed = None
@@ -141,8 +181,13 @@ def insert(query, changes, con, stmt: exp.Insert) -> QueryOutcome:
     by_name = dict(zip(listed, table.columns))
     table = cast_timestamps_naive(table)
     by_name = dict(zip(listed, table.columns))
+    source_types = dict(zip(listed, [i.type for i in infos]))
     for c, t in all_cols:
         target_type = glue_to_arrow(t)
+        if c in by_name and not _coercible(source_types[c], t):
+            raise user_error("TYPE_MISMATCH", f"{position(target)}: Insert query has mismatched column types: Table: ["
+                             + ", ".join(_athena_name(t) for c2, t in all_cols if c2 in listed) + "], Query: ["
+                             + ", ".join(i.type for i in infos) + "]")
         if c in by_name:
             try:
                 arrays.append(by_name[c].cast(target_type))

@@ -74,6 +74,8 @@ def _athena_column(col: pa.ChunkedArray, duck_type: str, zone: str | None) -> tu
 
 def run_select(con: duckdb.DuckDBPyConnection, sql: str, stmt: exp.Expression,
                zones: dict[str, str]) -> tuple[pa.Table, list[ColumnInfo]]:
+    from .functions import install
+    install(con, sql)
     try:
         rel = con.sql(sql)
         types = [str(t) for t in rel.types]

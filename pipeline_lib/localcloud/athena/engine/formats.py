@@ -65,7 +65,7 @@ def read_object(body: bytes, fmt: str, serde_params: dict, columns: list[tuple[s
     elif uri.endswith(".bz2") or uri.endswith(".zst") or uri.endswith(".snappy"):
         raise not_supported(f"Reading compressed text file {uri.rsplit('.', 1)[-1]}")
     if fmt == "json":
-        return _read_json(body, columns, uri)
+        return _read_json(body, columns, uri, serde_params.get("ignore.malformed.json", "").lower() == "true")
     return _read_text(body, fmt, serde_params, columns, table_params, uri)
 
 
@@ -192,7 +192,7 @@ def _build(rows_by_col: list[list], columns: list[tuple[str, str]]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _read_json(body: bytes, columns: list[tuple[str, str]], uri: str) -> pa.Table:
+def _read_json(body: bytes, columns: list[tuple[str, str]], uri: str, ignore_malformed: bool = False) -> pa.Table:
     convs = [_converter(schema.parse_type(g, catalog=True)) for _, g in columns]
     lowered = [n.lower() for n, _ in columns]
     out: list[list] = [[] for _ in columns]
@@ -202,9 +202,14 @@ def _read_json(body: bytes, columns: list[tuple[str, str]], uri: str) -> pa.Tabl
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise _bad_data(f"Row is not a valid JSON Object - JSONException: {exc} (line {lineno} of {uri})") from None
+            if ignore_malformed:  # OpenX SerDe 'ignore.malformed.json': the row reads as all NULL
+                obj = {}
+            else:
+                raise _bad_data(f"Row is not a valid JSON Object - JSONException: {exc} (line {lineno} of {uri})") from None
         if not isinstance(obj, dict):
-            raise _bad_data(f"Row is not a valid JSON Object (line {lineno} of {uri})")
+            if not ignore_malformed:
+                raise _bad_data(f"Row is not a valid JSON Object (line {lineno} of {uri})")
+            obj = {}
         keys = {k.lower(): v for k, v in obj.items()}  # OpenX matches keys case-insensitively
         for i, name in enumerate(lowered):
             v = keys.get(name)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
+import threading
+
 import duckdb
 
 from .render import java_double, java_float
 
-__all__ = ["install"]
+__all__ = ["install", "SharedDatabase"]
 
 _INT_RANGES = {"TINYINT": "TINYINT", "SMALLINT": "SMALLINT", "INTEGER": "INT", "BIGINT": "BIGINT"}
 
@@ -83,16 +85,53 @@ def _url_parameter(url: str | None, name: str | None) -> str | None:
     return None
 
 
-def install(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("SET TimeZone = 'UTC'")
-    for m in _MACROS:
-        con.execute(m)
-    V, B, D, F, I = "VARCHAR", "BIGINT", "DOUBLE", "FLOAT", "INTEGER"
-    for part in ("host", "path", "protocol", "query", "fragment"):
-        con.create_function(f"url_extract_{part}", _url_part(part), [V], V, null_handling="special")
-    con.create_function("url_extract_port", _url_port, [V], B, null_handling="special")
-    con.create_function("url_extract_parameter", _url_parameter, [V, V], V, null_handling="special")
-    con.create_function("trino_double_to_varchar", lambda x: None if x is None else java_double(x), [D], V,
-                        null_handling="special")
-    con.create_function("trino_real_to_varchar", lambda x: None if x is None else java_float(x), [F], V,
-                        null_handling="special")
+_MACRO_NAMES = [m.split()[2].split("(")[0] for m in _MACROS]
+
+
+def _udfs() -> dict[str, tuple]:
+    V, B, D, F = "VARCHAR", "BIGINT", "DOUBLE", "FLOAT"
+    out = {f"url_extract_{part}": (_url_part(part), [V], V) for part in ("host", "path", "protocol", "query", "fragment")}
+    out["url_extract_port"] = (_url_port, [V], B)
+    out["url_extract_parameter"] = (_url_parameter, [V, V], V)
+    out["trino_double_to_varchar"] = (lambda x: None if x is None else java_double(x), [D], V)
+    out["trino_real_to_varchar"] = (lambda x: None if x is None else java_float(x), [F], V)
+    return out
+
+
+_UDFS = _udfs()
+
+
+class SharedDatabase:
+    """One in-memory DuckDB database whose catalog holds the Trino macros; each query runs on its
+    own connection (`cursor()`) to it, with its tables registered there (connection-local).
+    Opening a database costs tens of milliseconds, a connection to it almost nothing."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._db: duckdb.DuckDBPyConnection | None = None
+        self.blobs = None  # the BlobFileSystem DuckDB reads Parquet objects from
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._db is None:
+                from .memfs import BlobFileSystem
+                db = duckdb.connect()
+                db.execute(";\n".join(_MACROS))
+                self.blobs = BlobFileSystem()
+                db.register_filesystem(self.blobs)
+                self._db = db
+            con = self._db.cursor()
+        con.execute("SET TimeZone = 'UTC'")
+        return con
+
+
+def install(con: duckdb.DuckDBPyConnection, sql: str | None = None) -> None:
+    """Define the Python functions `sql` uses (all when None) in the connection (macros are in the
+    shared database already)."""
+    text = sql.lower() if sql is not None else None
+    for name, (fn, args, ret) in _UDFS.items():
+        if text is None or name in text:
+            try:
+                con.create_function(name, fn, args, ret, null_handling="special")
+            except duckdb.CatalogException:
+                pass  # already defined on this connection

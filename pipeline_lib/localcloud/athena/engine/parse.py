@@ -111,6 +111,13 @@ def parse(sql: str) -> list[exp.Expression]:
         statements = [s for s in sqlglot.parse(text, read="athena") if s is not None]
     except ParseError as err:
         line, col, token = _position(text, err)
+        info = err.errors[0] if err.errors else {}
+        at_end = bool(token) and text.rstrip().rstrip(";").endswith(token) and bool(
+            re.search(r"Required keyword|Expect", str(info.get("description", ""))))
+        if not token or at_end:
+            # The statement ended where more was expected: Trino reports '<EOF>' after the last character.
+            lines = text.rstrip().split("\n")
+            line, col, token = len(lines), len(lines[-1]) + 1, ""
         found = f"'{token}'" if token else "'<EOF>'"
         raise MalformedQuery(f"line {line}:{col}: mismatched input {found}") from None
     except TokenError as err:

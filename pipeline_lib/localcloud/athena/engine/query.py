@@ -13,14 +13,17 @@ import duckdb
 from sqlglot import exp
 
 from . import functions
-from .errors import AthenaQueryError, not_supported
-from .execute import run_select
+from .errors import AthenaQueryError, MalformedQuery, not_supported
+from .execute import map_duckdb_error, run_select
 from .outcome import QueryOutcome
 from .parse import classify, parse, statement_type
 from .resolve import Binder
 from .transpile import name_unnamed_columns, before_typing, fix_semantics, qualify_and_type, substitute_parameters, to_duckdb
 
 __all__ = ["Query", "compile_select"]
+
+# The engine's DuckDB database (macros only, no data): shared by queries, each on its own connection.
+_DATABASE = functions.SharedDatabase()
 
 
 def compile_select(stmt: exp.Expression, binder: Binder, default_db: str | None) -> tuple[str, exp.Expression, dict]:
@@ -50,6 +53,7 @@ class Query:
         self._cancelled = threading.Event()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
+        self._binders: list[Binder] = []
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -61,8 +65,7 @@ class Query:
                     pass
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect()
-        functions.install(con)
+        con = _DATABASE.connect()
         with self._lock:
             self._con = con
         return con
@@ -87,14 +90,25 @@ class Query:
             return statements.run(self, con, stmt, kind, stype)
         except duckdb.InterruptException:
             raise AthenaQueryError("USER_CANCELLED", "Query was cancelled by user") from None
+        except (AthenaQueryError, MalformedQuery):
+            raise
+        except duckdb.Error as err:
+            raise map_duckdb_error(err) from None
+        except Exception as err:  # noqa: BLE001 - a bug here must still end the query FAILED, as Athena's do
+            raise AthenaQueryError("GENERIC_INTERNAL_ERROR", f"{type(err).__name__}: {err}", error_category=1,
+                                   retryable=False) from err
         finally:
             with self._lock:
                 self._con = None
             con.close()
+            for binder in self._binders:
+                binder.close()
             self._check_cancelled()
 
     def binder(self, con: duckdb.DuckDBPyConnection) -> Binder:
-        return Binder(con, self.catalog, self.storage, self.catalog_name, self._cancelled)
+        binder = Binder(con, self.catalog, self.storage, self.catalog_name, self._cancelled, _DATABASE.blobs)
+        self._binders.append(binder)
+        return binder
 
     def _select(self, con, stmt, stype) -> QueryOutcome:
         if not isinstance(stmt, exp.Query):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import uuid
 
 import duckdb
 import pyarrow as pa
@@ -20,7 +21,7 @@ from .catalog import TableName, lookup_table, table_name
 from .errors import AthenaQueryError, user_error
 from .scan import table_columns, partition_keys, partition_values_table, scan_table, table_partitions
 from .projection import is_projected
-from .types import glue_to_arrow
+from .types import arrow_schema_to_duckdb, glue_to_arrow
 
 __all__ = ["Binder", "decode_view", "encode_view"]
 
@@ -47,7 +48,7 @@ def _conjuncts(where: exp.Expression | None) -> list[exp.Expression]:
 
 class Binder:
     def __init__(self, con: duckdb.DuckDBPyConnection, catalog, storage, catalog_name: str,
-                 cancelled: threading.Event) -> None:
+                 cancelled: threading.Event, blobs=None) -> None:
         self.con = con
         self.catalog = catalog
         self.storage = storage
@@ -58,7 +59,17 @@ class Binder:
         self.files_read: list[str] = []
         self.tables: list[TableName] = []  # what the statement read (for views' and tests' sake)
         self._n = 0
+        self._blobs = blobs
+        self._prefix = f"{uuid.uuid4().hex}/"
         self._pending: list[tuple[str, dict, TableName, exp.Table]] = []
+
+    def _blob_sink(self, path: str, body: bytes) -> str:
+        return self._blobs.put(self._prefix + path, body)
+
+    def close(self) -> None:
+        """Forget the objects handed to DuckDB for this statement."""
+        if self._blobs is not None:
+            self._blobs.drop_prefix(self._prefix)
 
     # -- pass 1: names -> views inlined, tables to scan ----------------------------------------
     def bind(self, stmt: exp.Expression, default_db: str | None, depth: int = 0) -> exp.Expression:
@@ -98,7 +109,7 @@ class Binder:
         cols = table_columns(glue) + partition_keys(glue)
         empty = pa.schema([pa.field(n, glue_to_arrow(t)) for n, t in cols]).empty_table()
         self.con.register(reg, empty)
-        self.schema[reg] = {f.name: str(t) for f, t in zip(empty.schema, self.con.sql(f'SELECT * FROM "{reg}"').types)}
+        self.schema[reg] = arrow_schema_to_duckdb(empty.schema)
 
     # -- pass 2: read the data (after analysis: columns are qualified) --------------------------
     def load(self, stmt: exp.Expression) -> None:
@@ -124,11 +135,19 @@ class Binder:
                 partitions = table_partitions(self.catalog, name.database, name.name, glue, injected)
                 partitions = self._prune(keys, partitions, predicates)
             result = scan_table(glue, storage=self.storage, columns=None if star else wanted,
-                                partitions=partitions)
+                                partitions=partitions,
+                                partition_columns=None if star else [k for k, _ in keys if k in names],
+                                blob_sink=self._blob_sink, name=reg)
             self.bytes_read += result.bytes_read
             self.files_read += result.files
-            self.con.unregister(reg)
-            self.con.register(reg, result.table)
+            if result.sql is not None:
+                self.con.unregister(reg)
+                if result.partitions is not None:
+                    self.con.register(result.partitions_name, result.partitions)
+                self.con.execute(f'CREATE TEMP VIEW "{reg}" AS {result.sql}')
+            elif result.table is not None:
+                self.con.unregister(reg)
+                self.con.register(reg, result.table)
         self._pending = []
 
     def _partition_predicates(self, node: exp.Table, keys: set[str]) -> list[exp.Expression]:
@@ -136,9 +155,17 @@ class Binder:
         if select is None:
             return []
         alias = node.alias_or_name.lower()
-        sources = [f.this for f in ([select.args["from"]] if select.args.get("from") else [])]
-        sources += [j.this for j in select.args.get("joins") or []]
+        from_ = select.args.get("from") or select.args.get("from_")
+        joins = select.args.get("joins") or []
+        sources = ([from_.this] if from_ else []) + [j.this for j in joins]
         single = len(sources) == 1
+        # A WHERE filter may only prune a table whose rows are never NULL-extended by an outer join
+        # (r.dt IS NULL after a LEFT JOIN depends on the rows pruning would remove).
+        for j in joins:
+            side = (j.side or "").upper()
+            nullable = (side in ("LEFT", "FULL") and j.this is node) or side in ("RIGHT", "FULL")
+            if nullable and (j.this is node or side in ("RIGHT", "FULL")):
+                return []
         out = []
         for conj in _conjuncts(select.args.get("where")):
             cols = list(conj.find_all(exp.Column))
@@ -163,6 +190,9 @@ class Binder:
     def _prune(self, keys, partitions, predicates):
         if not predicates or not partitions:
             return partitions
+        fast = _string_key_filter(keys, predicates)
+        if fast is not None:
+            return [p for p in partitions if fast(p[0])]
         from .transpile import before_typing, fix_semantics, to_duckdb, qualify_and_type
         values = partition_values_table(keys, [v for v, _ in partitions])
         values = values.append_column("__i", pa.array(range(len(partitions)), pa.int64()))
@@ -175,16 +205,42 @@ class Binder:
         where = exp.and_(*conds)
         try:
             probe = exp.select("__i").from_("__parts").where(where)
-            con = duckdb.connect()
+            con = self.con
             from .functions import install
-            install(con)
             con.register("__parts", values)
-            schema = {"__parts": {f.name: str(t) for f, t in zip(values.schema, con.sql("SELECT * FROM __parts").types)}}
-            probe = before_typing(probe)
-            probe = qualify_and_type(probe, schema)
+            schema = {"__parts": arrow_schema_to_duckdb(values.schema)}
+            # The statement is already qualified and typed: only Trino's semantics remain to apply.
+            del schema
             probe = fix_semantics(probe, {})
-            keep = {row[0] for row in con.sql(to_duckdb(probe)).fetchall()}
-            con.close()
+            sql = to_duckdb(probe)
+            install(con, sql)
+            keep = {row[0] for row in con.sql(sql).fetchall()}
+            con.unregister("__parts")
         except (duckdb.Error, AthenaQueryError):
             return partitions  # the filter still applies to the rows; only pruning is skipped
         return [p for i, p in enumerate(partitions) if i in keep]
+
+
+_COMPARE = {exp.EQ: lambda a, b: a == b, exp.NEQ: lambda a, b: a != b, exp.GT: lambda a, b: a > b,
+            exp.GTE: lambda a, b: a >= b, exp.LT: lambda a, b: a < b, exp.LTE: lambda a, b: a <= b}
+
+
+def _string_key_filter(keys, predicates):
+    """For `key <op> 'literal'` / `key IN ('a', ...)` on varchar partition keys (the usual dt = '...'),
+    a Python test of the partition values: varchar comparison is by code point in Trino as in
+    Python. None when any predicate is of another form (DuckDB evaluates those)."""
+    index = {k: i for i, (k, t) in enumerate(keys) if t.lower() == "string"}
+    tests = []
+    for p in predicates:
+        if type(p) in _COMPARE and isinstance(p.this, exp.Column) and isinstance(p.expression, exp.Literal) \
+                and p.expression.is_string and p.this.name.lower() in index:
+            i, op, lit = index[p.this.name.lower()], _COMPARE[type(p)], p.expression.this
+            tests.append(lambda values, i=i, op=op, lit=lit: values[i] != "__HIVE_DEFAULT_PARTITION__"
+                         and op(values[i], lit))
+        elif isinstance(p, exp.In) and isinstance(p.this, exp.Column) and p.this.name.lower() in index and \
+                p.expressions and all(isinstance(e, exp.Literal) and e.is_string for e in p.expressions):
+            i, wanted = index[p.this.name.lower()], {e.this for e in p.expressions}
+            tests.append(lambda values, i=i, wanted=wanted: values[i] in wanted)
+        else:
+            return None
+    return lambda values: all(t(values) for t in tests)

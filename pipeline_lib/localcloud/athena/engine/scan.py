@@ -27,9 +27,12 @@ HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
 @dataclass
 class ScanResult:
-    table: pa.Table
+    table: pa.Table | None  # the rows (text formats), or None when `sql` reads them (Parquet)
     bytes_read: int = 0
     files: list[str] = field(default_factory=list)
+    sql: str | None = None  # a DuckDB SELECT over the Parquet objects (typed as Glue declares)
+    partitions: pa.Table | None = None  # the partition values `sql` joins (register as `partitions_name`)
+    partitions_name: str | None = None
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -85,9 +88,11 @@ def list_data_objects(storage, location: str) -> list[tuple[str, int]]:
 
 
 def scan_table(table: dict, *, storage, columns: list[str] | None,
-               partitions: list[tuple[list[str], str]] | None) -> ScanResult:
+               partitions: list[tuple[list[str], str]] | None,
+               partition_columns: list[str] | None = None, blob_sink=None, name: str = "t") -> ScanResult:
     """The table's rows (data columns then partition columns, Glue-typed) from the given partitions
-    (None for an unpartitioned table). `columns` limits the data columns read (None: all)."""
+    (None for an unpartitioned table). `columns` limits the data columns read and
+    `partition_columns` the partition columns added (None: all)."""
     fmt, serde = table_format(table)
     params = table.get("Parameters") or {}
     data_cols = table_columns(table)
@@ -97,6 +102,8 @@ def scan_table(table: dict, *, storage, columns: list[str] | None,
     else:
         data_cols_read = data_cols
     keys = partition_keys(table)
+    if partition_columns is not None:
+        keys = [k for k in keys if k[0] in set(partition_columns)]
     if fmt != "parquet":
         data_cols_read = data_cols  # text formats are positional (CSV) or read whole anyway
     jobs: list[tuple[str, int, int]] = []  # (uri, size, partition index)
@@ -106,6 +113,9 @@ def scan_table(table: dict, *, storage, columns: list[str] | None,
     else:
         for i, (_, loc) in enumerate(partitions):
             jobs.extend((u, s, i) for u, s in list_data_objects(storage, loc))
+
+    if fmt == "parquet" and blob_sink is not None:
+        return _parquet_sql(table, storage, jobs, data_cols_read, keys, partitions, blob_sink, name)
 
     def read(job: tuple[str, int, int]) -> pa.Table:
         uri, _, _ = job
@@ -123,7 +133,8 @@ def scan_table(table: dict, *, storage, columns: list[str] | None,
         pieces = [read(j) for j in jobs]
     out_fields = [pa.field(n, glue_to_arrow(g)) for n, g in data_cols_read]
     key_fields = [pa.field(n, glue_to_arrow(g)) for n, g in keys]
-    part_table = partition_values_table(keys, [v for v, _ in partitions]) if partitions else None
+    all_keys = partition_keys(table)
+    part_table = partition_values_table(all_keys, [v for v, _ in partitions]) if partitions else None
     tables = []
     for job, piece in zip(jobs, pieces):
         if piece is None:
@@ -132,16 +143,63 @@ def scan_table(table: dict, *, storage, columns: list[str] | None,
             idx = job[2]
             for f in key_fields:
                 value = part_table.column(f.name)[idx]
-                piece = piece.append_column(f, pa.array([value.as_py()] * piece.num_rows, type=f.type)
-                                            if piece.num_rows < 1024 else
-                                            pa.repeat(value, piece.num_rows) if hasattr(pa, "repeat") else
-                                            pa.array([value.as_py()] * piece.num_rows, type=f.type))
+                piece = piece.append_column(f, pa.repeat(value, piece.num_rows))
         tables.append(piece)
     full_schema = pa.schema(out_fields + key_fields)
     if columns is not None:
         keep = [f.name for f in full_schema if f.name in set(columns) or f.name in {k for k, _ in keys}]
+        keep = keep or [f.name for f in full_schema][:1]
         full_schema = pa.schema([full_schema.field(n) for n in keep])
         tables = [t.select(keep) for t in tables]
     result = pa.concat_tables(tables) if tables else full_schema.empty_table()
     read_jobs = [j for j, p in zip(jobs, pieces) if p is not None]
     return ScanResult(result, sum(s for _, s, _ in read_jobs), [u for u, _, _ in read_jobs])
+
+
+def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_sink, name: str) -> ScanResult:
+    """DuckDB reads the Parquet objects itself (through `blob_sink`'s filesystem): a SELECT that
+    casts each column to its Glue type, NULL for columns no file has, and joins the partition
+    values (from the catalog) by the partition index encoded in each object's path."""
+    import pyarrow.parquet as pq
+
+    from .types import arrow_to_duckdb
+
+    paths, present, read_jobs = [], {}, []
+    for n, (uri, size, idx) in enumerate(jobs):
+        bucket, key = split_uri(uri)
+        try:
+            body = storage.get_object(bucket, key)
+        except KeyError:
+            continue
+        try:
+            names = pq.read_schema(pa.BufferReader(body)).names
+        except Exception as exc:  # noqa: BLE001 - an unreadable object is bad data to Athena
+            raise user_error("HIVE_BAD_DATA", f"Not valid Parquet file: {uri} ({exc})") from None
+        for col in names:
+            present.setdefault(col.lower(), col)
+        paths.append(blob_sink(f"{name}/__p={max(idx, 0)}/{n}.parquet", body))
+        read_jobs.append((uri, size))
+    select = []
+    for col, glue in data_cols:
+        duck = arrow_to_duckdb(glue_to_arrow(glue))
+        source = f'r."{present[col]}"' if col in present else "NULL"
+        select.append(f'CAST({source} AS {duck}) AS "{col}"')
+    parts_table, parts_name = None, None
+    if keys and partitions is not None:
+        parts_name = f"{name}__parts"
+        values = partition_values_table(partition_keys(table), [v for v, _ in partitions])
+        parts_table = values.select([k for k, _ in keys]).append_column(
+            "__i", pa.array(range(len(partitions)), pa.int64()))
+        select += [f'p."{k}" AS "{k}"' for k, _ in keys]
+    if not paths:
+        return ScanResult(None, 0, [], sql=None)
+    listing = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+    source = f"read_parquet([{listing}], union_by_name = true"
+    if parts_table is not None:
+        source += ", hive_partitioning = true, hive_types = {'__p': BIGINT}) AS r " \
+                  f'JOIN "{parts_name}" AS p ON r.__p = p.__i'
+    else:
+        source += ", hive_partitioning = false) AS r"
+    sql = f"SELECT {', '.join(select)} FROM {source}"
+    return ScanResult(None, sum(s for _, s in read_jobs), [u for u, _ in read_jobs], sql=sql,
+                      partitions=parts_table, partitions_name=parts_name)

@@ -193,6 +193,20 @@ def java_replacement_to_re2(text: str) -> str:
     return "".join(out)
 
 
+# Trino's map_agg keeps the first value seen for a duplicate key and ignores NULL keys.
+_MAP_AGG = ("map_from_entries(list_filter(list(struct_pack(k := __K, v := __V)) FILTER (WHERE __K IS NOT NULL), "
+            "lambda e, i: list_position(list_transform(list(struct_pack(k := __K, v := __V)) "
+            "FILTER (WHERE __K IS NOT NULL), lambda x: x.k), e.k) = i))")
+
+
+def _from_template(template: str, **args: exp.Expression) -> exp.Expression:
+    tree = sqlglot.parse_one(template, read="duckdb")
+    for col in list(tree.find_all(exp.Column)):
+        if col.name.startswith("__") and col.name[2:] in args:
+            col.replace(args[col.name[2:]].copy())
+    return tree
+
+
 def _fn(name: str, *args: exp.Expression) -> exp.Anonymous:
     return exp.Anonymous(this=name, expressions=list(args))
 
@@ -305,7 +319,7 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
             if name == "at_timezone":
                 return walk(exp.AtTimeZone(this=args[0], zone=args[1]))
             if name == "map_agg":
-                return exp.Anonymous(this="map", expressions=[_fn("list", args[0]), _fn("list", args[1])])
+                return _from_template(_MAP_AGG, K=args[0], V=args[1])
             if name == "zip":
                 if len(args) < 2:
                     raise user_error("FUNCTION_NOT_FOUND", f"{position(node)}: Function 'zip' not registered")
@@ -358,9 +372,37 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
             return exp.Cast(this=node.copy(), to=exp.DataType.build("DATE"))
         if isinstance(node, exp.ApproxQuantile):
             q = node.args.get("quantile")
-            if q is not None:
-                node.set("quantile", exp.Cast(this=q, to=exp.DataType.build("FLOAT")))
-            return node
+            if q is None or node.args.get("weight") is not None or node.args.get("accuracy") is not None:
+                raise not_supported("approx_percentile with weights or accuracy")
+            q = exp.Cast(this=q, to=exp.DataType.build("FLOAT[]" if isinstance(q, exp.Array) else "FLOAT"))
+            call = _fn("approx_quantile", node.this, q)
+            if _is_int(node.this):  # Trino: approx_percentile(bigint) is a bigint
+                return exp.Cast(this=call, to=exp.DataType.build("BIGINT[]" if isinstance(q.this, exp.Array) else "BIGINT"))
+            return call
+        if isinstance(node, exp.ArraySize):
+            return _fn("cardinality", node.this)  # arrays and maps
+        if isinstance(node, exp.ArrayDistinct):
+            # Trino keeps the first occurrence of each element, in order.
+            return _fn("list_filter", node.this, exp.Lambda(
+                this=exp.EQ(this=_fn("list_position", node.this.copy(), exp.column("_d")), expression=exp.column("_i")),
+                expressions=[exp.to_identifier("_d"), exp.to_identifier("_i")]))
+        if isinstance(node, (exp.TimestampTrunc, exp.DateTrunc)) and _is_type(node.this, exp.DataType.Type.DATE):
+            return exp.Cast(this=node.copy(), to=exp.DataType.build("DATE"))
+        if isinstance(node, exp.Anonymous) and node.name.lower() in ("any_match", "all_match", "none_match"):
+            arr, fn = node.expressions
+            mapped = _fn("list_transform", arr, fn)
+            some_null = exp.LT(this=_fn("list_count", mapped.copy()), expression=_fn("len", mapped.copy()))
+            name = node.name.lower()
+            if name == "all_match":
+                hit = _fn("list_bool_or", _fn("list_transform", mapped.copy(), exp.Lambda(
+                    this=exp.Not(this=exp.column("_m")), expressions=[exp.to_identifier("_m")])))
+                on_hit, otherwise = exp.false(), exp.true()
+            else:
+                hit = _fn("list_bool_or", mapped.copy())
+                on_hit, otherwise = (exp.true(), exp.false()) if name == "any_match" else (exp.false(), exp.true())
+            # Trino: NULL when no element decides and some predicate result is NULL.
+            return exp.Case(ifs=[exp.If(this=hit, true=on_hit), exp.If(this=some_null, true=exp.null())],
+                            default=otherwise)
         if isinstance(node, exp.Cast) and node.to.this in _DUCK_INT and _is_type(
                 node.this, exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
             # Trino rounds half away from zero (DuckDB's cast rounds half to even).

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from pipeline_lib import schema
 
-__all__ = ["glue_to_arrow", "athena_type", "AthenaType", "glue_to_athena_sql", "arrow_to_glue"]
+__all__ = ["arrow_schema_to_duckdb", "arrow_to_duckdb", "glue_to_arrow", "athena_type", "AthenaType", "glue_to_athena_sql", "arrow_to_glue"]
 
 
 def glue_to_arrow(glue_type: str) -> pa.DataType:
@@ -102,3 +102,33 @@ def arrow_to_glue(dtype: pa.DataType) -> str:
     if pa.types.is_timestamp(dtype):
         return "timestamp"
     return str(schema.from_arrow(dtype))
+
+
+def arrow_to_duckdb(t: pa.DataType) -> str:
+    """The DuckDB type an Arrow column is scanned as (for typing statements before reading data)."""
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    for check, name in ((pa.types.is_int8, "TINYINT"), (pa.types.is_int16, "SMALLINT"), (pa.types.is_int32, "INTEGER"),
+                        (pa.types.is_int64, "BIGINT"), (pa.types.is_float32, "FLOAT"), (pa.types.is_float64, "DOUBLE"),
+                        (pa.types.is_date, "DATE")):
+        if check(t):
+            return name
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "VARCHAR"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return "BLOB"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP WITH TIME ZONE" if t.tz else "TIMESTAMP"
+    if pa.types.is_decimal(t):
+        return f"DECIMAL({t.precision},{t.scale})"
+    if pa.types.is_map(t):
+        return f"MAP({arrow_to_duckdb(t.key_type)}, {arrow_to_duckdb(t.item_type)})"
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return f"{arrow_to_duckdb(t.value_type)}[]"
+    if pa.types.is_struct(t):
+        return "STRUCT(" + ", ".join(f'"{f.name}" {arrow_to_duckdb(f.type)}' for f in t) + ")"
+    raise TypeError(f"no DuckDB type for {t}")
+
+
+def arrow_schema_to_duckdb(s: pa.Schema) -> dict[str, str]:
+    return {f.name: arrow_to_duckdb(f.type) for f in s}
