@@ -223,6 +223,20 @@ def test_a_missing_table_ends_failed_with_athenas_error_and_writes_nothing(lake)
     assert error.value.response["Error"]["Code"] == "InvalidRequestException"
 
 
+def test_the_execution_context_names_catalog_and_database(lake):
+    lake.put_table("people", PEOPLE)
+    execution = lake.run("SELECT count(*) FROM people",
+                         QueryExecutionContext={"Database": lake.database, "Catalog": "awsdatacatalog"})
+    assert execution["QueryExecutionContext"] == {"Database": lake.database, "Catalog": "awsdatacatalog"}
+    qualified = lake.run(f'SELECT count(*) FROM "awsdatacatalog"."{lake.database}"."people"', QueryExecutionContext={})
+    rows = lake.athena.get_query_results(QueryExecutionId=qualified["QueryExecutionId"])["ResultSet"]["Rows"]
+    assert rows[1]["Data"][0]["VarCharValue"] == "3"
+    failed = lake.wait(lake.start("SELECT * FROM people", QueryExecutionContext={"Database": lake.database,
+                                                                                "Catalog": "nope"}))
+    assert failed["Status"]["State"] == "FAILED"
+    assert failed["Status"]["StateChangeReason"].startswith("CATALOG_NOT_FOUND: ")
+
+
 def test_no_output_location_anywhere_is_refused(lake):
     with pytest.raises(ClientError) as error:
         lake.athena.start_query_execution(QueryString="SELECT 1")
@@ -243,7 +257,8 @@ def test_unknown_execution_and_unknown_work_group(lake):
 def test_results_before_the_end_are_refused_and_stop_cancels(lake):
     lake.put_table("wide", pa.table({"n": pa.array(range(4000), pa.int64())}))
     # 4000^3 = 64e9 joined rows each: far longer than this test takes to stop them.
-    slow = "SELECT count(*) FROM wide a CROSS JOIN wide b CROSS JOIN wide c WHERE a.n + b.n = c.n + {}"
+    # No equality between the sides, so no hash join: the whole cross product is filtered.
+    slow = "SELECT count(*) FROM wide a CROSS JOIN wide b CROSS JOIN wide c WHERE (a.n * b.n + c.n) % 1000003 = {}"
     first, second = lake.start(slow.format(1)), lake.start(slow.format(2))
     with pytest.raises(ClientError) as error:
         lake.athena.get_query_results(QueryExecutionId=first)

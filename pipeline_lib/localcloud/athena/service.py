@@ -290,10 +290,7 @@ class AthenaService:
             return  # cancelled while queued
         account, region = execution.account_id, execution.region
         storage = self.storage(account, region)
-        catalog_name = execution.context.get("Catalog") or AWS_DATA_CATALOG
-        if catalog_name.lower() != AWS_DATA_CATALOG.lower():
-            execution.fail(Failure("CATALOG_NOT_FOUND", f"line 1:1: Catalog '{catalog_name.lower()}' does not exist", 2, 1000))
-            return
+        catalog_name = execution.context.get("Catalog") or AWS_DATA_CATALOG  # the engine resolves it
         bucket, _ = _split_s3(execution.output_dir)
         if not storage.bucket_exists(bucket):
             execution.fail(Failure("INVALID_OUTPUT_LOCATION", f"Unable to verify/create output bucket {bucket}", 2, 1000))
