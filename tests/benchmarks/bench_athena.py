@@ -134,7 +134,7 @@ def test_local_athena_vs_duckdb_and_wrangler(lake):
     duck = duckdb.connect()
     files = str(Path(lake["root"]) / "*" / "*.parquet")
     athena_query(session, "SELECT 1", lake["database"], output)  # warm: engine imports, first connection
-    lines = [f"local Athena over a {ROWS:,}-row Parquet lake ({DAYS} daily partitions), best of {REPEAT}:"]
+    lines = [f"[bench] local Athena over a {ROWS:,}-row Parquet lake ({DAYS} daily partitions), best of {REPEAT}:"]
     for label, (sql, where, partition_filter) in queries.items():
         seconds_athena, rows, scanned, engine_ms = best(lambda: athena_query(session, sql, lake["database"], output))
 
