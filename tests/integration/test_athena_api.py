@@ -359,6 +359,10 @@ def test_work_group_configuration_decides_the_result_location(lake):
     mine = f"s3://{lake.bucket}/mine/"
     on_enforced = lake.run("SELECT 1", WorkGroup=enforced, ResultConfiguration={"OutputLocation": mine})
     assert on_enforced["ResultConfiguration"]["OutputLocation"].startswith(own)
+    encrypted = lake.run("SELECT 1", ResultConfiguration={
+        "OutputLocation": mine, "EncryptionConfiguration": {"EncryptionOption": "SSE_S3"}})
+    key = encrypted["ResultConfiguration"]["OutputLocation"][len(f"s3://{lake.bucket}/"):]
+    assert lake.s3.head_object(Bucket=lake.bucket, Key=key)["ServerSideEncryption"] == "AES256"
     on_relaxed = lake.run("SELECT 1", WorkGroup=relaxed, ResultConfiguration={"OutputLocation": mine})
     assert on_relaxed["ResultConfiguration"]["OutputLocation"].startswith(mine)
     assert lake.run("SELECT 1", WorkGroup=relaxed, ResultConfiguration={})["ResultConfiguration"][

@@ -100,6 +100,22 @@ def _list_page(items: list[Any], token: str | None, max_results: int | None, lim
     return page, (_page_token(scope, end) if end < len(items) else None)
 
 
+class _EncryptedResults:
+    """Result files written with the ResultConfiguration's EncryptionConfiguration (SSE_S3, SSE_KMS),
+    as S3 reports it on the objects; CSE_KMS (client-side) is stored as given."""
+
+    _SSE = {"SSE_S3": "AES256", "SSE_KMS": "aws:kms"}
+
+    def __init__(self, storage: MotoS3Storage, configuration: dict[str, Any] | None):
+        self._storage = storage
+        option = (configuration or {}).get("EncryptionOption")
+        self._encryption = self._SSE.get(option or "")
+        self._kms_key = (configuration or {}).get("KmsKey") if option == "SSE_KMS" else None
+
+    def put_object(self, bucket: str, key: str, body: bytes) -> None:
+        self._storage.put_object(bucket, key, body, encryption=self._encryption, kms_key_id=self._kms_key)
+
+
 class AthenaService:
     def __init__(self, backends: Backends, workers: int = DEFAULT_WORKERS):
         self.backends = backends
@@ -300,7 +316,8 @@ class AthenaService:
             if failure is not None:
                 execution.fail(failure)
                 return
-            storage.put_object(bucket, f"{_split_s3(execution.output_dir)[1]}{execution.id}.txt", b"")
+            _EncryptedResults(storage, execution.result_configuration.get("EncryptionConfiguration")).put_object(
+                bucket, f"{_split_s3(execution.output_dir)[1]}{execution.id}.txt", b"")
             execution.succeed(Result(columns=[], rows=[], header=False, update_count=0), 0, None)
             return
         query = Query(
@@ -328,9 +345,10 @@ class AthenaService:
 
     def _write_results(self, execution: Execution, outcome: Any, engine_id: str) -> tuple[Result, str | None]:
         """The result files of a finished query (AWS's names and formats); the API's Result."""
-        storage = self.storage(execution.account_id, execution.region)
         bucket, prefix = _split_s3(execution.output_dir)
         base = f"{prefix}{execution.id}"
+        storage = _EncryptedResults(self.storage(execution.account_id, execution.region),
+                                    execution.result_configuration.get("EncryptionConfiguration"))
         columns = [column.to_api() for column in outcome.columns]
         manifest = None
         rows: list[list[str | None]] = []

@@ -64,9 +64,11 @@ class MotoS3Storage:
             fake_key._value_buffer.seek(0)
             return fake_key._value_buffer.read()
 
-    def put_object(self, bucket: str, key: str, body: bytes) -> None:
+    def put_object(self, bucket: str, key: str, body: bytes, encryption: str | None = None,
+                   kms_key_id: str | None = None) -> None:
+        """`encryption`: S3's ServerSideEncryption ("AES256", "aws:kms"); None: the bucket's default."""
         self._bucket(bucket)  # a missing bucket is a KeyError, not moto's HTTP error
-        self._s3.put_object(bucket, key, body)
+        self._s3.put_object(bucket, key, body, encryption=encryption, kms_key_id=kms_key_id)
 
     def delete_objects(self, bucket: str, keys: list[str]) -> None:
         self._bucket(bucket)
