@@ -368,8 +368,18 @@ def test_work_group_configuration_decides_the_result_location(lake):
     assert lake.run("SELECT 1", WorkGroup=relaxed, ResultConfiguration={})["ResultConfiguration"][
         "OutputLocation"].startswith(own)
 
+    # A work group that publishes CloudWatch metrics gets AWS/Athena's per-query metrics.
+    lake.athena.update_work_group(WorkGroup=enforced, ConfigurationUpdates={"PublishCloudWatchMetricsEnabled": True})
+    published = lake.run("SELECT 2", WorkGroup=enforced)
+    metrics = lake.session.client("cloudwatch").list_metrics(
+        Namespace="AWS/Athena", Dimensions=[{"Name": "WorkGroup", "Value": enforced}])["Metrics"]
+    assert {"TotalExecutionTime", "EngineExecutionTime", "QueryQueueTime", "ProcessedBytes"} <= {m["MetricName"] for m in metrics}
+    assert {d["Name"]: d["Value"] for d in metrics[0]["Dimensions"]} == {
+        "QueryState": "SUCCEEDED", "QueryType": "DML", "WorkGroup": enforced}
+    assert published["Status"]["State"] == "SUCCEEDED"
+
     listed = lake.athena.list_query_executions(WorkGroup=enforced)["QueryExecutionIds"]
-    assert listed == [on_enforced["QueryExecutionId"]]
+    assert listed == [published["QueryExecutionId"], on_enforced["QueryExecutionId"]]
     names = [g["Name"] for page in lake.athena.get_paginator("list_work_groups").paginate() for g in page["WorkGroups"]] \
         if lake.athena.can_paginate("list_work_groups") else [g["Name"] for g in lake.athena.list_work_groups()["WorkGroups"]]
     assert {"primary", enforced, relaxed} <= set(names)

@@ -77,6 +77,7 @@ class Execution:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     cancel_requested: threading.Event = field(default_factory=threading.Event, repr=False)
     running_query: Any = None  # the engine's Query while it runs (for cancel)
+    on_finish: Any = None  # (execution, final state) -> None, called as the execution finishes
     action: Any = None  # a statement the service runs itself (PREPARE, DEALLOCATE PREPARE): () -> Failure | None
 
     # -- the state machine ---------------------------------------------------------------------
@@ -94,9 +95,13 @@ class Execution:
             return True
 
     def _finish(self, state: str) -> None:
-        self.state = state
+        """Called with `lock` held: `on_finish` (counts, metrics) runs before any reader can see the
+        final state, so a client that sees it also sees what the finish published."""
         self._finished_at = time.monotonic()
         self.completed = datetime.now(timezone.utc)
+        if self.on_finish is not None:
+            self.on_finish(self, state)
+        self.state = state
 
     def succeed(self, result: Result, data_scanned: int, manifest_location: str | None) -> None:
         with self.lock:

@@ -21,7 +21,8 @@ create_table / update_table / delete_table / create_partition / get_table / data
 ``FakeDatabase.as_dict``, ``FakeTable.as_dict / delete_partition / partitions``,
 ``FakePartition.as_dict``; ``moto.s3.models.s3_backends``, ``S3Backend.get_bucket / put_object /
 delete_object``, ``FakeKey`` (``size / lock / _value_buffer``) and ``FakeBucket.keys``;
-``BaseResponse.current_account / region / body`` of the request.
+``moto.cloudwatch.models.cloudwatch_backends`` and ``CloudWatchBackend.put_metric_data`` (AWS/Athena
+metrics); ``BaseResponse.current_account / region / body`` of the request.
 """
 from __future__ import annotations
 
@@ -72,6 +73,7 @@ def _handler(service: "AthenaService", action: str) -> Callable[[Any], Any]:
 def moto_backends() -> Backends:
     """The three moto backend look-ups the service uses (BackendDict lookups, by account/region)."""
     from moto.athena.models import athena_backends
+    from moto.cloudwatch.models import cloudwatch_backends
     from moto.glue.models import glue_backends
     from moto.s3.models import s3_backends
     from moto.utilities.utils import get_partition
@@ -80,12 +82,14 @@ def moto_backends() -> Backends:
         athena=lambda account, region: athena_backends[account][region],
         glue=lambda account, region: glue_backends[account][region],
         s3=lambda account, region: s3_backends[account][get_partition(region)],
+        cloudwatch=lambda account, region: cloudwatch_backends[account][region],
     )
 
 
 def build_seams(service: "AthenaService") -> SeamSet:
     from moto.athena import models as athena_models
     from moto.athena import responses
+    from moto.cloudwatch import models as cloudwatch_models
     from moto.core.responses import BaseResponse
     from moto.glue import models as glue_models
     from moto.s3 import models as s3_models
@@ -113,6 +117,7 @@ def build_seams(service: "AthenaService") -> SeamSet:
         (glue_models.FakeTable, "delete_partition", ("self", "values")),
         (glue_models.FakePartition, "as_dict", ("self",)),
         (s3_models.S3Backend, "get_bucket", ("self", "bucket_name")),
+        (cloudwatch_models.CloudWatchBackend, "put_metric_data", ("self", "namespace", "metric_data")),
         (s3_models.S3Backend, "put_object", ("self", "bucket_name", "key_name", "value", "storage", "etag", "multipart",
                                              "encryption", "kms_key_id", "bucket_key_enabled", "lock_mode",
                                              "lock_legal_status", "lock_until", "checksum_value",
@@ -123,6 +128,7 @@ def build_seams(service: "AthenaService") -> SeamSet:
     for module, names in (
         (athena_models, ("athena_backends", "WorkGroup", "DataCatalog")),
         (glue_models, ("glue_backends",)),
+        (cloudwatch_models, ("cloudwatch_backends",)),
         (s3_models, ("s3_backends", "FakeKey")),
         (utils, ("get_partition",)),
     ):

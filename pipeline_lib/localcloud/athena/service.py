@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from . import results
+from . import metrics, results
 from .catalog import MotoGlueCatalog, database_api, matches, table_metadata
 from .errors import ApiError, InvalidRequest, MetadataError, ResourceNotFound
 from .executions import Execution, Failure, Result
@@ -52,6 +52,7 @@ class Backends:
     athena: Callable[[str, str], Any]
     glue: Callable[[str, str], Any]
     s3: Callable[[str, str], Any]
+    cloudwatch: Callable[[str, str], Any] | None = None
 
 
 @dataclass
@@ -272,7 +273,7 @@ class AthenaService:
             id=execution_id, query=query, sql=sql, params=list(params) if params else None, statement_type=kind,
             work_group=work_group.name, context=context, result_configuration=result_configuration,
             output_dir=output_dir, execution_parameters=execution_parameters, region=region, account_id=account,
-            token=token, fingerprint=fingerprint, action=action,
+            token=token, fingerprint=fingerprint, action=action, on_finish=self._finished,
         )
         with self._lock:
             if token and token in state.tokens:  # a concurrent retry won the race
@@ -293,11 +294,26 @@ class AthenaService:
         except Exception as exc:  # never leave an execution RUNNING forever
             log.exception("query %s: internal error", execution.id)
             execution.fail(Failure("GENERIC_INTERNAL_ERROR", f"{type(exc).__name__}: {exc}", 1, 200, True))
-        finally:
-            with self._lock:
-                key = {"SUCCEEDED": "queries_succeeded", "FAILED": "queries_failed", "CANCELLED": "queries_cancelled"}
-                if execution.state in key:
-                    self.counts[key[execution.state]] += 1
+
+    def _finished(self, execution: Execution, state: str) -> None:
+        """As an execution enters its final state (before clients can see it): counts, metrics."""
+        with self._lock:
+            self.counts[{"SUCCEEDED": "queries_succeeded", "FAILED": "queries_failed",
+                         "CANCELLED": "queries_cancelled"}[state]] += 1
+        self._publish_metrics(execution, state)
+
+    def _publish_metrics(self, execution: Execution, state: str) -> None:
+        """AWS/Athena metrics, when the work group publishes them (PublishCloudWatchMetricsEnabled)."""
+        if self.backends.cloudwatch is None:
+            return
+        try:
+            work_group = self.backends.athena(execution.account_id, execution.region).work_groups.get(execution.work_group)
+            if work_group is None or not (work_group.configuration or {}).get("PublishCloudWatchMetricsEnabled"):
+                return
+            self.backends.cloudwatch(execution.account_id, execution.region).put_metric_data(
+                metrics.NAMESPACE, metrics.metric_data(execution, state))
+        except Exception:  # metrics must never change a query's outcome
+            log.exception("query %s: publishing CloudWatch metrics failed", execution.id)
 
     def _run_unguarded(self, execution: Execution, sequence: int) -> None:
         from .engine import AthenaQueryError, Query
