@@ -370,6 +370,31 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
         if isinstance(node, (exp.DateAdd, exp.DateSub)) and _is_type(node.this, exp.DataType.Type.DATE) and (
                 (node.args.get("unit") and node.args["unit"].name.lower() in ("day", "week", "month", "quarter", "year"))):
             return exp.Cast(this=node.copy(), to=exp.DataType.build("DATE"))
+        if isinstance(node, exp.Round):
+            arg, places = node.this, node.args.get("decimals")
+            if _is_type(arg, exp.DataType.Type.DOUBLE):
+                return _fn("trino_round_double", arg, places or exp.Literal.number(0))
+            if _is_type(arg, exp.DataType.Type.FLOAT):
+                return exp.Cast(this=_fn("trino_round_double", arg, places or exp.Literal.number(0)),
+                                to=exp.DataType.build("FLOAT"))
+            t = arg.type
+            if t is not None and t.this == exp.DataType.Type.DECIMAL and len(t.expressions) == 2:
+                p, sc = (int(e.this.name) for e in t.expressions)
+                # Trino: round(decimal(p,s), d) keeps scale s (precision p+1); round(decimal) has scale 0.
+                target = f"DECIMAL({min(38, p + 1)}, {sc})" if places is not None else \
+                    f"DECIMAL({min(38, p - sc + min(1, sc))}, 0)"
+                return exp.Cast(this=exp.Round(this=arg, decimals=places), to=exp.DataType.build(target))
+            return node
+        if isinstance(node, exp.Avg) and node.this.type is not None and \
+                node.this.type.this == exp.DataType.Type.DECIMAL and len(node.this.type.expressions) == 2:
+            p, sc = (int(e.this.name) for e in node.this.type.expressions)
+            return exp.Cast(this=node.copy(), to=exp.DataType.build(f"DECIMAL({p}, {sc})"))  # Trino: same type
+        if isinstance(node, exp.Sub) and _is_type(node.left, exp.DataType.Type.DATE) and _is_type(
+                node.right, exp.DataType.Type.DATE):
+            raise user_error("TYPE_MISMATCH", f"{position(node)}: Cannot apply operator: date - date")
+        if isinstance(node, exp.Sign) and node.this.type is not None and (
+                _is_int(node.this) or _is_type(node.this, exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)):
+            return exp.Cast(this=node.copy(), to=node.this.type.copy())
         if isinstance(node, exp.ApproxQuantile):
             q = node.args.get("quantile")
             if q is None or node.args.get("weight") is not None or node.args.get("accuracy") is not None:
