@@ -261,6 +261,18 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
                 _DUCK_INT[node.to.this]]
             return _fn(prefix + name, node.this)
         if isinstance(node, exp.Cast) and node.to.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT):
+            arg = node.this
+            zone = _zone_of(arg) or ("UTC" if _is_type(arg, exp.DataType.Type.TIMESTAMPTZ) else None)
+            if zone is not None or _is_type(arg, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME):
+                # Trino: 'YYYY-MM-DD HH:MM:SS.fff' for timestamp(3) (Glue's timestamps), the literal's
+                # own precision otherwise; a zone name after timestamps with time zone.
+                precision = 3
+                if isinstance(arg, exp.Cast) and arg.to.expressions:
+                    precision = int(arg.to.expressions[0].this.name)
+                fmt = "%Y-%m-%d %H:%M:%S" + {0: "", 3: ".%g", 6: ".%f"}.get(precision, ".%g")
+                wall = arg if zone is None or _zone_of(arg) else _fn("timezone", exp.Literal.string("UTC"), arg)
+                text = _fn("strftime", wall, exp.Literal.string(fmt))
+                return exp.DPipe(this=text, expression=exp.Literal.string(" " + zone)) if zone else text
             if _is_type(node.this, exp.DataType.Type.DOUBLE):
                 return _fn("trino_double_to_varchar", node.this)
             if _is_type(node.this, exp.DataType.Type.FLOAT):
