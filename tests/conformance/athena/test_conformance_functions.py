@@ -65,6 +65,12 @@ CASES = [
     # select.html UNNEST ... WITH ORDINALITY.
     ("unnest_ordinality", "SELECT x, n FROM UNNEST(ARRAY['a', 'b']) WITH ORDINALITY AS t(x, n) ORDER BY n",
      [["a", "1"], ["b", "2"]]),
+    # select.html UNNEST of an array of rows: one column per field.
+    ("unnest_array_of_rows", "SELECT a, b FROM UNNEST(ARRAY[ROW(1, 'x'), ROW(2, 'y')]) AS t(a, b) ORDER BY a",
+     [["1", "x"], ["2", "y"]]),
+    # select.html: LEFT JOIN UNNEST ... ON TRUE keeps rows whose array is NULL or empty.
+    ("left_join_unnest", "SELECT o.order_id, t.tag FROM orders o LEFT JOIN UNNEST(o.tags) AS t(tag) ON TRUE "
+     "WHERE o.order_id IN (3, 5) ORDER BY o.order_id", [["3", None], ["5", None]]),
     # Double rendering is Java's Double.toString: 1.0E20, 1.0E-5; CAST(double AS varchar) too.
     ("double_rendering", "SELECT 1e20, CAST(1e20 AS varchar), CAST(0.00001 AS varchar), 2.0, 123456.5",
      [["1.0E20", "1.0E20", "1.0E-5", "2.0", "123456.5"]]),

@@ -489,16 +489,18 @@ def _rewrite_unnest(stmt: exp.Expression) -> None:
                 # An array of rows unnests into one column per field.
                 fields = t.expressions[0].expressions
                 element = _fn("unnest", arg.copy())
-                for f in fields:
-                    name = col_names[i] if i < len(col_names) else f.name
-                    selects.append(exp.alias_(exp.Dot(this=exp.Paren(this=element.copy()), expression=exp.to_identifier(f.name))
-                                              if False else exp.Bracket(this=exp.Paren(this=element.copy()),
-                                                                        expressions=[exp.Literal.string(f.name)]), name))
+                for j, f in enumerate(fields):
+                    key = f.name or f"field{j}"  # anonymous ROW(...) fields are field0, field1, ...
+                    name = col_names[i] if i < len(col_names) else key
+                    selects.append(exp.alias_(_fn("struct_extract", element.copy(), exp.Literal.string(key)), name))
                     i += 1
                 lengths.append(_fn("len", arg.copy()))
             else:
-                if t is None or t.this not in (exp.DataType.Type.ARRAY, exp.DataType.Type.UNKNOWN):
-                    pass
+                known_array = t is not None and t.this == exp.DataType.Type.ARRAY
+                if not known_array and not (len(un.expressions) == 1 and len(col_names) <= 1 + bool(un.args.get("offset"))):
+                    # An array unnests into one column, a map or an array of rows into several: without
+                    # the type the columns cannot be known, so refuse rather than guess.
+                    raise not_supported("UNNEST of an expression whose type is not known before execution")
                 name = col_names[i] if i < len(col_names) else f"_c{i}"
                 selects.append(exp.alias_(_fn("unnest", arg.copy()), name))
                 lengths.append(_fn("len", arg.copy()))
