@@ -65,6 +65,12 @@ CASES = [
     # select.html UNNEST ... WITH ORDINALITY.
     ("unnest_ordinality", "SELECT x, n FROM UNNEST(ARRAY['a', 'b']) WITH ORDINALITY AS t(x, n) ORDER BY n",
      [["a", "1"], ["b", "2"]]),
+    # select.html UNNEST of an array of rows: one column per field.
+    ("unnest_array_of_rows", "SELECT a, b FROM UNNEST(ARRAY[ROW(1, 'x'), ROW(2, 'y')]) AS t(a, b) ORDER BY a",
+     [["1", "x"], ["2", "y"]]),
+    # select.html: LEFT JOIN UNNEST ... ON TRUE keeps rows whose array is NULL or empty.
+    ("left_join_unnest", "SELECT o.order_id, t.tag FROM orders o LEFT JOIN UNNEST(o.tags) AS t(tag) ON TRUE "
+     "WHERE o.order_id IN (3, 5) ORDER BY o.order_id", [["3", None], ["5", None]]),
     # Double rendering is Java's Double.toString: 1.0E20, 1.0E-5; CAST(double AS varchar) too.
     ("double_rendering", "SELECT 1e20, CAST(1e20 AS varchar), CAST(0.00001 AS varchar), 2.0, 123456.5",
      [["1.0E20", "1.0E20", "1.0E-5", "2.0", "123456.5"]]),
@@ -74,6 +80,11 @@ CASES = [
     # conversion.html: casting a double to an integer rounds half away from zero.
     ("cast_double_to_int_rounds", "SELECT CAST(2.5 AS integer), CAST(-2.5 AS integer), CAST(1.4 AS bigint)",
      [["3", "-3", "1"]]),
+    # math.html round(x, d) and MathFunctions: doubles round half up on |x| * 10^d; a decimal keeps
+    # its scale (decimal(p+1, s)); avg(decimal(p,s)) is decimal(p,s); sign keeps the argument's type.
+    ("round_and_avg_types", "SELECT round(-2.5), round(2.345, 2), round(DECIMAL '2.345', 2), round(DECIMAL '2.5'), "
+     "sign(-2.5), sign(3)", [["-3.0", "2.35", "2.350", "3", "-1.0", "1"]]),
+    ("avg_decimal", "SELECT avg(amount) FROM orders WHERE dt = '2024-01-01'", [["15.25"]]),
     # --- date/time -----------------------------------------------------------------------------
     ("date_trunc", "SELECT date_trunc('month', DATE '2024-03-05'), date_trunc('hour', TIMESTAMP '2024-03-05 07:08:09')",
      [["2024-03-01", "2024-03-05 07:00:00.000"]]),
@@ -162,9 +173,11 @@ def test_error(lake, sql: str, name: str, message: str) -> None:
     assert str(err.value) == f"{name}: {message}"
 
 
-def test_type_mismatch(lake) -> None:
+@pytest.mark.parametrize("sql", ["SELECT 'a' + 1", "SELECT DATE '2024-01-02' - DATE '2024-01-01'"])
+def test_type_mismatch(lake, sql: str) -> None:
+    # Trino has no varchar + integer and no date - date operator (use date_diff).
     with pytest.raises(AthenaQueryError) as err:
-        lake.query("SELECT 'a' + 1")
+        lake.query(sql)
     assert err.value.error_name == "TYPE_MISMATCH"
 
 

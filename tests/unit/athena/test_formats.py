@@ -60,3 +60,20 @@ def test_parquet_physical_types_widened_to_glue_types() -> None:
     out = lake.query("SELECT * FROM p")
     assert [c.type for c in out.columns] == ["bigint", "double", "decimal", "timestamp", "varchar", "integer"]
     assert list(out.render_rows()) == [["1", "1.5", "1.500", "2024-01-01 00:00:00.123", "x", None]]
+
+
+def test_parquet_column_of_an_incompatible_type_is_hive_bad_data() -> None:
+    import pytest
+
+    from pipeline_lib.localcloud.athena.engine import AthenaQueryError
+    lake = Lake()
+    lake.put("s3://lake/b/a.parquet", parquet_bytes(pa.table({"n": ["12"], "m": pa.array([1], pa.int64())})))
+    lake.table("b", [("n", "int"), ("m", "bigint")], "s3://lake/b/")
+    with pytest.raises(AthenaQueryError) as err:
+        lake.query("SELECT n FROM b")
+    assert err.value.error_name == "HIVE_BAD_DATA"
+    assert err.value.message == ("Field n's type string in parquet file s3://lake/b/a.parquet is incompatible with "
+                                 "type int defined in table schema")
+    lake.table("narrow", [("m", "int")], "s3://lake/b/")  # int64 read as int: narrowing
+    with pytest.raises(AthenaQueryError):
+        lake.query("SELECT m FROM narrow")

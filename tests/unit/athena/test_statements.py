@@ -174,3 +174,14 @@ def test_ctas_and_views_need_column_names(lake: Lake) -> None:
             lake.query(sql)
         assert err.value.error_name == "MISSING_COLUMN_NAME"
         assert err.value.message.endswith("Column name not specified at position 1")
+
+
+def test_alter_table_properties_columns_location(lake: Lake) -> None:
+    lake.query("ALTER TABLE src SET TBLPROPERTIES ('owner_team' = 'data', 'classification' = 'parquet')")
+    assert lake.catalog.get_table("db", "src")["Parameters"]["owner_team"] == "data"
+    assert lake.rows("SHOW TBLPROPERTIES src ('owner_team')") == [["data"]]
+    lake.query("ALTER TABLE src ADD COLUMNS (note string, score decimal(5,2))")
+    assert lake.rows("SELECT id, note, score FROM src WHERE id = 1") == [["1", None, None]]
+    lake.put("s3://lake/moved/a.parquet", parquet_bytes(pa.table({"id": pa.array([42], pa.int64())})))
+    lake.query("ALTER TABLE src SET LOCATION 's3://lake/moved/'")
+    assert lake.rows("SELECT id FROM src") == [["42"]]

@@ -244,7 +244,52 @@ def msck_repair(query, changes, sql: str):
     return ddl_outcome(text=lines) if lines else ddl_outcome()
 
 
+def _table_input(table: dict) -> dict:
+    keys = ("Name", "Description", "Owner", "Retention", "StorageDescriptor", "PartitionKeys", "ViewOriginalText",
+            "ViewExpandedText", "TableType", "Parameters")
+    return {k: table[k] for k in keys if k in table}
+
+
+def _alter_properties(query, changes, sql: str):
+    """ALTER TABLE t SET TBLPROPERTIES (...) | ADD COLUMNS (...) | SET LOCATION '...'; None if another form."""
+    m = re.match(r"\s*ALTER\s+TABLE\s+([\w.`\"]+)\s+(SET\s+TBLPROPERTIES|ADD\s+COLUMNS|SET\s+LOCATION)\s*(.*?)\s*;?\s*$",
+                 sql, re.I | re.S)
+    if not m:
+        return None
+    parts = [p.strip('`"').lower() for p in m.group(1).split(".")]
+    name = TableName("awsdatacatalog", parts[-2] if len(parts) > 1 else (query.database or ""), parts[-1])
+    table = lookup_table(query.catalog, name, None)
+    new = _table_input(table)
+    action, rest = " ".join(m.group(2).upper().split()), m.group(3)
+    if action == "SET TBLPROPERTIES":
+        props = dict(re.findall(r"'((?:[^']|'')*)'\s*=\s*'((?:[^']|'')*)'", rest))
+        new["Parameters"] = {**(new.get("Parameters") or {}), **props}
+    elif action == "SET LOCATION":
+        loc = re.fullmatch(r"'([^']*)'", rest.strip())
+        if not loc:
+            raise user_error("SYNTAX_ERROR", "line 1:1: expected SET LOCATION 's3://...'")
+        new["StorageDescriptor"] = {**new.get("StorageDescriptor", {}), "Location": loc.group(1)}
+    else:
+        body = rest.strip()
+        if not (body.startswith("(") and body.endswith(")")):
+            raise user_error("SYNTAX_ERROR", "line 1:1: expected ADD COLUMNS (name type, ...)")
+        import sqlglot
+        schema_expr = sqlglot.parse_one(f"CREATE EXTERNAL TABLE _x {body} LOCATION 's3://x/'", read="athena")
+        existing = {c["Name"].lower() for c in new["StorageDescriptor"].get("Columns", [])}
+        cols = list(new["StorageDescriptor"].get("Columns", []))
+        for c in schema_expr.this.expressions:
+            if c.name.lower() in existing:
+                raise user_error("DUPLICATE_COLUMN_NAME", f"Column '{c.name.lower()}' already exists")
+            cols.append({"Name": c.name.lower(), "Type": _hive_type(c.args["kind"])})
+        new["StorageDescriptor"] = {**new["StorageDescriptor"], "Columns": cols}
+    changes.update_table(name.database, new)
+    return ddl_outcome()
+
+
 def alter_table(query, changes, sql: str):
+    other = _alter_properties(query, changes, sql)
+    if other is not None:
+        return other
     m = re.match(r"\s*ALTER\s+TABLE\s+([\w.`\"]+)\s+(ADD|DROP)\s+(IF\s+(?:NOT\s+)?EXISTS\s+)?(.*?)\s*;?\s*$", sql, re.I | re.S)
     if not m:
         raise not_supported("This ALTER TABLE form")

@@ -1,8 +1,7 @@
-"""Reading one S3 object of a table into Arrow, with Glue's column types imposed.
-
-Parquet (columns matched by name, case-insensitively, and cast to the declared type: an int32
-column declared bigint reads as bigint), JSON lines (OpenX / Hive JSON SerDe) and text
-(LazySimpleSerDe: delimited, `\\N` is NULL; OpenCSVSerde: quoted CSV). Bytes come from memory.
+"""Table formats: which one a Glue table is, and reading one text object into Arrow with Glue's
+column types imposed: JSON lines (OpenX / Hive JSON SerDe) and text (LazySimpleSerDe: delimited,
+`\\N` is NULL; OpenCSVSerde: quoted CSV). Bytes come from memory. Parquet objects are read by
+DuckDB (scan.py), matched by name and cast to the declared types.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import io
 import json
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pipeline_lib import schema
 
@@ -57,9 +55,8 @@ def _bad_data(msg: str) -> AthenaQueryError:
 
 def read_object(body: bytes, fmt: str, serde_params: dict, columns: list[tuple[str, str]],
                 table_params: dict, uri: str) -> pa.Table:
-    """The object's rows as an Arrow table with exactly `columns` [(name, glue type)], typed."""
-    if fmt == "parquet":
-        return _read_parquet(body, columns, uri)
+    """A text object's rows (JSON, CSV) as an Arrow table with exactly `columns` [(name, glue type)],
+    typed. (Parquet objects are read by DuckDB itself: scan.py.)"""
     if body[:2] == b"\x1f\x8b":  # gzip (Athena picks the codec from the content/extension of text files)
         body = gzip.decompress(body)
     elif uri.endswith(".bz2") or uri.endswith(".zst") or uri.endswith(".snappy"):
@@ -67,34 +64,6 @@ def read_object(body: bytes, fmt: str, serde_params: dict, columns: list[tuple[s
     if fmt == "json":
         return _read_json(body, columns, uri, serde_params.get("ignore.malformed.json", "").lower() == "true")
     return _read_text(body, fmt, serde_params, columns, table_params, uri)
-
-
-def _read_parquet(body: bytes, columns: list[tuple[str, str]], uri: str) -> pa.Table:
-    try:
-        pf = pq.ParquetFile(pa.BufferReader(body))
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is bad data for Athena
-        raise _bad_data(f"Not valid Parquet file: {uri} ({exc})") from None
-    by_lower = {name.lower(): name for name in pf.schema_arrow.names}
-    wanted = [by_lower[c.lower()] for c, _ in columns if c.lower() in by_lower]
-    data = pf.read(columns=wanted, use_threads=True) if wanted else None
-    n = pf.metadata.num_rows
-    arrays, fields = [], []
-    for name, glue in columns:
-        target = _arrow(glue)
-        if name.lower() in by_lower:
-            col = data.column(by_lower[name.lower()])
-            if col.type != target:
-                try:
-                    col = col.cast(target)
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                    raise _bad_data(
-                        f"Field {name}'s type {col.type} in parquet file {uri} is incompatible with type "
-                        f"{glue} defined in table schema") from exc
-        else:
-            col = pa.nulls(n, target)
-        arrays.append(col)
-        fields.append(pa.field(name, target))
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
 def _arrow(glue: str) -> pa.DataType:

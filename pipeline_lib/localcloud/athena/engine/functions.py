@@ -21,6 +21,12 @@ __all__ = ["install", "SharedDatabase"]
 _INT_RANGES = {"TINYINT": "TINYINT", "SMALLINT": "SMALLINT", "INTEGER": "INT", "BIGINT": "BIGINT"}
 
 _MACROS = [
+    # Trino's round(double, d): sign * Math.round(|x| * 10^d) / 10^d, Math.round rounding half up.
+    "CREATE MACRO trino_round_double(x, d) AS CASE WHEN isnan(x) OR isinf(x) THEN x "
+    "WHEN x < 0 THEN -(CASE WHEN (-x * pow(10, d)) - floor(-x * pow(10, d)) >= 0.5 "
+    "THEN floor(-x * pow(10, d)) + 1 ELSE floor(-x * pow(10, d)) END / pow(10, d)) "
+    "ELSE (CASE WHEN (x * pow(10, d)) - floor(x * pow(10, d)) >= 0.5 "
+    "THEN floor(x * pow(10, d)) + 1 ELSE floor(x * pow(10, d)) END / pow(10, d)) END",
     "CREATE MACRO trino_regexp_extract(s, p, g) AS "
     "CASE WHEN regexp_matches(s, p) THEN regexp_extract(s, p, g) END",
     "CREATE MACRO trino_regexp_extract_all(s, p, g) AS regexp_extract_all(s, p, g)",

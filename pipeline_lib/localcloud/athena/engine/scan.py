@@ -114,7 +114,9 @@ def scan_table(table: dict, *, storage, columns: list[str] | None,
         for i, (_, loc) in enumerate(partitions):
             jobs.extend((u, s, i) for u, s in list_data_objects(storage, loc))
 
-    if fmt == "parquet" and blob_sink is not None:
+    if fmt == "parquet":
+        if blob_sink is None:
+            raise ValueError("Parquet tables are read by DuckDB: a blob_sink is required")
         return _parquet_sql(table, storage, jobs, data_cols_read, keys, partitions, blob_sink, name)
 
     def read(job: tuple[str, int, int]) -> pa.Table:
@@ -172,11 +174,16 @@ def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_s
         except KeyError:
             continue
         try:
-            names = pq.read_schema(pa.BufferReader(body)).names
+            file_schema = pq.read_schema(pa.BufferReader(body))
         except Exception as exc:  # noqa: BLE001 - an unreadable object is bad data to Athena
             raise user_error("HIVE_BAD_DATA", f"Not valid Parquet file: {uri} ({exc})") from None
-        for col in names:
-            present.setdefault(col.lower(), col)
+        declared = dict(data_cols)
+        for f in file_schema:
+            present.setdefault(f.name.lower(), f.name)
+            glue = declared.get(f.name.lower())
+            if glue is not None and not parquet_type_readable(f.type, glue_to_arrow(glue)):
+                raise user_error("HIVE_BAD_DATA", f"Field {f.name}'s type {f.type} in parquet file {uri} is "
+                                 f"incompatible with type {glue} defined in table schema")
         paths.append(blob_sink(f"{name}/__p={max(idx, 0)}/{n}.parquet", body))
         read_jobs.append((uri, size))
     select = []
@@ -203,3 +210,40 @@ def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_s
     sql = f"SELECT {', '.join(select)} FROM {source}"
     return ScanResult(None, sum(s for _, s in read_jobs), [u for u, _ in read_jobs], sql=sql,
                       partitions=parts_table, partitions_name=parts_name)
+
+
+_INT_WIDTH = {8: 1, 16: 2, 32: 3, 64: 4}
+
+
+def parquet_type_readable(physical: pa.DataType, declared: pa.DataType) -> bool:
+    """Whether Athena's Parquet reader reads a file column of `physical` type as `declared`:
+    the same type, a wider integer, float as double, a decimal that fits, any timestamp unit;
+    nested types field by field. Anything else is HIVE_BAD_DATA (no string -> number, no narrowing)."""
+    t = pa.types
+    if physical == declared:
+        return True
+    if t.is_integer(physical) and t.is_integer(declared):
+        return _INT_WIDTH[physical.bit_width] <= _INT_WIDTH[declared.bit_width]
+    if t.is_integer(physical) and t.is_decimal(declared):
+        return True
+    if t.is_floating(physical) and t.is_floating(declared):
+        return physical.bit_width <= declared.bit_width
+    if t.is_decimal(physical) and t.is_decimal(declared):
+        return declared.precision - declared.scale >= physical.precision - physical.scale and declared.scale >= physical.scale
+    if t.is_timestamp(physical) and t.is_timestamp(declared):
+        return True
+    if (t.is_string(physical) or t.is_large_string(physical) or t.is_dictionary(physical)) and t.is_string(declared):
+        return True
+    if (t.is_binary(physical) or t.is_large_binary(physical)) and (t.is_binary(declared) or t.is_string(declared)):
+        return True
+    if t.is_date(physical) and t.is_date(declared):
+        return True
+    if (t.is_list(physical) or t.is_large_list(physical)) and t.is_list(declared):
+        return parquet_type_readable(physical.value_type, declared.value_type)
+    if t.is_map(physical) and t.is_map(declared):
+        return parquet_type_readable(physical.key_type, declared.key_type) and \
+            parquet_type_readable(physical.item_type, declared.item_type)
+    if t.is_struct(physical) and t.is_struct(declared):
+        fields = {f.name.lower(): f.type for f in physical}
+        return all(parquet_type_readable(fields[f.name.lower()], f.type) for f in declared if f.name.lower() in fields)
+    return False

@@ -74,6 +74,13 @@ def show(query, sql: str):
         name = _parse_name(target, query.database)
         table = lookup_table(query.catalog, name, None)
         return text_outcome(stype, "field", [f"{c:<20}" for c, _ in table_columns(table) + partition_keys(table)])
+    m = re.match(r"SHOW\s+TBLPROPERTIES\s+(\S+)(?:\s*\(\s*'([^']*)'\s*\))?$", text, re.I)
+    if m:
+        name = _parse_name(m.group(1), query.database)
+        params = lookup_table(query.catalog, name, None).get("Parameters") or {}
+        if m.group(2) is not None:
+            return text_outcome(stype, "prpt_name", [params[m.group(2)]] if m.group(2) in params else [])
+        return text_outcome(stype, "prpt_name", [f"{k}\t{v}" for k, v in sorted(params.items())])
     m = re.match(r"SHOW\s+CREATE\s+(TABLE|VIEW)\s+(\S+)$", text, re.I)
     if m:
         name = _parse_name(m.group(2), query.database)

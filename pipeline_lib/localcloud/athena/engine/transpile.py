@@ -261,6 +261,18 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
                 _DUCK_INT[node.to.this]]
             return _fn(prefix + name, node.this)
         if isinstance(node, exp.Cast) and node.to.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT):
+            arg = node.this
+            zone = _zone_of(arg) or ("UTC" if _is_type(arg, exp.DataType.Type.TIMESTAMPTZ) else None)
+            if zone is not None or _is_type(arg, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME):
+                # Trino: 'YYYY-MM-DD HH:MM:SS.fff' for timestamp(3) (Glue's timestamps), the literal's
+                # own precision otherwise; a zone name after timestamps with time zone.
+                precision = 3
+                if isinstance(arg, exp.Cast) and arg.to.expressions:
+                    precision = int(arg.to.expressions[0].this.name)
+                fmt = "%Y-%m-%d %H:%M:%S" + {0: "", 3: ".%g", 6: ".%f"}.get(precision, ".%g")
+                wall = arg if zone is None or _zone_of(arg) else _fn("timezone", exp.Literal.string("UTC"), arg)
+                text = _fn("strftime", wall, exp.Literal.string(fmt))
+                return exp.DPipe(this=text, expression=exp.Literal.string(" " + zone)) if zone else text
             if _is_type(node.this, exp.DataType.Type.DOUBLE):
                 return _fn("trino_double_to_varchar", node.this)
             if _is_type(node.this, exp.DataType.Type.FLOAT):
@@ -370,6 +382,31 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
         if isinstance(node, (exp.DateAdd, exp.DateSub)) and _is_type(node.this, exp.DataType.Type.DATE) and (
                 (node.args.get("unit") and node.args["unit"].name.lower() in ("day", "week", "month", "quarter", "year"))):
             return exp.Cast(this=node.copy(), to=exp.DataType.build("DATE"))
+        if isinstance(node, exp.Round):
+            arg, places = node.this, node.args.get("decimals")
+            if _is_type(arg, exp.DataType.Type.DOUBLE):
+                return _fn("trino_round_double", arg, places or exp.Literal.number(0))
+            if _is_type(arg, exp.DataType.Type.FLOAT):
+                return exp.Cast(this=_fn("trino_round_double", arg, places or exp.Literal.number(0)),
+                                to=exp.DataType.build("FLOAT"))
+            t = arg.type
+            if t is not None and t.this == exp.DataType.Type.DECIMAL and len(t.expressions) == 2:
+                p, sc = (int(e.this.name) for e in t.expressions)
+                # Trino: round(decimal(p,s), d) keeps scale s (precision p+1); round(decimal) has scale 0.
+                target = f"DECIMAL({min(38, p + 1)}, {sc})" if places is not None else \
+                    f"DECIMAL({min(38, p - sc + min(1, sc))}, 0)"
+                return exp.Cast(this=exp.Round(this=arg, decimals=places), to=exp.DataType.build(target))
+            return node
+        if isinstance(node, exp.Avg) and node.this.type is not None and \
+                node.this.type.this == exp.DataType.Type.DECIMAL and len(node.this.type.expressions) == 2:
+            p, sc = (int(e.this.name) for e in node.this.type.expressions)
+            return exp.Cast(this=node.copy(), to=exp.DataType.build(f"DECIMAL({p}, {sc})"))  # Trino: same type
+        if isinstance(node, exp.Sub) and _is_type(node.left, exp.DataType.Type.DATE) and _is_type(
+                node.right, exp.DataType.Type.DATE):
+            raise user_error("TYPE_MISMATCH", f"{position(node)}: Cannot apply operator: date - date")
+        if isinstance(node, exp.Sign) and node.this.type is not None and (
+                _is_int(node.this) or _is_type(node.this, exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)):
+            return exp.Cast(this=node.copy(), to=node.this.type.copy())
         if isinstance(node, exp.ApproxQuantile):
             q = node.args.get("quantile")
             if q is None or node.args.get("weight") is not None or node.args.get("accuracy") is not None:
@@ -452,16 +489,18 @@ def _rewrite_unnest(stmt: exp.Expression) -> None:
                 # An array of rows unnests into one column per field.
                 fields = t.expressions[0].expressions
                 element = _fn("unnest", arg.copy())
-                for f in fields:
-                    name = col_names[i] if i < len(col_names) else f.name
-                    selects.append(exp.alias_(exp.Dot(this=exp.Paren(this=element.copy()), expression=exp.to_identifier(f.name))
-                                              if False else exp.Bracket(this=exp.Paren(this=element.copy()),
-                                                                        expressions=[exp.Literal.string(f.name)]), name))
+                for j, f in enumerate(fields):
+                    key = f.name or f"field{j}"  # anonymous ROW(...) fields are field0, field1, ...
+                    name = col_names[i] if i < len(col_names) else key
+                    selects.append(exp.alias_(_fn("struct_extract", element.copy(), exp.Literal.string(key)), name))
                     i += 1
                 lengths.append(_fn("len", arg.copy()))
             else:
-                if t is None or t.this not in (exp.DataType.Type.ARRAY, exp.DataType.Type.UNKNOWN):
-                    pass
+                known_array = t is not None and t.this == exp.DataType.Type.ARRAY
+                if not known_array and not (len(un.expressions) == 1 and len(col_names) <= 1 + bool(un.args.get("offset"))):
+                    # An array unnests into one column, a map or an array of rows into several: without
+                    # the type the columns cannot be known, so refuse rather than guess.
+                    raise not_supported("UNNEST of an expression whose type is not known before execution")
                 name = col_names[i] if i < len(col_names) else f"_c{i}"
                 selects.append(exp.alias_(_fn("unnest", arg.copy()), name))
                 lengths.append(_fn("len", arg.copy()))
