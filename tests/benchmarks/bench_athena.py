@@ -9,7 +9,8 @@ and once to a local directory. Two queries:
 - a full scan (every row, grouped by category).
 
 For each: local Athena through the API (StartQueryExecution -> SUCCEEDED -> every GetQueryResults
-page; best of REPEAT), DuckDB reading the same Parquet files from local disk (target: local Athena
+page; best of REPEAT; the engine's own share is its EngineExecutionTimeInMillis, the rest is the
+API's HTTP round trips and the service), DuckDB reading the same Parquet files from local disk (target: local Athena
 <= 2x DuckDB), and `wr.s3.read_parquet_table` + pandas. Run: `make bench` (or
 `pytest -m benchmark -s tests/benchmarks/bench_athena.py`).
 """
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.benchmark
 
 ROWS = int(os.environ.get("BENCH_ATHENA_ROWS", "1000000"))
 DAYS = 30
-REPEAT = 3
+REPEAT = 5
 CATEGORIES = np.array(["books", "games", "garden", "music", "tools", "toys"])
 
 
@@ -158,6 +159,6 @@ def test_local_athena_vs_duckdb_and_wrangler(lake):
         lines.append(
             f"  {label}: local Athena {seconds_athena * 1000:.0f} ms (engine {engine_ms} ms, scanned {scanned:,} B), "
             f"DuckDB on local disk {seconds_duckdb * 1000:.0f} ms -> {seconds_athena / seconds_duckdb:.2f}x "
-            f"(target <= 2x); wr.s3.read_parquet_table + pandas {seconds_wr * 1000:.0f} ms -> "
-            f"{seconds_athena / seconds_wr:.2f}x")
+            f"(target <= 2x; the engine alone {engine_ms / 1000 / seconds_duckdb:.2f}x); "
+            f"wr.s3.read_parquet_table + pandas {seconds_wr * 1000:.0f} ms -> {seconds_athena / seconds_wr:.2f}x")
     print("\n" + "\n".join(lines))
