@@ -12,7 +12,7 @@ from typing import Any
 
 from .storage import stable
 
-__all__ = ["MotoGlueCatalog", "database_api", "table_metadata"]
+__all__ = ["MotoGlueCatalog", "database_api", "matches", "table_metadata"]
 
 
 class MotoGlueCatalog:

@@ -14,6 +14,8 @@ from ..cfn.base import LocalResource, ResourceError
 from ..cfn.shapes import conform, input_member
 from .workgroups import DEFAULTS as _WORK_GROUP_DEFAULTS
 
+__all__ = ["WorkGroup"]
+
 ENGINE_3 = "Athena engine version 3"
 # What GetWorkGroup reports for settings a configuration leaves out.
 DEFAULTS = {key: value for key, value in _WORK_GROUP_DEFAULTS.items() if key != "ResultConfiguration"}
