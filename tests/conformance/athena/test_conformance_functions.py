@@ -42,6 +42,12 @@ CASES = [
     ("at_timezone", "SELECT at_timezone(TIMESTAMP '2024-01-01 12:00:00', 'Asia/Tokyo'), "
      "TIMESTAMP '2024-07-01 12:00:00' AT TIME ZONE 'America/New_York'",
      [["2024-01-01 21:00:00.000 Asia/Tokyo", "2024-07-01 08:00:00.000 America/New_York"]]),
+    # datetime.html: a timestamp with time zone is an instant: comparisons and to_unixtime use the
+    # instant, field extraction (hour, date) the zone's local time.
+    ("time_zone_instants", "SELECT TIMESTAMP '2024-01-01 12:00:00' AT TIME ZONE 'America/New_York' = "
+     "TIMESTAMP '2024-01-01 12:00:00', to_unixtime(from_unixtime(100, 'Asia/Tokyo')), "
+     "hour(from_unixtime(0, 'Asia/Tokyo')), date(TIMESTAMP '2024-01-01 23:00:00' AT TIME ZONE 'Asia/Tokyo')",
+     [["true", "100.0", "9", "2024-01-02"]]),
     # datetime.html from_unixtime(unixtime, zone).
     ("from_unixtime_zone", "SELECT from_unixtime(0, 'Europe/Paris'), from_unixtime(86400)",
      [["1970-01-01 01:00:00.000 Europe/Paris", "1970-01-02 00:00:00.000 UTC"]]),

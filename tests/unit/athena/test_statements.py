@@ -185,3 +185,20 @@ def test_alter_table_properties_columns_location(lake: Lake) -> None:
     lake.put("s3://lake/moved/a.parquet", parquet_bytes(pa.table({"id": pa.array([42], pa.int64())})))
     lake.query("ALTER TABLE src SET LOCATION 's3://lake/moved/'")
     assert lake.rows("SELECT id FROM src") == [["42"]]
+
+
+def test_describe_text_is_what_awswrangler_parses(lake: Lake) -> None:
+    # wr.athena.describe_table reads the .txt result with the ColumnInfo names and sep="\t".
+    import csv
+
+    import pandas as pd
+    from awswrangler.athena._utils import _parse_describe_table
+
+    lake.query("CREATE EXTERNAL TABLE p (id bigint COMMENT 'the id', v double) PARTITIONED BY (dt string) "
+               "STORED AS PARQUET LOCATION 's3://lake/p/'")
+    out = lake.query("DESCRIBE `p`", database="`db`")
+    frame = pd.read_csv(io.StringIO(out.render_text()), sep="\t", names=[c.name for c in out.columns],
+                        quoting=csv.QUOTE_ALL, keep_default_na=False, skip_blank_lines=True, na_values=[])
+    parsed = _parse_describe_table(frame)
+    assert parsed.to_dict("list") == {"Column Name": ["id", "v", "dt"], "Type": ["bigint", "double", "string"],
+                                      "Partition": [False, False, True], "Comment": ["the id", "", ""]}

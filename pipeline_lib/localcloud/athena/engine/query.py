@@ -45,7 +45,8 @@ class Query:
         self.sql = sql
         self.catalog = catalog
         self.storage = storage
-        self.database = database.lower() if database else None
+        # awswrangler passes the database quoted in backticks (`db`); Athena accepts either.
+        self.database = database.strip().strip("`").lower() if database else None
         self.catalog_name = catalog_name.lower()
         self.params = params
         self.query_id = query_id

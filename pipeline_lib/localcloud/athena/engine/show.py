@@ -10,7 +10,7 @@ from sqlglot import exp
 from .catalog import TableName, lookup_table, require_database, table_name
 from .errors import not_supported, user_error
 from .resolve import decode_view
-from .results import text_outcome
+from .results import text_outcome, text_table_outcome
 from .scan import partition_keys, table_columns, table_partitions
 
 __all__ = ["show", "describe"]
@@ -136,13 +136,13 @@ def describe(query, stmt: exp.Describe):
         raise not_supported(f"DESCRIBE {stmt.args['style']}")
     name = table_name(target, query.database, query.catalog_name)
     table = lookup_table(query.catalog, name, target)
-    lines = []
+    # Hive's DESCRIBE layout: name and type padded to 20, then the comment; partition keys listed
+    # again under "# Partition Information" (awswrangler's describe_table relies on it).
     comments = {c["Name"].lower(): c.get("Comment", "") for c in (table.get("StorageDescriptor") or {}).get("Columns") or []}
-    for c, t in table_columns(table) + partition_keys(table):
-        lines.append(f"{c:<20}\t{t:<20}\t{comments.get(c, '')}".rstrip(" ") if comments.get(c) else f"{c:<20}\t{t:<20}\t")
+    rows = [[f"{c:<20}", f"{t:<20}", comments.get(c, "")] for c, t in table_columns(table) + partition_keys(table)]
     keys = partition_keys(table)
     if keys:
-        lines += ["\t \t ", "# Partition Information\t \t ", f"{'# col_name':<20}\t{'data_type':<20}\t{'comment':<20}",
-                  "\t \t "]
-        lines += [f"{c:<20}\t{t:<20}\t" for c, t in keys]
-    return text_outcome("UTILITY", "col_name", lines)
+        rows += [["", " ", " "], ["# Partition Information", " ", " "],
+                 [f"{'# col_name':<20}", f"{'data_type':<20}", f"{'comment':<20}"], ["", " ", " "]]
+        rows += [[f"{c:<20}", f"{t:<20}", ""] for c, t in keys]
+    return text_table_outcome("UTILITY", ["col_name", "data_type", "comment"], rows)

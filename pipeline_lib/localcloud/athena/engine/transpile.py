@@ -368,6 +368,18 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
             if zone is None:
                 raise not_supported("from_unixtime with a non-literal time zone")
             return _zoned(_fn("timezone", exp.Literal.string(zone), _fn("to_timestamp", node.this)), zone)
+        if isinstance(node, (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.In,
+                             exp.NullSafeEQ, exp.NullSafeNEQ)):
+            # timestamp with time zone values compare as instants (Trino), not as wall-clock times.
+            for key in ("this", "expression", "low", "high"):
+                operand = node.args.get(key)
+                if isinstance(operand, exp.Expression) and _zone_of(operand) is not None:
+                    node.set(key, _instant(operand.copy()))
+            if isinstance(node, exp.In):
+                node.set("expressions", [_instant(e.copy()) if _zone_of(e) else e for e in node.expressions])
+            return node
+        if isinstance(node, exp.TimeToUnix) and _zone_of(node.this) is not None:
+            return exp.TimeToUnix(this=_instant(node.this.copy()))
         if isinstance(node, exp.Typeof):
             t = node.this.type
             name = _TRINO_TYPEOF.get(t.this) if t is not None else None
