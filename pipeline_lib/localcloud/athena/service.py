@@ -1,5 +1,6 @@
 """The local Athena API: query executions run by the engine in a small worker pool, their result
-files, work groups, the Glue catalog's views, named queries and prepared statements.
+files and work groups; the catalog views (`catalog_api`) and named queries and prepared statements
+(`saved_queries`) answer their own actions.
 
 `AthenaService.handle(action, account, region, params)` answers one API call with the response
 dict (AWS's shapes, as in botocore's athena service model) or raises `errors.ApiError`. It knows
@@ -7,7 +8,6 @@ moto only through `Backends` (three look-ups the extension builds from moto's ba
 """
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
@@ -20,9 +20,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import metrics, results
-from .catalog import MotoGlueCatalog, database_api, matches, table_metadata
-from .errors import ApiError, InvalidRequest, MetadataError, ResourceNotFound
+from .catalog import MotoGlueCatalog
+from .catalog_api import AWS_DATA_CATALOG, CatalogApi
+from .errors import ApiError, InvalidRequest
 from .executions import Execution, Failure, Result
+from .paging import list_page, page_offset, page_token, with_token
+from .saved_queries import SavedQueries
 from .sqltext import parse_deallocate, parse_execute, parse_prepare
 from .storage import MotoS3Storage
 from .workgroups import (
@@ -37,7 +40,6 @@ __all__ = ["AWS_DATA_CATALOG", "AthenaService", "Backends"]
 
 log = logging.getLogger("pipeline_lib.localcloud.athena")
 
-AWS_DATA_CATALOG = "AwsDataCatalog"
 DEFAULT_WORKERS = 4
 MAX_RESULTS_PAGE = 1000
 # Parsed result rows held in memory for GetQueryResults (values, most recently used kept); older
@@ -61,9 +63,6 @@ class _Region:
 
     executions: "OrderedDict[str, Execution]" = field(default_factory=OrderedDict)
     tokens: dict[str, str] = field(default_factory=dict)
-    prepared: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    named: "OrderedDict[str, dict[str, Any]]" = field(default_factory=OrderedDict)
-    named_tokens: dict[str, str] = field(default_factory=dict)
     work_groups_created: dict[str, datetime] = field(default_factory=dict)
 
 
@@ -72,33 +71,6 @@ def _split_s3(uri: str) -> tuple[str, str]:
         raise InvalidRequest(f"{uri} is not a valid S3 location: it must start with s3://")
     bucket, _, key = uri[5:].partition("/")
     return bucket, key
-
-
-def _page_token(execution_id: str, offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps([execution_id, offset]).encode()).decode()
-
-
-def _page_offset(token: str | None, execution_id: str) -> int:
-    if not token:
-        return 0
-    try:
-        owner, offset = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, TypeError):
-        raise InvalidRequest("Invalid NextToken") from None
-    if owner != execution_id or not isinstance(offset, int) or offset < 0:
-        raise InvalidRequest("Invalid NextToken")
-    return offset
-
-
-def _list_page(items: list[Any], token: str | None, max_results: int | None, limit: int, scope: str) -> tuple[list[Any], str | None]:
-    """One page of a list call; the token is opaque to clients."""
-    size = limit if max_results is None else int(max_results)
-    if size < 0 or size > limit:
-        raise InvalidRequest(f"MaxResults must be between 0 and {limit}")
-    offset = _page_offset(token, scope)
-    page = items[offset:offset + size] if size else items[offset:offset + limit]
-    end = offset + len(page)
-    return page, (_page_token(scope, end) if end < len(items) else None)
 
 
 class _EncryptedResults:
@@ -127,8 +99,12 @@ class AthenaService:
         self._held: "OrderedDict[str, tuple[list[list[str | None]], int]]" = OrderedDict()
         self._held_values = 0
         self.counts = {"queries_started": 0, "queries_succeeded": 0, "queries_failed": 0, "queries_cancelled": 0}
+        self.catalog_api = CatalogApi(backends)
+        self.saved = SavedQueries(lambda account, region, name: self._work_group(account, region, name).name)
         self._actions: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
-            name: getattr(self, f"_{name}") for name in ACTIONS
+            **{name: getattr(self, f"_{name}") for name in OWN_ACTIONS},
+            **{name: getattr(self.catalog_api, name) for name in CatalogApi.ACTIONS},
+            **{name: getattr(self.saved, name) for name in SavedQueries.ACTIONS},
         }
 
     # -- plumbing --------------------------------------------------------------------------------
@@ -197,8 +173,8 @@ class AthenaService:
     def _list_work_groups(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
         groups = sorted(self.backends.athena(account, region).work_groups.values(), key=lambda g: g.name)
         summaries = [work_group_summary(g, self._created(account, region, g.name)) for g in groups]
-        page, token = _list_page(summaries, p.get("NextToken"), p.get("MaxResults"), 50, "work-groups")
-        return {"WorkGroups": page, **({"NextToken": token} if token else {})}
+        page, token = list_page(summaries, p.get("NextToken"), p.get("MaxResults"), 50, "work-groups")
+        return with_token({"WorkGroups": page}, token)
 
     def _update_work_group(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
         work_group = self._work_group(account, region, p.get("WorkGroup"))
@@ -239,7 +215,7 @@ class AthenaService:
         sql, params = query, execution_parameters
         execute = parse_execute(query)
         if execute is not None:
-            prepared = state.prepared.get((work_group.name, execute.name))
+            prepared = self.saved.prepared_statement(account, region, work_group.name, execute.name)
             if prepared is None:
                 raise InvalidRequest(f"Prepared statement {execute.name} was not found in workGroup {work_group.name}.")
             sql = prepared["QueryStatement"]
@@ -286,6 +262,22 @@ class AthenaService:
             sequence = self._sequence
         self._pool.submit(self._run, execution, sequence)
         return {"QueryExecutionId": execution_id}
+
+    def _prepare_action(self, account: str, region: str, work_group: str, name: str,
+                        statement: str) -> Callable[[], Failure | None]:
+        def prepare() -> Failure | None:
+            self.saved.prepare(account, region, work_group, name, statement)
+            return None
+
+        return prepare
+
+    def _deallocate_action(self, account: str, region: str, work_group: str, name: str) -> Callable[[], Failure | None]:
+        def deallocate() -> Failure | None:
+            if self.saved.deallocate(account, region, work_group, name):
+                return None
+            return Failure("NOT_FOUND", f"Prepared statement not found: {name}")
+
+        return deallocate
 
     # -- running ---------------------------------------------------------------------------------
     def _run(self, execution: Execution, sequence: int) -> None:
@@ -467,8 +459,8 @@ class AthenaService:
         work_group = self._work_group(account, region, p.get("WorkGroup")).name
         with self._lock:
             ids = [e.id for e in reversed(self._region(account, region).executions.values()) if e.work_group == work_group]
-        page, token = _list_page(ids, p.get("NextToken"), p.get("MaxResults"), 50, f"executions:{work_group}")
-        return {"QueryExecutionIds": page, **({"NextToken": token} if token else {})}
+        page, token = list_page(ids, p.get("NextToken"), p.get("MaxResults"), 50, f"executions:{work_group}")
+        return with_token({"QueryExecutionIds": page}, token)
 
     def _stop_query_execution(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
         self._execution(account, region, p.get("QueryExecutionId")).cancel()
@@ -489,7 +481,7 @@ class AthenaService:
         if not 1 <= size <= MAX_RESULTS_PAGE:
             raise InvalidRequest(f"MaxResults must be between 1 and {MAX_RESULTS_PAGE}")
         result = execution.result
-        offset = _page_offset(p.get("NextToken"), execution.id)
+        offset = page_offset(p.get("NextToken"), execution.id)
         header = 1 if result.header else 0
         held = self._rows(execution) if offset + size > header else []
         total = header + result.row_count
@@ -503,231 +495,17 @@ class AthenaService:
             "ResultSet": {"Rows": rows, "ResultSetMetadata": {"ColumnInfo": result.columns}},
         }
         if end < total:
-            out["NextToken"] = _page_token(execution.id, end)
+            out["NextToken"] = page_token(execution.id, end)
         return out
 
-    # -- data catalogs and the Glue catalog's views ------------------------------------------------
-    def _check_catalog(self, name: str | None) -> None:
-        if not name or name.lower() != AWS_DATA_CATALOG.lower():
-            raise MetadataError(f"Catalog {name} not found or is not a Glue Data Catalog.")
 
-    def _list_data_catalogs(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        catalogs = [{"CatalogName": AWS_DATA_CATALOG, "Type": "GLUE"}]
-        catalogs += [{"CatalogName": c.name, "Type": c.type}
-                     for c in self.backends.athena(account, region).data_catalogs.values()]
-        page, token = _list_page(catalogs, p.get("NextToken"), p.get("MaxResults"), 50, "catalogs")
-        return {"DataCatalogsSummary": page, **({"NextToken": token} if token else {})}
-
-    def _get_data_catalog(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        name = p.get("Name") or ""
-        if name.lower() == AWS_DATA_CATALOG.lower():
-            return {"DataCatalog": {"Name": AWS_DATA_CATALOG, "Description": "AWS Glue Data Catalog", "Type": "GLUE",
-                                    "Parameters": {"catalog-id": account}}}
-        catalog = self.backends.athena(account, region).data_catalogs.get(name)
-        if catalog is None:
-            raise InvalidRequest(f"DataCatalog {name} was not found")
-        out = {"Name": catalog.name, "Type": catalog.type, "Parameters": dict(catalog.parameters or {})}
-        if catalog.description:
-            out["Description"] = catalog.description
-        return {"DataCatalog": out}
-
-    def _get_database(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        self._check_catalog(p.get("CatalogName"))
-        database = self.catalog(account, region).get_database(p.get("DatabaseName") or "")
-        if database is None:
-            raise MetadataError(f"Database {p.get('DatabaseName')} not found.")
-        return {"Database": database_api(database)}
-
-    def _list_databases(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        self._check_catalog(p.get("CatalogName"))
-        databases = sorted((database_api(d) for d in self.catalog(account, region).get_databases()), key=lambda d: d["Name"])
-        page, token = _list_page(databases, p.get("NextToken"), p.get("MaxResults"), 50, "databases")
-        return {"DatabaseList": page, **({"NextToken": token} if token else {})}
-
-    def _get_table_metadata(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        self._check_catalog(p.get("CatalogName"))
-        catalog = self.catalog(account, region)
-        database = p.get("DatabaseName") or ""
-        if catalog.get_database(database) is None:
-            raise MetadataError(f"Database {database} not found.")
-        table = catalog.get_table(database, p.get("TableName") or "")
-        if table is None:
-            raise MetadataError(f"Table {p.get('TableName')} not found.")
-        return {"TableMetadata": table_metadata(table)}
-
-    def _list_table_metadata(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        self._check_catalog(p.get("CatalogName"))
-        catalog = self.catalog(account, region)
-        database = p.get("DatabaseName") or ""
-        if catalog.get_database(database) is None:
-            raise MetadataError(f"Database {database} not found.")
-        tables = sorted((t for t in catalog.get_tables(database) if matches(p.get("Expression"), t["Name"])),
-                        key=lambda t: t["Name"])
-        page, token = _list_page([table_metadata(t) for t in tables], p.get("NextToken"), p.get("MaxResults"), 50,
-                                 f"tables:{database}")
-        return {"TableMetadataList": page, **({"NextToken": token} if token else {})}
-
-    # -- named queries -----------------------------------------------------------------------------
-    def _create_named_query(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        for required in ("Name", "Database", "QueryString"):
-            if not p.get(required):
-                raise InvalidRequest(f"{required} must be given")
-        work_group = self._work_group(account, region, p.get("WorkGroup")).name
-        state = self._region(account, region)
-        token = p.get("ClientRequestToken")
-        with self._lock:
-            if token and token in state.named_tokens:
-                return {"NamedQueryId": state.named_tokens[token]}
-            query_id = str(uuid.uuid4())
-            state.named[query_id] = {"Name": p["Name"], "Database": p["Database"], "QueryString": p["QueryString"],
-                                     "NamedQueryId": query_id, "WorkGroup": work_group,
-                                     **({"Description": p["Description"]} if p.get("Description") else {})}
-            if token:
-                state.named_tokens[token] = query_id
-        return {"NamedQueryId": query_id}
-
-    def _named(self, account: str, region: str, query_id: str | None) -> dict[str, Any]:
-        named = self._region(account, region).named.get(query_id or "")
-        if named is None:
-            raise InvalidRequest(f"NamedQuery {query_id} was not found")
-        return named
-
-    def _get_named_query(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        return {"NamedQuery": dict(self._named(account, region, p.get("NamedQueryId")))}
-
-    def _update_named_query(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        named = self._named(account, region, p.get("NamedQueryId"))
-        with self._lock:
-            named.update({k: p[k] for k in ("Name", "QueryString", "Description") if k in p})
-        return {}
-
-    def _delete_named_query(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        self._named(account, region, p.get("NamedQueryId"))
-        with self._lock:
-            self._region(account, region).named.pop(p["NamedQueryId"], None)
-        return {}
-
-    def _list_named_queries(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        work_group = self._work_group(account, region, p.get("WorkGroup")).name
-        ids = [q["NamedQueryId"] for q in self._region(account, region).named.values() if q["WorkGroup"] == work_group]
-        page, token = _list_page(ids, p.get("NextToken"), p.get("MaxResults"), 50, f"named:{work_group}")
-        return {"NamedQueryIds": page, **({"NextToken": token} if token else {})}
-
-    def _batch_get_named_query(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        found, missing = [], []
-        named = self._region(account, region).named
-        for query_id in p.get("NamedQueryIds") or []:
-            if query_id in named:
-                found.append(dict(named[query_id]))
-            else:
-                missing.append({"NamedQueryId": query_id, "ErrorCode": "INVALID_INPUT",
-                                "ErrorMessage": f"NamedQuery {query_id} was not found"})
-        return {"NamedQueries": found, "UnprocessedNamedQueryIds": missing}
-
-    # -- prepared statements -----------------------------------------------------------------------
-    def _prepare_action(self, account: str, region: str, work_group: str, name: str, statement: str) -> Callable[[], None]:
-        """PREPARE name FROM statement: creates (or replaces, as Trino does) the work group's statement."""
-        def prepare() -> None:
-            with self._lock:
-                self._region(account, region).prepared[(work_group, name)] = {
-                    "StatementName": name, "QueryStatement": statement, "WorkGroupName": work_group,
-                    "LastModifiedTime": datetime.now(timezone.utc).timestamp()}
-            return None
-
-        return prepare
-
-    def _deallocate_action(self, account: str, region: str, work_group: str, name: str) -> Callable[[], Failure | None]:
-        def deallocate() -> Failure | None:
-            with self._lock:
-                if self._region(account, region).prepared.pop((work_group, name), None) is None:
-                    return Failure("NOT_FOUND", f"Prepared statement not found: {name}")
-            return None
-
-        return deallocate
-
-    def _create_prepared_statement(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        from .engine import MalformedQuery, parse_check
-
-        work_group = self._work_group(account, region, p.get("WorkGroup")).name
-        name, statement = p.get("StatementName") or "", p.get("QueryStatement") or ""
-        try:
-            parse_check(statement)
-        except MalformedQuery as exc:
-            raise InvalidRequest(exc.message, athena_error_code="MALFORMED_QUERY") from None
-        state = self._region(account, region)
-        with self._lock:
-            if (work_group, name) in state.prepared:
-                raise InvalidRequest(f"Prepared statement {name} already exists in workGroup {work_group}")
-            state.prepared[(work_group, name)] = {
-                "StatementName": name, "QueryStatement": statement, "WorkGroupName": work_group,
-                "LastModifiedTime": datetime.now(timezone.utc).timestamp(),
-                **({"Description": p["Description"]} if p.get("Description") else {}),
-            }
-        return {}
-
-    def _prepared(self, account: str, region: str, p: dict[str, Any]) -> tuple[tuple[str, str], dict[str, Any]]:
-        work_group = self._work_group(account, region, p.get("WorkGroup")).name
-        key = (work_group, p.get("StatementName") or "")
-        statement = self._region(account, region).prepared.get(key)
-        if statement is None:
-            raise ResourceNotFound(f"PreparedStatement {key[1]} was not found in workGroup {work_group}.")
-        return key, statement
-
-    def _get_prepared_statement(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        return {"PreparedStatement": dict(self._prepared(account, region, p)[1])}
-
-    def _update_prepared_statement(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        from .engine import MalformedQuery, parse_check
-
-        _, statement = self._prepared(account, region, p)
-        try:
-            parse_check(p.get("QueryStatement") or "")
-        except MalformedQuery as exc:
-            raise InvalidRequest(exc.message, athena_error_code="MALFORMED_QUERY") from None
-        with self._lock:
-            statement["QueryStatement"] = p["QueryStatement"]
-            statement["LastModifiedTime"] = datetime.now(timezone.utc).timestamp()
-            if "Description" in p:
-                statement["Description"] = p["Description"]
-        return {}
-
-    def _delete_prepared_statement(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        key, _ = self._prepared(account, region, p)
-        with self._lock:
-            self._region(account, region).prepared.pop(key, None)
-        return {}
-
-    def _list_prepared_statements(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        work_group = self._work_group(account, region, p.get("WorkGroup")).name
-        summaries = [{"StatementName": s["StatementName"], "LastModifiedTime": s["LastModifiedTime"]}
-                     for (group, _), s in sorted(self._region(account, region).prepared.items()) if group == work_group]
-        page, token = _list_page(summaries, p.get("NextToken"), p.get("MaxResults"), 50, f"prepared:{work_group}")
-        return {"PreparedStatements": page, **({"NextToken": token} if token else {})}
-
-    def _batch_get_prepared_statement(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        work_group = self._work_group(account, region, p.get("WorkGroup")).name
-        found, missing = [], []
-        prepared = self._region(account, region).prepared
-        for name in p.get("PreparedStatementNames") or []:
-            if (work_group, name) in prepared:
-                found.append(dict(prepared[(work_group, name)]))
-            else:
-                missing.append({"StatementName": name, "ErrorCode": "INVALID_INPUT",
-                                "ErrorMessage": f"PreparedStatement {name} was not found in workGroup {work_group}."})
-        return {"PreparedStatements": found, "UnprocessedPreparedStatementNames": missing}
-
-
-# The API actions this service answers (moto's AthenaResponse method names), each by `_<name>`.
-ACTIONS: tuple[str, ...] = (
+# The API actions the service answers itself (as `_<name>`); CatalogApi and SavedQueries answer theirs.
+OWN_ACTIONS: tuple[str, ...] = (
     "create_work_group", "get_work_group", "list_work_groups", "update_work_group", "delete_work_group",
     "start_query_execution", "get_query_execution", "batch_get_query_execution", "list_query_executions",
     "stop_query_execution", "get_query_results", "get_query_runtime_statistics",
-    "list_data_catalogs", "get_data_catalog", "get_database", "list_databases", "get_table_metadata",
-    "list_table_metadata",
-    "create_named_query", "get_named_query", "update_named_query", "delete_named_query", "list_named_queries",
-    "batch_get_named_query",
-    "create_prepared_statement", "get_prepared_statement", "update_prepared_statement", "delete_prepared_statement",
-    "list_prepared_statements", "batch_get_prepared_statement",
 )
+# Every action (moto's AthenaResponse method names) the seams route to the service.
+ACTIONS: tuple[str, ...] = OWN_ACTIONS + CatalogApi.ACTIONS + SavedQueries.ACTIONS
 
 __all__ += ["ACTIONS", "ApiError"]
