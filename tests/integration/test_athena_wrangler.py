@@ -214,3 +214,12 @@ def test_wranglers_result_cache_finds_the_earlier_execution(stack):
     again = wr.athena.read_sql_query(sql, athena_cache_settings={"max_cache_seconds": 900}, **common)
     assert again.query_metadata["QueryExecutionId"] == first.query_metadata["QueryExecutionId"]
     assert again["n"].tolist() == first["n"].tolist() == [int(stack.truth()["tier"].notna().sum())]
+
+
+def test_an_empty_answer_is_an_empty_frame_with_the_columns(stack):
+    sql = f'SELECT customer_id, loyalty_points FROM "{stack.table}" WHERE 1 = 0'
+    common = dict(database=stack.database, workgroup=stack.workgroup, boto3_session=stack.session,
+                  athena_query_wait_polling_delay=0.05)
+    for frame in (wr.athena.read_sql_query(sql, ctas_approach=True, **common),
+                  wr.athena.read_sql_query(sql, ctas_approach=False, **common)):
+        assert list(frame.columns) == ["customer_id", "loyalty_points"] and len(frame) == 0
