@@ -105,11 +105,9 @@ class Binder:
         return stmt
 
     def _register_empty(self, reg: str, glue: dict) -> None:
-        """The table's shape, without data, so the statement is analysed (and fails) before reading."""
+        """The table's shape (DuckDB types), so the statement is analysed (and fails) before reading."""
         cols = table_columns(glue) + partition_keys(glue)
-        empty = pa.schema([pa.field(n, glue_to_arrow(t)) for n, t in cols]).empty_table()
-        self.con.register(reg, empty)
-        self.schema[reg] = arrow_schema_to_duckdb(empty.schema)
+        self.schema[reg] = arrow_schema_to_duckdb(pa.schema([pa.field(n, glue_to_arrow(t)) for n, t in cols]))
 
     # -- pass 2: read the data (after analysis: columns are qualified) --------------------------
     def load(self, stmt: exp.Expression) -> None:
@@ -141,13 +139,14 @@ class Binder:
             self.bytes_read += result.bytes_read
             self.files_read += result.files
             if result.sql is not None:
-                self.con.unregister(reg)
                 if result.partitions is not None:
                     self.con.register(result.partitions_name, result.partitions)
                 self.con.execute(f'CREATE TEMP VIEW "{reg}" AS {result.sql}')
             elif result.table is not None:
-                self.con.unregister(reg)
                 self.con.register(reg, result.table)
+            else:  # no objects: the declared columns, no rows
+                cols = table_columns(glue) + partition_keys(glue)
+                self.con.register(reg, pa.schema([pa.field(n, glue_to_arrow(t)) for n, t in cols]).empty_table())
         self._pending = []
 
     def _partition_predicates(self, node: exp.Table, keys: set[str]) -> list[exp.Expression]:
