@@ -192,7 +192,8 @@ class Binder:
         fast = _string_key_filter(keys, predicates)
         if fast is not None:
             return [p for p in partitions if fast(p[0])]
-        from .transpile import before_typing, fix_semantics, to_duckdb, qualify_and_type
+        from .functions import install
+        from .transpile import fix_semantics, to_duckdb
         values = partition_values_table(keys, [v for v, _ in partitions])
         values = values.append_column("__i", pa.array(range(len(partitions)), pa.int64()))
         conds = []
@@ -203,18 +204,16 @@ class Binder:
             conds.append(c)
         where = exp.and_(*conds)
         try:
-            probe = exp.select("__i").from_("__parts").where(where)
-            con = self.con
-            from .functions import install
-            con.register("__parts", values)
-            schema = {"__parts": arrow_schema_to_duckdb(values.schema)}
-            # The statement is already qualified and typed: only Trino's semantics remain to apply.
-            del schema
-            probe = fix_semantics(probe, {})
+            # The predicates come from the qualified, typed statement: only Trino's semantics remain
+            # to apply before DuckDB evaluates them over the partitions' typed values.
+            probe = fix_semantics(exp.select("__i").from_("__parts").where(where), {})
             sql = to_duckdb(probe)
-            install(con, sql)
-            keep = {row[0] for row in con.sql(sql).fetchall()}
-            con.unregister("__parts")
+            install(self.con, sql)
+            self.con.register("__parts", values)
+            try:
+                keep = {row[0] for row in self.con.sql(sql).fetchall()}
+            finally:
+                self.con.unregister("__parts")
         except (duckdb.Error, AthenaQueryError):
             return partitions  # the filter still applies to the rows; only pruning is skipped
         return [p for i, p in enumerate(partitions) if i in keep]

@@ -336,13 +336,11 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
                 if len(args) < 2:
                     raise user_error("FUNCTION_NOT_FOUND", f"{position(node)}: Function 'zip' not registered")
                 fields = [f"field{i}" for i in range(len(args))]
-                lam_args = [exp.to_identifier(f"_z{i}") for i in range(len(args))]
                 # list_zip pads the shorter lists with NULL as Trino does; rename its fields.
                 struct = exp.Struct(expressions=[
                     exp.PropertyEQ(this=exp.to_identifier(f), expression=_fn(
                         "struct_extract", exp.column("_zr"), exp.Literal.number(i + 1)))
                     for i, f in enumerate(fields)])
-                del lam_args
                 return _fn("list_transform", _fn("list_zip", *args),
                            exp.Lambda(this=struct, expressions=[exp.to_identifier("_zr")]))
             if name in ("parse_datetime",):
