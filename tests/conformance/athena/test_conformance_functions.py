@@ -132,6 +132,10 @@ CASES = [
     # --- approximate aggregates (aggregate.html: standard error 2.3%; exact on tiny inputs) -----
     ("approx_distinct", "SELECT approx_distinct(customer) FROM orders", [["4"]]),
     ("approx_percentile", "SELECT approx_percentile(qty, 0.5) FROM orders", [["2"]]),
+    # string.html format: Java format specifiers.
+    ("format", "SELECT format('%s-%d', 'a', 5), format('%.2f', 3.14159)", [["a-5", "3.14"]]),
+    ("tablesample_bounds", "SELECT (SELECT count(*) FROM orders TABLESAMPLE BERNOULLI (0)), "
+     "(SELECT count(*) FROM orders TABLESAMPLE BERNOULLI (100))", [["0", "6"]]),
     # --- strings and conditionals ----------------------------------------------------------------
     ("string_functions", "SELECT substr('hello', 2, 3), strpos('hello', 'l'), length('héllo'), upper('ab'), "
      "lpad('7', 3, '0'), concat('a', 'b', 'c'), 'x' || 'y', reverse('abc'), trim('  a ')",
@@ -168,6 +172,11 @@ ERRORS = [
     ("SELECT 1 / 0", "DIVISION_BY_ZERO", "Division by zero"),
     ("SELECT CAST('1.9' AS integer)", "INVALID_CAST_ARGUMENT", "Cannot cast '1.9' to INT"),
     ("SELECT CAST('abc' AS double)", "INVALID_CAST_ARGUMENT", "Cannot cast 'abc' to DOUBLE"),
+    # array.html / map.html: the subscript operator fails out of range (element_at returns NULL).
+    ("SELECT tags[5] FROM orders WHERE order_id = 1", "INVALID_FUNCTION_ARGUMENT",
+     "Array subscript must be less than or equal to array length: 5 > 2"),
+    ("SELECT tags[0] FROM orders WHERE order_id = 1", "INVALID_FUNCTION_ARGUMENT", "SQL array indices start at 1"),
+    ("SELECT attrs['nope'] FROM orders WHERE order_id = 1", "INVALID_FUNCTION_ARGUMENT", "Key not present in map: nope"),
 ]
 
 

@@ -21,6 +21,15 @@ __all__ = ["install", "SharedDatabase"]
 _INT_RANGES = {"TINYINT": "TINYINT", "SMALLINT": "SMALLINT", "INTEGER": "INT", "BIGINT": "BIGINT"}
 
 _MACROS = [
+    # Trino's subscripts fail where DuckDB's give NULL (element_at is the NULL-returning form).
+    "CREATE MACRO trino_array_subscript(a, i) AS CASE WHEN a IS NULL OR i IS NULL THEN NULL "
+    "WHEN i = 0 THEN error('ATHENA[INVALID_FUNCTION_ARGUMENT] SQL array indices start at 1') "
+    "WHEN i < 0 THEN error('ATHENA[INVALID_FUNCTION_ARGUMENT] Array subscript is negative: ' || i) "
+    "WHEN i > len(a) THEN error('ATHENA[INVALID_FUNCTION_ARGUMENT] Array subscript must be less than or equal "
+    "to array length: ' || i || ' > ' || len(a)) ELSE a[i] END",
+    "CREATE MACRO trino_map_subscript(m, k) AS CASE WHEN m IS NULL OR k IS NULL THEN NULL "
+    "WHEN NOT map_contains(m, k) THEN error('ATHENA[INVALID_FUNCTION_ARGUMENT] Key not present in map: ' || k) "
+    "ELSE m[k] END",
     # Trino's round(double, d): sign * Math.round(|x| * 10^d) / 10^d, Math.round rounding half up.
     "CREATE MACRO trino_round_double(x, d) AS CASE WHEN isnan(x) OR isinf(x) THEN x "
     "WHEN x < 0 THEN -(CASE WHEN (-x * pow(10, d)) - floor(-x * pow(10, d)) >= 0.5 "

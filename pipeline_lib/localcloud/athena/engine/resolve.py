@@ -92,7 +92,8 @@ class Binder:
                 continue
             self._n += 1
             reg = f"__t{self._n}"
-            new = exp.Table(this=exp.to_identifier(reg), alias=exp.TableAlias(this=exp.to_identifier(alias)))
+            new = exp.Table(this=exp.to_identifier(reg), alias=exp.TableAlias(this=exp.to_identifier(alias)),
+                            sample=table.args.get("sample"))
             table.replace(new)
             self._pending.append((reg, glue, name))
             self.tables.append(name)

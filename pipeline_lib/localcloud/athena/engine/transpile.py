@@ -207,6 +207,15 @@ def _from_template(template: str, **args: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _int_constant(node: exp.Expression) -> int | None:
+    if isinstance(node, exp.Literal) and not node.is_string and re.fullmatch(r"\d+", node.this):
+        return int(node.this)
+    if isinstance(node, exp.Neg):
+        inner = _int_constant(node.this)
+        return None if inner is None else -inner
+    return None
+
+
 def _fn(name: str, *args: exp.Expression) -> exp.Anonymous:
     return exp.Anonymous(this=name, expressions=list(args))
 
@@ -280,6 +289,19 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
             if node.this.type is not None and node.this.type.this in (
                     exp.DataType.Type.ARRAY, exp.DataType.Type.MAP, exp.DataType.Type.STRUCT):
                 raise user_error("TYPE_MISMATCH", f"{position(node)}: Cannot cast {node.this.type.sql('athena').lower()} to varchar")
+        if isinstance(node, exp.Bracket) and not node.args.get("safe") and len(node.expressions) == 1 \
+                and node.find_ancestor(exp.Try) is None:
+            base, index = node.this, node.expressions[0]
+            if _is_type(base, exp.DataType.Type.ARRAY):
+                constant = _int_constant(index)
+                if constant is not None:  # sqlglot keeps integer constants 0-based
+                    index = exp.Literal.number(constant + 1)
+                return _fn("trino_array_subscript", base, index)
+            if _is_type(base, exp.DataType.Type.MAP):
+                return _fn("trino_map_subscript", base, index)
+        if isinstance(node, exp.Format):
+            # Trino's format() is Java's String.format; DuckDB's printf takes the same %-specifiers.
+            return _fn("printf", node.this, *node.expressions)
         if isinstance(node, exp.Struct) and not any(isinstance(e, (exp.PropertyEQ, exp.Slice)) for e in node.expressions):
             # ROW(1, 'x'): Trino's anonymous fields render as field0, field1, ...
             names = [f"field{i}" for i in range(len(node.expressions))]
