@@ -91,6 +91,10 @@ CASES = [
     ("round_and_avg_types", "SELECT round(-2.5), round(2.345, 2), round(DECIMAL '2.345', 2), round(DECIMAL '2.5'), "
      "sign(-2.5), sign(3)", [["-3.0", "2.35", "2.350", "3", "-1.0", "1"]]),
     ("avg_decimal", "SELECT avg(amount) FROM orders WHERE dt = '2024-01-01'", [["15.25"]]),
+    # decimal.html: decimal division is exact with scale max(s1, s2), rounded half up; integers take
+    # part as decimal(10,0); a double operand makes it double division.
+    ("decimal_division", "SELECT DECIMAL '10.00' / 3, DECIMAL '1.01' / 2, DECIMAL '-1.01' / 2, 7 / DECIMAL '2.0', "
+     "DECIMAL '1.00' / 8.0", [["3.33", "0.51", "-0.51", "3.5", "0.125"]]),
     # --- date/time -----------------------------------------------------------------------------
     ("date_trunc", "SELECT date_trunc('month', DATE '2024-03-05'), date_trunc('hour', TIMESTAMP '2024-03-05 07:08:09')",
      [["2024-03-01", "2024-03-05 07:00:00.000"]]),
