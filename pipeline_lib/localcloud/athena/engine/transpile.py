@@ -548,6 +548,8 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
     # Children first, so a rewritten node embeds already-rewritten arguments.
     for node in reversed(list(stmt.dfs())):
         new = walk(node)
+        if isinstance(new, exp.Cast) and new is not node and (new.type is None or new.type.this == exp.DataType.Type.UNKNOWN):
+            new.type = new.to.copy()  # rewritten nodes keep a type for the rewrites around them
         if new is not node:
             if node is stmt:
                 stmt = new
