@@ -91,6 +91,10 @@ CASES = [
     ("round_and_avg_types", "SELECT round(-2.5), round(2.345, 2), round(DECIMAL '2.345', 2), round(DECIMAL '2.5'), "
      "sign(-2.5), sign(3)", [["-3.0", "2.35", "2.350", "3", "-1.0", "1"]]),
     ("avg_decimal", "SELECT avg(amount) FROM orders WHERE dt = '2024-01-01'", [["15.25"]]),
+    # decimal.html: decimal division is exact with scale max(s1, s2), rounded half up; integers take
+    # part as decimal(10,0); a double operand makes it double division.
+    ("decimal_division", "SELECT DECIMAL '10.00' / 3, DECIMAL '1.01' / 2, DECIMAL '-1.01' / 2, 7 / DECIMAL '2.0', "
+     "DECIMAL '1.00' / 8.0", [["3.33", "0.51", "-0.51", "3.5", "0.125"]]),
     # --- date/time -----------------------------------------------------------------------------
     ("date_trunc", "SELECT date_trunc('month', DATE '2024-03-05'), date_trunc('hour', TIMESTAMP '2024-03-05 07:08:09')",
      [["2024-03-01", "2024-03-05 07:00:00.000"]]),
@@ -132,6 +136,10 @@ CASES = [
     # --- approximate aggregates (aggregate.html: standard error 2.3%; exact on tiny inputs) -----
     ("approx_distinct", "SELECT approx_distinct(customer) FROM orders", [["4"]]),
     ("approx_percentile", "SELECT approx_percentile(qty, 0.5) FROM orders", [["2"]]),
+    # string.html format: Java format specifiers.
+    ("format", "SELECT format('%s-%d', 'a', 5), format('%.2f', 3.14159)", [["a-5", "3.14"]]),
+    ("tablesample_bounds", "SELECT (SELECT count(*) FROM orders TABLESAMPLE BERNOULLI (0)), "
+     "(SELECT count(*) FROM orders TABLESAMPLE BERNOULLI (100))", [["0", "6"]]),
     # --- strings and conditionals ----------------------------------------------------------------
     ("string_functions", "SELECT substr('hello', 2, 3), strpos('hello', 'l'), length('héllo'), upper('ab'), "
      "lpad('7', 3, '0'), concat('a', 'b', 'c'), 'x' || 'y', reverse('abc'), trim('  a ')",
@@ -168,6 +176,11 @@ ERRORS = [
     ("SELECT 1 / 0", "DIVISION_BY_ZERO", "Division by zero"),
     ("SELECT CAST('1.9' AS integer)", "INVALID_CAST_ARGUMENT", "Cannot cast '1.9' to INT"),
     ("SELECT CAST('abc' AS double)", "INVALID_CAST_ARGUMENT", "Cannot cast 'abc' to DOUBLE"),
+    # array.html / map.html: the subscript operator fails out of range (element_at returns NULL).
+    ("SELECT tags[5] FROM orders WHERE order_id = 1", "INVALID_FUNCTION_ARGUMENT",
+     "Array subscript must be less than or equal to array length: 5 > 2"),
+    ("SELECT tags[0] FROM orders WHERE order_id = 1", "INVALID_FUNCTION_ARGUMENT", "SQL array indices start at 1"),
+    ("SELECT attrs['nope'] FROM orders WHERE order_id = 1", "INVALID_FUNCTION_ARGUMENT", "Key not present in map: nope"),
 ]
 
 

@@ -153,3 +153,18 @@ def test_q17_data_scanned_counts_only_read_partitions(lake) -> None:
 
 def test_q18_csv_table_with_pipe_delimiter(lake) -> None:
     assert lake.rows("SELECT id, url FROM events WHERE id = 2") == [["2", "http://example.org/"]]
+
+
+def test_q19_avg_and_ratio_of_decimals_round_half_up(lake) -> None:
+    # avg(decimal(10,2)) is decimal(10,2) (aggregate.html), the exact mean rounded half up.
+    from decimal import ROUND_HALF_UP
+
+    df = orders_frame()
+    want = [[c, str((sum(g.amount) / len(g)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))]
+            for c, g in sorted(df.groupby("customer"), key=lambda kv: kv[0])]
+    out = lake.query("SELECT customer, avg(amount) FROM orders GROUP BY customer ORDER BY customer")
+    assert list(out.render_rows()) == want
+    assert (out.columns[1].type, out.columns[1].precision, out.columns[1].scale) == ("decimal", 10, 2)
+    total = sum(df.amount)
+    (row,) = lake.rows("SELECT sum(amount) / count(*) FROM orders")
+    assert row == [str((total / len(df)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))]

@@ -80,3 +80,30 @@ def test_bad_parquet_object_is_hive_bad_data(lake: Lake) -> None:
     with pytest.raises(AthenaQueryError) as err:
         lake.query("SELECT count(*) FROM t")
     assert err.value.error_name == "HIVE_BAD_DATA" and err.value.error_category == 2
+
+
+def test_prepare_execute_deallocate(lake: Lake) -> None:
+    class Store(dict):
+        def get_prepared_statement(self, name):
+            return self.get(name)
+
+        def put_prepared_statement(self, name, text):
+            self[name] = text
+
+        def delete_prepared_statement(self, name):
+            del self[name]
+
+    store = Store()
+
+    def run(sql: str, params=None):
+        return Query(sql, catalog=lake.catalog, storage=lake.storage, database="db", params=params, query_id="p",
+                     output_location=None, prepared_statements=store).run()
+
+    run("PREPARE few FROM SELECT count(*) FROM t WHERE id < ? AND name <> ?")
+    assert store == {"few": "SELECT count(*) FROM t WHERE id < ? AND name <> ?"}
+    assert list(run("EXECUTE few USING 10, 'n3'").render_rows()) == [["9"]]
+    assert list(run("EXECUTE few", params=["5", "'x'"]).render_rows()) == [["5"]]
+    run("DEALLOCATE PREPARE few")
+    with pytest.raises(AthenaQueryError) as err:
+        run("EXECUTE few USING 1, 'a'")
+    assert err.value.message == "Prepared statement not found: few"

@@ -11,8 +11,8 @@ result types) · types / render (Athena types and varchar rendering) · statemen
 from .errors import AthenaQueryError, MalformedQuery
 from .outcome import ColumnInfo, QueryOutcome
 from .parse import parse_check, statement_type
-from .protocols import Catalog, Storage
+from .protocols import Catalog, PreparedStatements, Storage
 from .query import Query
 
-__all__ = ["AthenaQueryError", "Catalog", "ColumnInfo", "MalformedQuery", "Query", "QueryOutcome",
+__all__ = ["AthenaQueryError", "Catalog", "ColumnInfo", "MalformedQuery", "PreparedStatements", "Query", "QueryOutcome",
            "Storage", "parse_check", "statement_type"]

@@ -44,7 +44,7 @@ def table_name(table: exp.Table, default_db: str | None, catalog_name: str) -> T
     catalog = (table.catalog or catalog_name).lower()
     db = table.db or default_db
     if not db:
-        raise user_error("SCHEMA_NOT_FOUND", f"{position(table)}: Schema must be specified when session schema is not set")
+        raise user_error("MISSING_SCHEMA_NAME", f"{position(table)}: Schema must be specified when session schema is not set")
     return TableName(catalog, db.lower(), table.name.lower())
 
 

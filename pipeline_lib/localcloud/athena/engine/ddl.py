@@ -13,9 +13,9 @@ from .catalog import TableName, lookup_table, position, require_database, table_
 from .errors import not_supported, user_error
 from .results import ddl_outcome
 from .resolve import encode_view
-from .scan import list_data_objects, partition_keys, split_uri
+from .scan import list_data_objects, partition_keys
 from .types import arrow_to_glue
-from .writers import PARQUET_SD, JSON_SD, TEXT_SD, format_descriptor
+from .writers import JSON_SD, PARQUET_SD, TEXT_SD
 
 __all__ = ["create_database", "drop", "create_table", "create_view", "msck_repair", "alter_table"]
 
@@ -325,5 +325,4 @@ def alter_table(query, changes, sql: str):
                 raise user_error("HIVE_METASTORE_ERROR", f"Partition not found: {values}")
             drop.append(values)
         changes.delete_partitions(name.database, name.name, drop)
-    _ = split_uri
     return ddl_outcome()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 
 import pyarrow as pa
-import sqlglot
 from sqlglot import exp
 
 from .catalog import lookup_table, position, require_database, table_name
-from .errors import AthenaQueryError, not_supported, user_error
+from .errors import not_supported, user_error
 from .execute import run_select
 from .formats import table_format
 from .outcome import QueryOutcome
@@ -258,5 +257,3 @@ def explain(query, con, params) -> QueryOutcome:
     from .results import text_outcome
     return text_outcome("UTILITY", "Query Plan", [plan], result_format="csv")
 
-
-_ = (sqlglot, AthenaQueryError)

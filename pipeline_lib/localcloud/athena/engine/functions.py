@@ -20,7 +20,32 @@ __all__ = ["install", "SharedDatabase"]
 
 _INT_RANGES = {"TINYINT": "TINYINT", "SMALLINT": "SMALLINT", "INTEGER": "INT", "BIGINT": "BIGINT"}
 
+_POWERS_OF_TEN = "[" + ", ".join(f"CAST('{10 ** k}' AS HUGEINT)" for k in range(39)) + "]"
+
 _MACROS = [
+    # Trino's decimal division: exact, rounded half up to the result scale. Operands are taken apart
+    # from their text (digits and scale as DuckDB holds them), divided as 128-bit integers.
+    f"CREATE MACRO trino_pow10(k) AS {_POWERS_OF_TEN}[k + 1]",
+    "CREATE MACRO trino_dec_scale(x) AS CASE WHEN strpos(CAST(x AS VARCHAR), '.') = 0 THEN 0 "
+    "ELSE length(CAST(x AS VARCHAR)) - strpos(CAST(x AS VARCHAR), '.') END",
+    "CREATE MACRO trino_dec_unscaled(x) AS CAST(replace(CAST(x AS VARCHAR), '.', '') AS HUGEINT)",
+    "CREATE MACRO trino_div_round(n, d) AS "
+    "(CASE WHEN (n < 0) <> (d < 0) THEN -1 ELSE 1 END) * ((2 * abs(n) + abs(d)) // (2 * abs(d)))",
+    "CREATE MACRO trino_unscaled_text(q, rs) AS CASE WHEN rs = 0 THEN CAST(q AS VARCHAR) "
+    "ELSE (CASE WHEN q < 0 THEN '-' ELSE '' END) || CAST(abs(q) // trino_pow10(rs) AS VARCHAR) || '.' || "
+    "lpad(CAST(abs(q) % trino_pow10(rs) AS VARCHAR), rs, '0') END",
+    "CREATE MACRO trino_decimal_div(a, b, rs) AS CASE WHEN a IS NULL OR b IS NULL THEN NULL ELSE "
+    "trino_unscaled_text(trino_div_round(trino_dec_unscaled(a) * trino_pow10(trino_dec_scale(b) + rs), "
+    "trino_dec_unscaled(b) * trino_pow10(trino_dec_scale(a))), rs) END",
+    # Trino's subscripts fail where DuckDB's give NULL (element_at is the NULL-returning form).
+    "CREATE MACRO trino_array_subscript(a, i) AS CASE WHEN a IS NULL OR i IS NULL THEN NULL "
+    "WHEN i = 0 THEN error('ATHENA[INVALID_FUNCTION_ARGUMENT] SQL array indices start at 1') "
+    "WHEN i < 0 THEN error('ATHENA[INVALID_FUNCTION_ARGUMENT] Array subscript is negative: ' || i) "
+    "WHEN i > len(a) THEN error('ATHENA[INVALID_FUNCTION_ARGUMENT] Array subscript must be less than or equal "
+    "to array length: ' || i || ' > ' || len(a)) ELSE a[i] END",
+    "CREATE MACRO trino_map_subscript(m, k) AS CASE WHEN m IS NULL OR k IS NULL THEN NULL "
+    "WHEN NOT map_contains(m, k) THEN error('ATHENA[INVALID_FUNCTION_ARGUMENT] Key not present in map: ' || k) "
+    "ELSE m[k] END",
     # Trino's round(double, d): sign * Math.round(|x| * 10^d) / 10^d, Math.round rounding half up.
     "CREATE MACRO trino_round_double(x, d) AS CASE WHEN isnan(x) OR isinf(x) THEN x "
     "WHEN x < 0 THEN -(CASE WHEN (-x * pow(10, d)) - floor(-x * pow(10, d)) >= 0.5 "

@@ -59,6 +59,8 @@ def classify(sql: str) -> str:
     if head == "DROP":
         kind = words[1] if len(words) > 1 else ""
         return {"DATABASE": "drop_database", "SCHEMA": "drop_database", "VIEW": "drop_view"}.get(kind, "drop_table")
+    if head == "DEALLOCATE":
+        return "deallocate"
     return {"INSERT": "insert", "UNLOAD": "unload", "MSCK": "msck", "ALTER": "alter_table", "SHOW": "show",
             "DESCRIBE": "describe", "DESC": "describe", "EXPLAIN": "explain"}.get(head, head.lower())
 

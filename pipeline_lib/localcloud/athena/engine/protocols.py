@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-__all__ = ["Catalog", "Storage"]
+__all__ = ["Catalog", "Storage", "PreparedStatements"]
 
 
 class Catalog(Protocol):
@@ -31,3 +31,11 @@ class Storage(Protocol):
     def get_object(self, bucket: str, key: str) -> bytes: ...
     def put_object(self, bucket: str, key: str, body: bytes) -> None: ...
     def delete_objects(self, bucket: str, keys: list[str]) -> None: ...
+
+
+class PreparedStatements(Protocol):
+    """The work group's prepared statements (PREPARE / EXECUTE / DEALLOCATE PREPARE in SQL)."""
+
+    def get_prepared_statement(self, name: str) -> str | None: ...
+    def put_prepared_statement(self, name: str, query_statement: str) -> None: ...
+    def delete_prepared_statement(self, name: str) -> None: ...

@@ -41,7 +41,8 @@ def compile_select(stmt: exp.Expression, binder: Binder, default_db: str | None)
 
 class Query:
     def __init__(self, sql: str, *, catalog, storage, database: str | None, catalog_name: str = "AwsDataCatalog",
-                 params: list[str] | None = None, query_id: str, output_location: str | None) -> None:
+                 params: list[str] | None = None, query_id: str, output_location: str | None,
+                 prepared_statements=None) -> None:
         self.sql = sql
         self.catalog = catalog
         self.storage = storage
@@ -51,6 +52,7 @@ class Query:
         self.params = params
         self.query_id = query_id
         self.output_location = output_location
+        self.prepared_statements = prepared_statements  # PreparedStatements, for PREPARE/EXECUTE in SQL
         self._cancelled = threading.Event()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
@@ -76,8 +78,19 @@ class Query:
             raise AthenaQueryError("USER_CANCELLED", "Query was cancelled by user", error_category=2)
 
     def run(self) -> QueryOutcome:
-        (stmt,) = parse(self.sql)
+        from . import prepared
         kind = classify(self.sql)
+        if kind == "prepare":
+            parse(self.sql)
+            return prepared.prepare(self, self.sql)
+        if kind == "deallocate":
+            return prepared.deallocate(self, self.sql)
+        if kind == "execute":
+            self.sql, self.params = prepared.resolve_execute(self, self.sql, self.params)
+            kind = classify(self.sql)
+            if kind in ("execute", "prepare", "deallocate"):
+                raise not_supported(f"A prepared {kind.upper()} statement")
+        (stmt,) = parse(self.sql)
         stype = statement_type(self.sql)
         from .statements import RAW_KINDS
         if kind not in RAW_KINDS:

@@ -92,7 +92,8 @@ class Binder:
                 continue
             self._n += 1
             reg = f"__t{self._n}"
-            new = exp.Table(this=exp.to_identifier(reg), alias=exp.TableAlias(this=exp.to_identifier(alias)))
+            new = exp.Table(this=exp.to_identifier(reg), alias=exp.TableAlias(this=exp.to_identifier(alias)),
+                            sample=table.args.get("sample"))
             table.replace(new)
             self._pending.append((reg, glue, name))
             self.tables.append(name)
@@ -105,11 +106,9 @@ class Binder:
         return stmt
 
     def _register_empty(self, reg: str, glue: dict) -> None:
-        """The table's shape, without data, so the statement is analysed (and fails) before reading."""
+        """The table's shape (DuckDB types), so the statement is analysed (and fails) before reading."""
         cols = table_columns(glue) + partition_keys(glue)
-        empty = pa.schema([pa.field(n, glue_to_arrow(t)) for n, t in cols]).empty_table()
-        self.con.register(reg, empty)
-        self.schema[reg] = arrow_schema_to_duckdb(empty.schema)
+        self.schema[reg] = arrow_schema_to_duckdb(pa.schema([pa.field(n, glue_to_arrow(t)) for n, t in cols]))
 
     # -- pass 2: read the data (after analysis: columns are qualified) --------------------------
     def load(self, stmt: exp.Expression) -> None:
@@ -141,13 +140,14 @@ class Binder:
             self.bytes_read += result.bytes_read
             self.files_read += result.files
             if result.sql is not None:
-                self.con.unregister(reg)
                 if result.partitions is not None:
                     self.con.register(result.partitions_name, result.partitions)
                 self.con.execute(f'CREATE TEMP VIEW "{reg}" AS {result.sql}')
             elif result.table is not None:
-                self.con.unregister(reg)
                 self.con.register(reg, result.table)
+            else:  # no objects: the declared columns, no rows
+                cols = table_columns(glue) + partition_keys(glue)
+                self.con.register(reg, pa.schema([pa.field(n, glue_to_arrow(t)) for n, t in cols]).empty_table())
         self._pending = []
 
     def _partition_predicates(self, node: exp.Table, keys: set[str]) -> list[exp.Expression]:
@@ -193,7 +193,8 @@ class Binder:
         fast = _string_key_filter(keys, predicates)
         if fast is not None:
             return [p for p in partitions if fast(p[0])]
-        from .transpile import before_typing, fix_semantics, to_duckdb, qualify_and_type
+        from .functions import install
+        from .transpile import fix_semantics, to_duckdb
         values = partition_values_table(keys, [v for v, _ in partitions])
         values = values.append_column("__i", pa.array(range(len(partitions)), pa.int64()))
         conds = []
@@ -204,18 +205,16 @@ class Binder:
             conds.append(c)
         where = exp.and_(*conds)
         try:
-            probe = exp.select("__i").from_("__parts").where(where)
-            con = self.con
-            from .functions import install
-            con.register("__parts", values)
-            schema = {"__parts": arrow_schema_to_duckdb(values.schema)}
-            # The statement is already qualified and typed: only Trino's semantics remain to apply.
-            del schema
-            probe = fix_semantics(probe, {})
+            # The predicates come from the qualified, typed statement: only Trino's semantics remain
+            # to apply before DuckDB evaluates them over the partitions' typed values.
+            probe = fix_semantics(exp.select("__i").from_("__parts").where(where), {})
             sql = to_duckdb(probe)
-            install(con, sql)
-            keep = {row[0] for row in con.sql(sql).fetchall()}
-            con.unregister("__parts")
+            install(self.con, sql)
+            self.con.register("__parts", values)
+            try:
+                keep = {row[0] for row in self.con.sql(sql).fetchall()}
+            finally:
+                self.con.unregister("__parts")
         except (duckdb.Error, AthenaQueryError):
             return partitions  # the filter still applies to the rows; only pruning is skipped
         return [p for i, p in enumerate(partitions) if i in keep]

@@ -6,7 +6,6 @@ Only the objects actually read count towards data scanned, as in Athena.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 

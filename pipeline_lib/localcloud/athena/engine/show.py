@@ -23,7 +23,7 @@ def _parse_name(text: str, default_db: str | None) -> TableName:
     if len(parts) == 2:
         return TableName("awsdatacatalog", parts[0], parts[1])
     if not default_db:
-        raise user_error("SCHEMA_NOT_FOUND", "line 1:1: Schema must be specified when session schema is not set")
+        raise user_error("MISSING_SCHEMA_NAME", "line 1:1: Schema must be specified when session schema is not set")
     return TableName("awsdatacatalog", default_db, parts[0])
 
 

@@ -29,7 +29,6 @@ def _describe_columns(query, con):
     def describe(expr: exp.Expression):
         table, infos, _ = dml.run_query(query, con, exp.select("*").from_(expr.subquery("_v")).limit(0)
                                         if isinstance(expr, exp.Query) else expr)
-        from .types import athena_type
         out = []
         for f, info in zip(table.schema, infos):
             out.append((f.name, _sql_type(f.type, info), f.type))

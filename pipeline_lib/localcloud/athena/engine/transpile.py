@@ -207,6 +207,70 @@ def _from_template(template: str, **args: exp.Expression) -> exp.Expression:
     return tree
 
 
+_INT_DECIMAL = {exp.DataType.Type.TINYINT: (3, 0), exp.DataType.Type.SMALLINT: (5, 0),
+                exp.DataType.Type.INT: (10, 0), exp.DataType.Type.BIGINT: (19, 0)}
+
+
+def decimal_type(node: exp.Expression) -> tuple[int, int] | None:
+    """Trino's decimal(p, s) of an expression, by its typing rules (integers as decimal(10,0) etc.);
+    None when it cannot be known here."""
+    t = node.type
+    if t is None:
+        return None
+    if t.this in _INT_DECIMAL:
+        return _INT_DECIMAL[t.this]
+    if t.this != exp.DataType.Type.DECIMAL:
+        return None
+    if isinstance(node, (exp.Column, exp.Cast)) and len(t.expressions) == 2:
+        return int(t.expressions[0].this.name), int(t.expressions[1].this.name)
+    if isinstance(node, (exp.Paren, exp.Neg, exp.Min, exp.Max, exp.AnyValue, exp.Window)):
+        return decimal_type(node.this)
+    if isinstance(node, exp.Sum):
+        inner = decimal_type(node.this)
+        return None if inner is None else (38, inner[1])
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul)):
+        left, right = decimal_type(node.left), decimal_type(node.right)
+        if left is None or right is None:
+            return None
+        (p1, s1), (p2, s2) = left, right
+        if isinstance(node, exp.Mul):
+            return min(38, p1 + p2), s1 + s2
+        return min(38, max(p1 - s1, p2 - s2) + max(s1, s2) + 1), max(s1, s2)
+    return None
+
+
+def _is_decimal_avg(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Avg) and node.this.type is not None and \
+        node.this.type.this == exp.DataType.Type.DECIMAL and len(node.this.type.expressions) == 2
+
+
+def _with_this(wrapper: exp.Expression, agg: exp.Expression) -> exp.Expression:
+    copy = wrapper.copy()
+    copy.set("this", agg)
+    return copy
+
+
+def _decimal_avg(avg: exp.Avg, wrap) -> exp.Expression:
+    """Trino: avg(decimal(p,s)) is decimal(p,s), the exact mean rounded half up (sum / count, each
+    under the same FILTER or OVER as the avg)."""
+    if isinstance(avg.this, exp.Distinct):
+        raise not_supported("avg(DISTINCT decimal)")
+    p, sc = (int(e.this.name) for e in avg.this.type.expressions)
+    total = wrap(exp.Sum(this=avg.this.copy()))
+    count = wrap(exp.Count(this=avg.this.copy()))
+    mean = _fn("trino_decimal_div", total, count, exp.Literal.number(sc))
+    return exp.Cast(this=mean, to=exp.DataType.build(f"DECIMAL({p}, {sc})"))
+
+
+def _int_constant(node: exp.Expression) -> int | None:
+    if isinstance(node, exp.Literal) and not node.is_string and re.fullmatch(r"\d+", node.this):
+        return int(node.this)
+    if isinstance(node, exp.Neg):
+        inner = _int_constant(node.this)
+        return None if inner is None else -inner
+    return None
+
+
 def _fn(name: str, *args: exp.Expression) -> exp.Anonymous:
     return exp.Anonymous(this=name, expressions=list(args))
 
@@ -251,6 +315,16 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
     def walk(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Div) and _is_int(node.left) and _is_int(node.right):
             return exp.IntDiv(this=node.left, expression=node.right)
+        if isinstance(node, exp.Div) and (_is_type(node.left, exp.DataType.Type.DECIMAL) or _is_type(
+                node.right, exp.DataType.Type.DECIMAL)) and not any(
+                _is_type(x, exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT) for x in (node.left, node.right)):
+            left, right = decimal_type(node.left), decimal_type(node.right)
+            if left is None or right is None:
+                raise not_supported("Division of a decimal whose precision and scale are not known before execution")
+            (p1, s1), (p2, s2) = left, right
+            rp, rs = min(38, p1 + s2 + max(s2 - s1, 0)), max(s1, s2)
+            return exp.Cast(this=_fn("trino_decimal_div", node.left, node.right, exp.Literal.number(rs)),
+                            to=exp.DataType.build(f"DECIMAL({rp}, {rs})"))
         if isinstance(node, (exp.Cast, exp.TryCast)) and node.to.this in _DUCK_INT and (
                 _is_type(node.this, exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.CHAR)
                 or _literal_string(node.this) is not None):
@@ -280,6 +354,19 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
             if node.this.type is not None and node.this.type.this in (
                     exp.DataType.Type.ARRAY, exp.DataType.Type.MAP, exp.DataType.Type.STRUCT):
                 raise user_error("TYPE_MISMATCH", f"{position(node)}: Cannot cast {node.this.type.sql('athena').lower()} to varchar")
+        if isinstance(node, exp.Bracket) and not node.args.get("safe") and len(node.expressions) == 1 \
+                and node.find_ancestor(exp.Try) is None:
+            base, index = node.this, node.expressions[0]
+            if _is_type(base, exp.DataType.Type.ARRAY):
+                constant = _int_constant(index)
+                if constant is not None:  # sqlglot keeps integer constants 0-based
+                    index = exp.Literal.number(constant + 1)
+                return _fn("trino_array_subscript", base, index)
+            if _is_type(base, exp.DataType.Type.MAP):
+                return _fn("trino_map_subscript", base, index)
+        if isinstance(node, exp.Format):
+            # Trino's format() is Java's String.format; DuckDB's printf takes the same %-specifiers.
+            return _fn("printf", node.this, *node.expressions)
         if isinstance(node, exp.Struct) and not any(isinstance(e, (exp.PropertyEQ, exp.Slice)) for e in node.expressions):
             # ROW(1, 'x'): Trino's anonymous fields render as field0, field1, ...
             names = [f"field{i}" for i in range(len(node.expressions))]
@@ -336,13 +423,11 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
                 if len(args) < 2:
                     raise user_error("FUNCTION_NOT_FOUND", f"{position(node)}: Function 'zip' not registered")
                 fields = [f"field{i}" for i in range(len(args))]
-                lam_args = [exp.to_identifier(f"_z{i}") for i in range(len(args))]
                 # list_zip pads the shorter lists with NULL as Trino does; rename its fields.
                 struct = exp.Struct(expressions=[
                     exp.PropertyEQ(this=exp.to_identifier(f), expression=_fn(
                         "struct_extract", exp.column("_zr"), exp.Literal.number(i + 1)))
                     for i, f in enumerate(fields)])
-                del lam_args
                 return _fn("list_transform", _fn("list_zip", *args),
                            exp.Lambda(this=struct, expressions=[exp.to_identifier("_zr")]))
             if name in ("parse_datetime",):
@@ -409,10 +494,12 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
                     f"DECIMAL({min(38, p - sc + min(1, sc))}, 0)"
                 return exp.Cast(this=exp.Round(this=arg, decimals=places), to=exp.DataType.build(target))
             return node
-        if isinstance(node, exp.Avg) and node.this.type is not None and \
-                node.this.type.this == exp.DataType.Type.DECIMAL and len(node.this.type.expressions) == 2:
-            p, sc = (int(e.this.name) for e in node.this.type.expressions)
-            return exp.Cast(this=node.copy(), to=exp.DataType.build(f"DECIMAL({p}, {sc})"))  # Trino: same type
+        if _is_decimal_avg(node) and not isinstance(node.parent, (exp.Window, exp.Filter)):
+            return _decimal_avg(node, lambda agg: agg)
+        if isinstance(node, (exp.Window, exp.Filter)) and _is_decimal_avg(node.this):
+            if isinstance(node.parent, exp.Window):
+                raise not_supported("avg(decimal) FILTER (...) OVER (...)")
+            return _decimal_avg(node.this, lambda agg: _with_this(node, agg))
         if isinstance(node, exp.Sub) and _is_type(node.left, exp.DataType.Type.DATE) and _is_type(
                 node.right, exp.DataType.Type.DATE):
             raise user_error("TYPE_MISMATCH", f"{position(node)}: Cannot apply operator: date - date")
@@ -461,6 +548,8 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
     # Children first, so a rewritten node embeds already-rewritten arguments.
     for node in reversed(list(stmt.dfs())):
         new = walk(node)
+        if isinstance(new, exp.Cast) and new is not node and (new.type is None or new.type.this == exp.DataType.Type.UNKNOWN):
+            new.type = new.to.copy()  # rewritten nodes keep a type for the rewrites around them
         if new is not node:
             if node is stmt:
                 stmt = new

@@ -7,7 +7,6 @@ default). Partitioned output goes to `key=value/` folders, partition columns las
 
 from __future__ import annotations
 
-import datetime as dt
 import decimal
 import gzip
 import io
@@ -168,5 +167,3 @@ def cast_timestamps_naive(table: pa.Table) -> pa.Table:
         cols.append(col)
     return pa.Table.from_arrays(cols, names=table.schema.names)
 
-
-_ = dt  # (datetime values are rendered through render_value)
