@@ -103,7 +103,8 @@ def test_installed_moto_matches_the_athena_seams_and_they_restore():
     from pipeline_lib.localcloud.athena.service import AthenaService
 
     service = AthenaService(moto_backends(), workers=1)
-    seams = build_seams(service)
+    cloud = SimpleNamespace(extension=lambda name: SimpleNamespace(service=service) if name == "athena" else None)
+    seams = build_seams(cloud)
     original = AthenaResponse.get_query_results
     try:
         seams.apply()

@@ -14,7 +14,7 @@ from ..cfn.base import LocalResource, ResourceError
 from ..cfn.shapes import conform, input_member
 from .workgroups import DEFAULTS as _WORK_GROUP_DEFAULTS
 
-__all__ = ["WorkGroup"]
+__all__ = ["RESOURCE_TYPES", "WorkGroup"]
 
 ENGINE_3 = "Athena engine version 3"
 # What GetWorkGroup reports for settings a configuration leaves out.
@@ -86,3 +86,7 @@ class WorkGroup(LocalResource):
             return self.created_at.isoformat()
         configuration = self.backend("athena").work_groups[self.name].configuration
         return configuration.get("EngineVersion", {}).get("EffectiveEngineVersion", ENGINE_3)
+
+
+# The types this package models (what the cfn registry collects from every service package).
+RESOURCE_TYPES: tuple[type, ...] = (WorkGroup,)

@@ -20,10 +20,9 @@ class AthenaExtension(Extension):
     def __init__(self, cloud: "LocalCloud"):
         super().__init__(cloud)
         self.service = AthenaService(moto_backends())
-        self.seams: SeamSet | None = None
+        self.seams: SeamSet = build_seams(cloud)
 
     def install(self) -> None:
-        self.seams = build_seams(self.service)
         self.seams.apply()
 
     def start(self) -> None:
@@ -40,8 +39,7 @@ class AthenaExtension(Extension):
 
     def stop(self) -> None:
         self.service.shutdown()
-        if self.seams is not None:
-            self.seams.restore()
+        self.seams.restore()
 
     def flush(self, timeout: float) -> dict[str, Any]:
         """Wait for the queries accepted so far."""
@@ -49,7 +47,7 @@ class AthenaExtension(Extension):
         return {"drained": drained, "queries_running": self.service.running()}
 
     def status(self) -> dict[str, Any]:
-        return {"seams": bool(self.seams and self.seams.applied), "queries_running": self.service.running(),
+        return {"seams": self.seams.applied, "queries_running": self.service.running(),
                 **self.service.counts}
 
 

@@ -3,7 +3,8 @@ checked against moto 5.2.5 before anything is patched.
 
 Seams
 -----
-Replaced (moto's canned answers give way to the service; each closes over the running service):
+Replaced (moto's canned answers give way to the service; each closes over the cloud and reaches
+the service of its athena extension per request):
 ``moto.athena.responses.AthenaResponse.<action>(self)`` for the actions moto has
 (create/get/list/delete_work_group, start_query_execution, get_query_execution,
 list_query_executions, stop_query_execution, get_query_results, get_query_runtime_statistics,
@@ -35,6 +36,7 @@ from .errors import ApiError
 from .service import ACTIONS, Backends
 
 if TYPE_CHECKING:
+    from ..cloud import LocalCloud
     from .service import AthenaService
 
 __all__ = ["build_seams", "moto_backends"]
@@ -51,8 +53,9 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _handler(service: "AthenaService", action: str) -> Callable[[Any], Any]:
+def _handler(service_of: Callable[[], "AthenaService"], action: str) -> Callable[[Any], Any]:
     def handler(self: Any) -> Any:
+        service = service_of()
         body = self.body
         if isinstance(body, bytes):
             body = body.decode("utf-8")
@@ -86,7 +89,9 @@ def moto_backends() -> Backends:
     )
 
 
-def build_seams(service: "AthenaService") -> SeamSet:
+def build_seams(cloud: "LocalCloud") -> SeamSet:
+    """The Athena seams of `cloud`: each API action goes to the service of the cloud's athena
+    extension (looked up per request: no module keeps the active instance)."""
     from moto.athena import models as athena_models
     from moto.athena import responses
     from moto.cloudwatch import models as cloudwatch_models
@@ -95,9 +100,12 @@ def build_seams(service: "AthenaService") -> SeamSet:
     from moto.s3 import models as s3_models
     from moto.utilities import utils
 
+    def service_of() -> "AthenaService":
+        return cloud.extension("athena").service  # type: ignore[attr-defined]
+
     seams = SeamSet(TAG)
     for action in ACTIONS:
-        handler = _handler(service, action)
+        handler = _handler(service_of, action)
         if action in vars(responses.AthenaResponse):
             seams.replace(responses.AthenaResponse, action, ("self",), lambda _original, h=handler: h)
         else:
