@@ -616,6 +616,11 @@ def _rewrite_unnest(stmt: exp.Expression) -> None:
                 lengths.append(_fn("len", arg.copy()))
                 i += 1
         offset = un.args.get("offset")
+        produced = i + (1 if offset and not isinstance(offset, exp.Identifier) else 0)
+        if col_names and len(col_names) != produced:
+            # Trino: an array of rows unnests into one column per field, a map into key and value.
+            raise user_error("MISMATCHED_COLUMN_ALIASES", f"{position(un)}: Column alias list has {len(col_names)} "
+                             f"entries but '{table_alias}' has {produced} columns available")
         if offset:
             name = offset.name if isinstance(offset, exp.Identifier) else (
                 col_names[i] if i < len(col_names) else "ordinality")
