@@ -136,6 +136,10 @@ CASES = [
     # --- approximate aggregates (aggregate.html: standard error 2.3%; exact on tiny inputs) -----
     ("approx_distinct", "SELECT approx_distinct(customer) FROM orders", [["4"]]),
     ("approx_percentile", "SELECT approx_percentile(qty, 0.5) FROM orders", [["2"]]),
+    # string.html split(string, delimiter, limit): the last piece holds the rest; length(varbinary)
+    # counts bytes (binary.html); json.html: casting a JSON string to varchar gives its value.
+    ("split_limit_bytes_json_cast", "SELECT split('a,b,c', ',', 2), length(to_utf8('é')), "
+     "CAST(json_parse('\"abc\"') AS varchar), CAST(json_parse('123') AS varchar)", [["[a, b,c]", "2", "abc", "123"]]),
     # string.html format: Java format specifiers.
     ("format", "SELECT format('%s-%d', 'a', 5), format('%.2f', 3.14159)", [["a-5", "3.14"]]),
     ("tablesample_bounds", "SELECT (SELECT count(*) FROM orders TABLESAMPLE BERNOULLI (0)), "

@@ -23,6 +23,17 @@ _INT_RANGES = {"TINYINT": "TINYINT", "SMALLINT": "SMALLINT", "INTEGER": "INT", "
 _POWERS_OF_TEN = "[" + ", ".join(f"CAST('{10 ** k}' AS HUGEINT)" for k in range(39)) + "]"
 
 _MACROS = [
+    # split(s, d, limit): at most `limit` pieces, the last holding the rest (Trino).
+    "CREATE MACRO trino_split_limit(s, d, n) AS CASE WHEN n <= 0 THEN "
+    "error('ATHENA[INVALID_FUNCTION_ARGUMENT] Limit must be positive') "
+    "WHEN len(str_split(s, d)) <= n THEN str_split(s, d) "
+    "ELSE list_concat(str_split(s, d)[1:n - 1], [array_to_string(str_split(s, d)[n:], d)]) END",
+    # CAST(json AS varchar): a scalar's value (strings unquoted); arrays and objects do not cast.
+    "CREATE MACRO trino_json_to_varchar(j) AS CASE json_type(j) WHEN 'NULL' THEN NULL "
+    "WHEN 'VARCHAR' THEN json_extract_string(j, '$') "
+    "WHEN 'OBJECT' THEN error('ATHENA[INVALID_CAST_ARGUMENT] Cannot cast to varchar. ' || CAST(j AS VARCHAR)) "
+    "WHEN 'ARRAY' THEN error('ATHENA[INVALID_CAST_ARGUMENT] Cannot cast to varchar. ' || CAST(j AS VARCHAR)) "
+    "ELSE CAST(j AS VARCHAR) END",
     # Trino's decimal division: exact, rounded half up to the result scale. Operands are taken apart
     # from their text (digits and scale as DuckDB holds them), divided as 128-bit integers.
     f"CREATE MACRO trino_pow10(k) AS {_POWERS_OF_TEN}[k + 1]",

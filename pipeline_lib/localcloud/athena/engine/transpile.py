@@ -334,6 +334,15 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
             name = {"tinyint": "tinyint", "smallint": "smallint", "integer": "integer", "bigint": "bigint"}[
                 _DUCK_INT[node.to.this]]
             return _fn(prefix + name, node.this)
+        if isinstance(node, exp.Split) and node.args.get("limit") is not None:
+            return _fn("trino_split_limit", node.this, node.expression, node.args["limit"])
+        if isinstance(node, exp.Length) and _is_type(node.this, exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY,
+                                                     exp.DataType.Type.BLOB) or (
+                isinstance(node, exp.Length) and isinstance(node.this, exp.Encode)):
+            return _fn("octet_length", node.this)  # length(varbinary) counts bytes
+        if isinstance(node, exp.Cast) and node.to.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT) and \
+                _is_type(node.this, exp.DataType.Type.JSON) and node.find_ancestor(exp.Try) is None:
+            return _fn("trino_json_to_varchar", node.this)
         if isinstance(node, exp.Cast) and node.to.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT):
             arg = node.this
             zone = _zone_of(arg) or ("UTC" if _is_type(arg, exp.DataType.Type.TIMESTAMPTZ) else None)
@@ -607,6 +616,11 @@ def _rewrite_unnest(stmt: exp.Expression) -> None:
                 lengths.append(_fn("len", arg.copy()))
                 i += 1
         offset = un.args.get("offset")
+        produced = i + (1 if offset and not isinstance(offset, exp.Identifier) else 0)
+        if col_names and len(col_names) != produced:
+            # Trino: an array of rows unnests into one column per field, a map into key and value.
+            raise user_error("MISMATCHED_COLUMN_ALIASES", f"{position(un)}: Column alias list has {len(col_names)} "
+                             f"entries but '{table_alias}' has {produced} columns available")
         if offset:
             name = offset.name if isinstance(offset, exp.Identifier) else (
                 col_names[i] if i < len(col_names) else "ordinality")
