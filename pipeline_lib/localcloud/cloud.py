@@ -27,6 +27,7 @@ EXTENSION_MODULES: tuple[str, ...] = (
     "pipeline_lib.localcloud.dynamodb_kinesis",
     "pipeline_lib.localcloud.firehose",
     "pipeline_lib.localcloud.glue",
+    "pipeline_lib.localcloud.athena",
 )
 
 CONTROL_PREFIX = "/_workbench/"

@@ -9,7 +9,6 @@ service's package (`<service>/cloudformation.py`, listed in its `RESOURCE_TYPES`
   shapes).
 - base.py: the model protocol our resource models share; custom.py: custom resources we provide
   natively; lambda_backed.py: any other custom resource, run by the local Lambda runtime.
-- athena.py: AWS::Athena::WorkGroup (moves to the Athena service package).
 
 Seams: registry, stack and lambda_backed list theirs in their docstrings and declare them in
 one ..seam.SeamSet (seams.py: `build_seams`); every one is checked against moto's attribute and

@@ -34,14 +34,6 @@ class CfnExtension(Extension):
             runtime = None
         return self.cloud.endpoint, runtime, RESPONSE_TIMEOUT
 
-    def cloudformation_types(self) -> tuple[type, ...]:
-        # AWS::Athena::WorkGroup, until Athena has its own service package: its cloudformation.py
-        # then lists WorkGroup in RESOURCE_TYPES and this method goes (the registry refuses a
-        # type modelled twice).
-        from .athena import WorkGroup
-
-        return (WorkGroup,)
-
     def status(self) -> dict[str, Any]:
         return {"resource types": sorted(self.registry.models)}
 

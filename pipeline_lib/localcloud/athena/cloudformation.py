@@ -1,5 +1,5 @@
-"""AWS::Athena::WorkGroup in moto's Athena backend (the local Athena engine reads its
-ResultConfiguration.OutputLocation from there).
+"""AWS::Athena::WorkGroup in moto's Athena backend, where the local Athena service reads work
+groups (their ResultConfiguration and EnforceWorkGroupConfiguration).
 
 Ref: the name. GetAtt: CreationTime, WorkGroupConfiguration.EngineVersion.EffectiveEngineVersion.
 Everything but the name changes in place (UpdateWorkGroup).
@@ -10,18 +10,15 @@ import copy
 from datetime import datetime, timezone
 from typing import Any
 
-from .base import LocalResource, ResourceError
-from .shapes import conform, input_member
+from ..cfn.base import LocalResource, ResourceError
+from ..cfn.shapes import conform, input_member
+from .workgroups import DEFAULTS as _WORK_GROUP_DEFAULTS
+
+__all__ = ["RESOURCE_TYPES", "WorkGroup"]
 
 ENGINE_3 = "Athena engine version 3"
 # What GetWorkGroup reports for settings a configuration leaves out.
-DEFAULTS = {
-    "EnforceWorkGroupConfiguration": True,
-    "PublishCloudWatchMetricsEnabled": False,
-    "RequesterPaysEnabled": False,
-    "EnableMinimumEncryptionConfiguration": False,
-    "EngineVersion": {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": ENGINE_3},
-}
+DEFAULTS = {key: value for key, value in _WORK_GROUP_DEFAULTS.items() if key != "ResultConfiguration"}
 PROPERTIES = {"Name", "Description", "State", "Tags", "WorkGroupConfiguration",
               "WorkGroupConfigurationUpdates", "RecursiveDeleteOption"}
 
@@ -89,3 +86,7 @@ class WorkGroup(LocalResource):
             return self.created_at.isoformat()
         configuration = self.backend("athena").work_groups[self.name].configuration
         return configuration.get("EngineVersion", {}).get("EffectiveEngineVersion", ENGINE_3)
+
+
+# The types this package models (what the cfn registry collects from every service package).
+RESOURCE_TYPES: tuple[type, ...] = (WorkGroup,)

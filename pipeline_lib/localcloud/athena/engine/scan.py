@@ -1,0 +1,248 @@
+"""Reading a Glue table's data from S3: its partitions (from the catalog or projection, never from
+listing storage), the pruning of partitions by a filter, the objects under each location.
+
+Only the objects actually read count towards data scanned, as in Athena.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from pipeline_lib import schema
+
+from .errors import user_error
+from .formats import _converter, read_object, table_format
+from .projection import is_projected, projected_partitions
+from .types import glue_to_arrow
+
+__all__ = ["ScanResult", "table_columns", "partition_keys", "table_partitions", "partition_values_table",
+           "scan_table", "split_uri", "list_data_objects"]
+
+HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+
+@dataclass
+class ScanResult:
+    table: pa.Table | None  # the rows (text formats), or None when `sql` reads them (Parquet)
+    bytes_read: int = 0
+    files: list[str] = field(default_factory=list)
+    sql: str | None = None  # a DuckDB SELECT over the Parquet objects (typed as Glue declares)
+    partitions: pa.Table | None = None  # the partition values `sql` joins (register as `partitions_name`)
+    partitions_name: str | None = None
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://"):
+        raise user_error("HIVE_METASTORE_ERROR", f"Table location {uri!r} is not an s3:// URI")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+def table_columns(table: dict) -> list[tuple[str, str]]:
+    return [(c["Name"].lower(), c["Type"]) for c in (table.get("StorageDescriptor") or {}).get("Columns") or []]
+
+
+def partition_keys(table: dict) -> list[tuple[str, str]]:
+    return [(c["Name"].lower(), c["Type"]) for c in table.get("PartitionKeys") or []]
+
+
+def table_partitions(catalog, database: str, name: str, table: dict,
+                     injected: dict[str, list[str]] | None = None) -> list[tuple[list[str], str]]:
+    """[(values, location)]: projection if enabled, else the catalog's partitions."""
+    if is_projected(table):
+        return projected_partitions(table, injected or {})
+    out = []
+    for p in catalog.get_partitions(database, name):
+        loc = (p.get("StorageDescriptor") or {}).get("Location") or ""
+        out.append((list(p["Values"]), loc))
+    out.sort(key=lambda vl: vl[0])
+    return out
+
+
+def partition_values_table(keys: list[tuple[str, str]], parts: list[list[str]]) -> pa.Table:
+    """The partitions' values typed as their Glue types (a value that does not convert is NULL)."""
+    arrays = []
+    for i, (name, glue) in enumerate(keys):
+        conv = _converter(schema.parse_type(glue, catalog=True))
+        values = [None if p[i] == HIVE_DEFAULT_PARTITION else conv(p[i]) for p in parts]
+        arrays.append(pa.array(values, type=glue_to_arrow(glue)))
+    return pa.Table.from_arrays(arrays, names=[k for k, _ in keys]) if keys else pa.table({})
+
+
+def list_data_objects(storage, location: str) -> list[tuple[str, int]]:
+    """Data objects under a location: Hive skips names starting with '_' or '.' and folder markers."""
+    bucket, prefix = split_uri(location)
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    out = []
+    for key, size in storage.list_objects(bucket, prefix):
+        rel = key[len(prefix):]
+        if not rel or key.endswith("/") or any(part.startswith(("_", ".")) for part in rel.split("/")):
+            continue
+        out.append((f"s3://{bucket}/{key}", size))
+    return out
+
+
+def scan_table(table: dict, *, storage, columns: list[str] | None,
+               partitions: list[tuple[list[str], str]] | None,
+               partition_columns: list[str] | None = None, blob_sink=None, name: str = "t") -> ScanResult:
+    """The table's rows (data columns then partition columns, Glue-typed) from the given partitions
+    (None for an unpartitioned table). `columns` limits the data columns read and
+    `partition_columns` the partition columns added (None: all)."""
+    fmt, serde = table_format(table)
+    params = table.get("Parameters") or {}
+    data_cols = table_columns(table)
+    if columns is not None:
+        wanted = set(columns)
+        data_cols_read = [c for c in data_cols if c[0] in wanted]
+    else:
+        data_cols_read = data_cols
+    keys = partition_keys(table)
+    if partition_columns is not None:
+        keys = [k for k in keys if k[0] in set(partition_columns)]
+    if fmt != "parquet":
+        data_cols_read = data_cols  # text formats are positional (CSV) or read whole anyway
+    jobs: list[tuple[str, int, int]] = []  # (uri, size, partition index)
+    if partitions is None:
+        location = (table.get("StorageDescriptor") or {}).get("Location") or ""
+        jobs = [(u, s, -1) for u, s in list_data_objects(storage, location)]
+    else:
+        for i, (_, loc) in enumerate(partitions):
+            jobs.extend((u, s, i) for u, s in list_data_objects(storage, loc))
+
+    if fmt == "parquet":
+        if blob_sink is None:
+            raise ValueError("Parquet tables are read by DuckDB: a blob_sink is required")
+        return _parquet_sql(table, storage, jobs, data_cols_read, keys, partitions, blob_sink, name)
+
+    def read(job: tuple[str, int, int]) -> pa.Table:
+        uri, _, _ = job
+        bucket, key = split_uri(uri)
+        try:
+            body = storage.get_object(bucket, key)
+        except KeyError:
+            return None  # deleted between list and read
+        return read_object(body, fmt, serde, data_cols_read, params, uri)
+
+    if len(jobs) > 1:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            pieces = list(pool.map(read, jobs))
+    else:
+        pieces = [read(j) for j in jobs]
+    out_fields = [pa.field(n, glue_to_arrow(g)) for n, g in data_cols_read]
+    key_fields = [pa.field(n, glue_to_arrow(g)) for n, g in keys]
+    all_keys = partition_keys(table)
+    part_table = partition_values_table(all_keys, [v for v, _ in partitions]) if partitions else None
+    tables = []
+    for job, piece in zip(jobs, pieces):
+        if piece is None:
+            continue
+        if keys:
+            idx = job[2]
+            for f in key_fields:
+                value = part_table.column(f.name)[idx]
+                piece = piece.append_column(f, pa.repeat(value, piece.num_rows))
+        tables.append(piece)
+    full_schema = pa.schema(out_fields + key_fields)
+    if columns is not None:
+        keep = [f.name for f in full_schema if f.name in set(columns) or f.name in {k for k, _ in keys}]
+        keep = keep or [f.name for f in full_schema][:1]
+        full_schema = pa.schema([full_schema.field(n) for n in keep])
+        tables = [t.select(keep) for t in tables]
+    result = pa.concat_tables(tables) if tables else full_schema.empty_table()
+    read_jobs = [j for j, p in zip(jobs, pieces) if p is not None]
+    return ScanResult(result, sum(s for _, s, _ in read_jobs), [u for u, _, _ in read_jobs])
+
+
+def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_sink, name: str) -> ScanResult:
+    """DuckDB reads the Parquet objects itself (through `blob_sink`'s filesystem): a SELECT that
+    casts each column to its Glue type, NULL for columns no file has, and joins the partition
+    values (from the catalog) by the partition index encoded in each object's path."""
+    import pyarrow.parquet as pq
+
+    from .types import arrow_to_duckdb
+
+    paths, present, read_jobs = [], {}, []
+    for n, (uri, size, idx) in enumerate(jobs):
+        bucket, key = split_uri(uri)
+        try:
+            body = storage.get_object(bucket, key)
+        except KeyError:
+            continue
+        try:
+            file_schema = pq.read_schema(pa.BufferReader(body))
+        except Exception as exc:  # noqa: BLE001 - an unreadable object is bad data to Athena
+            raise user_error("HIVE_BAD_DATA", f"Not valid Parquet file: {uri} ({exc})") from None
+        declared = dict(data_cols)
+        for f in file_schema:
+            present.setdefault(f.name.lower(), f.name)
+            glue = declared.get(f.name.lower())
+            if glue is not None and not parquet_type_readable(f.type, glue_to_arrow(glue)):
+                raise user_error("HIVE_BAD_DATA", f"Field {f.name}'s type {f.type} in parquet file {uri} is "
+                                 f"incompatible with type {glue} defined in table schema")
+        paths.append(blob_sink(f"{name}/__p={max(idx, 0)}/{n}.parquet", body))
+        read_jobs.append((uri, size))
+    select = []
+    for col, glue in data_cols:
+        duck = arrow_to_duckdb(glue_to_arrow(glue))
+        source = f'r."{present[col]}"' if col in present else "NULL"
+        select.append(f'CAST({source} AS {duck}) AS "{col}"')
+    parts_table, parts_name = None, None
+    if keys and partitions is not None:
+        parts_name = f"{name}__parts"
+        values = partition_values_table(partition_keys(table), [v for v, _ in partitions])
+        parts_table = values.select([k for k, _ in keys]).append_column(
+            "__i", pa.array(range(len(partitions)), pa.int64()))
+        select += [f'p."{k}" AS "{k}"' for k, _ in keys]
+    if not paths:
+        return ScanResult(None, 0, [], sql=None)
+    listing = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+    source = f"read_parquet([{listing}], union_by_name = true"
+    if parts_table is not None:
+        source += ", hive_partitioning = true, hive_types = {'__p': BIGINT}) AS r " \
+                  f'JOIN "{parts_name}" AS p ON r.__p = p.__i'
+    else:
+        source += ", hive_partitioning = false) AS r"
+    sql = f"SELECT {', '.join(select)} FROM {source}"
+    return ScanResult(None, sum(s for _, s in read_jobs), [u for u, _ in read_jobs], sql=sql,
+                      partitions=parts_table, partitions_name=parts_name)
+
+
+_INT_WIDTH = {8: 1, 16: 2, 32: 3, 64: 4}
+
+
+def parquet_type_readable(physical: pa.DataType, declared: pa.DataType) -> bool:
+    """Whether Athena's Parquet reader reads a file column of `physical` type as `declared`:
+    the same type, a wider integer, float as double, a decimal that fits, any timestamp unit;
+    nested types field by field. Anything else is HIVE_BAD_DATA (no string -> number, no narrowing)."""
+    t = pa.types
+    if physical == declared:
+        return True
+    if t.is_integer(physical) and t.is_integer(declared):
+        return _INT_WIDTH[physical.bit_width] <= _INT_WIDTH[declared.bit_width]
+    if t.is_integer(physical) and t.is_decimal(declared):
+        return True
+    if t.is_floating(physical) and t.is_floating(declared):
+        return physical.bit_width <= declared.bit_width
+    if t.is_decimal(physical) and t.is_decimal(declared):
+        return declared.precision - declared.scale >= physical.precision - physical.scale and declared.scale >= physical.scale
+    if t.is_timestamp(physical) and t.is_timestamp(declared):
+        return True
+    if (t.is_string(physical) or t.is_large_string(physical) or t.is_dictionary(physical)) and t.is_string(declared):
+        return True
+    if (t.is_binary(physical) or t.is_large_binary(physical)) and (t.is_binary(declared) or t.is_string(declared)):
+        return True
+    if t.is_date(physical) and t.is_date(declared):
+        return True
+    if (t.is_list(physical) or t.is_large_list(physical)) and t.is_list(declared):
+        return parquet_type_readable(physical.value_type, declared.value_type)
+    if t.is_map(physical) and t.is_map(declared):
+        return parquet_type_readable(physical.key_type, declared.key_type) and \
+            parquet_type_readable(physical.item_type, declared.item_type)
+    if t.is_struct(physical) and t.is_struct(declared):
+        fields = {f.name.lower(): f.type for f in physical}
+        return all(parquet_type_readable(fields[f.name.lower()], f.type) for f in declared if f.name.lower() in fields)
+    return False

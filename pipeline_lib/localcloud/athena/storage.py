@@ -1,0 +1,76 @@
+"""The engine's Storage protocol over the local cloud's own S3 backend (moto's, in-process): no
+HTTP and no copy to disk; object bytes are read straight from moto's key buffers.
+
+The moto internals used here are declared in `seams.build_seams` (expect)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["MotoS3Storage", "stable"]
+
+
+def stable(read: Callable[[], Any], attempts: int = 50) -> Any:
+    """Run a read of moto's dicts again if a request thread resized one mid-iteration."""
+    for _ in range(attempts - 1):
+        try:
+            return read()
+        except RuntimeError as exc:
+            if "changed size during iteration" not in str(exc) and "mutated during iteration" not in str(exc):
+                raise
+    return read()
+
+
+class MotoS3Storage:
+    """`list_objects`, `get_object`, `put_object`, `delete_objects` of one account's S3."""
+
+    def __init__(self, s3_backend: Any):
+        self._s3 = s3_backend
+
+    def _bucket(self, bucket: str) -> Any:
+        try:
+            return self._s3.get_bucket(bucket)
+        except Exception as exc:  # moto's MissingBucket
+            raise KeyError(f"The specified bucket does not exist: {bucket}") from exc
+
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            self._bucket(bucket)
+        except KeyError:
+            return False
+        return True
+
+    def exists(self, bucket: str, key: str) -> bool:
+        try:
+            fake_key = self._bucket(bucket).keys.get(key)
+        except KeyError:
+            return False
+        return fake_key is not None and hasattr(fake_key, "_value_buffer")
+
+    def list_objects(self, bucket: str, prefix: str) -> list[tuple[str, int]]:
+        from moto.s3.models import FakeKey
+
+        fake_bucket = self._bucket(bucket)
+        items = stable(lambda: list(fake_bucket.keys.items()))  # latest version of each key
+        return sorted(
+            (name, key.size) for name, key in items if name.startswith(prefix) and isinstance(key, FakeKey)
+        )
+
+    def get_object(self, bucket: str, key: str) -> bytes:
+        fake_key = self._bucket(bucket).keys.get(key)
+        if fake_key is None or not hasattr(fake_key, "_value_buffer"):  # missing, or a delete marker
+            raise KeyError(f"s3://{bucket}/{key} does not exist")
+        with fake_key.lock:
+            fake_key._value_buffer.seek(0)
+            return fake_key._value_buffer.read()
+
+    def put_object(self, bucket: str, key: str, body: bytes, encryption: str | None = None,
+                   kms_key_id: str | None = None) -> None:
+        """`encryption`: S3's ServerSideEncryption ("AES256", "aws:kms"); None: the bucket's default."""
+        self._bucket(bucket)  # a missing bucket is a KeyError, not moto's HTTP error
+        self._s3.put_object(bucket, key, body, encryption=encryption, kms_key_id=kms_key_id)
+
+    def delete_objects(self, bucket: str, keys: list[str]) -> None:
+        self._bucket(bucket)
+        for key in keys:
+            self._s3.delete_object(bucket, key)

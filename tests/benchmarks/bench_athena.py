@@ -1,0 +1,164 @@
+"""Local Athena over a 1M-row Parquet lake, measured in one run and printed as ratios (no assertions
+on time; the answers are checked against DuckDB's).
+
+The lake: N rows (1,000,000, or BENCH_ATHENA_ROWS) in daily partitions (`day=YYYY-MM-DD/`, one
+Parquet file each), written once to the local cloud's S3 (with the Glue table and its partitions)
+and once to a local directory. Two queries:
+
+- a partition-filtered aggregate (one day, grouped by category);
+- a full scan (every row, grouped by category).
+
+For each: local Athena through the API (StartQueryExecution -> SUCCEEDED -> every GetQueryResults
+page; best of REPEAT; the engine's own share is its EngineExecutionTimeInMillis, the rest is the
+API's HTTP round trips and the service), DuckDB reading the same Parquet files from local disk (target: local Athena
+<= 2x DuckDB), and `wr.s3.read_parquet_table` + pandas. Run: `make bench` (or
+`pytest -m benchmark -s tests/benchmarks/bench_athena.py`).
+"""
+from __future__ import annotations
+
+import io
+import os
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import awswrangler as wr
+import boto3
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+pytestmark = pytest.mark.benchmark
+
+ROWS = int(os.environ.get("BENCH_ATHENA_ROWS", "1000000"))
+DAYS = 30
+REPEAT = 5
+CATEGORIES = np.array(["books", "games", "garden", "music", "tools", "toys"])
+
+
+def day_table(rng: np.random.Generator, rows: int, offset: int) -> pa.Table:
+    return pa.table({
+        "id": pa.array(np.arange(offset, offset + rows, dtype=np.int64)),
+        "customer": pa.array([f"c-{i:06d}" for i in rng.integers(0, 50_000, rows)]),
+        "category": pa.array(CATEGORIES[rng.integers(0, len(CATEGORIES), rows)]),
+        "amount": pa.array(np.round(rng.uniform(1, 500, rows), 2)),
+        "quantity": pa.array(rng.integers(1, 10, rows, dtype=np.int64)),
+    })
+
+
+@pytest.fixture(scope="module")
+def lake(local_cloud, boto_session, tmp_path_factory):
+    tag = uuid.uuid4().hex[:8]
+    bucket, database, table = f"bench-athena-{tag}", f"bench_{tag}", "sales"
+    s3, glue = boto_session.client("s3"), boto_session.client("glue")
+    s3.create_bucket(Bucket=bucket)
+    glue.create_database(DatabaseInput={"Name": database})
+    root = tmp_path_factory.mktemp("athena-lake")
+    rng = np.random.default_rng(2026)
+    first = date(2026, 1, 1)
+    per_day = ROWS // DAYS
+    partitions = []
+    for d in range(DAYS):
+        day = (first + timedelta(days=d)).isoformat()
+        rows = per_day if d < DAYS - 1 else ROWS - per_day * (DAYS - 1)
+        data = day_table(rng, rows, d * per_day)
+        buffer = io.BytesIO()
+        pq.write_table(data, buffer, compression="snappy")
+        s3.put_object(Bucket=bucket, Key=f"{table}/day={day}/part-0.parquet", Body=buffer.getvalue())
+        (root / f"day={day}").mkdir()
+        (root / f"day={day}" / "part-0.parquet").write_bytes(buffer.getvalue())
+        partitions.append(day)
+    descriptor = {
+        "Columns": [{"Name": "id", "Type": "bigint"}, {"Name": "customer", "Type": "string"},
+                    {"Name": "category", "Type": "string"}, {"Name": "amount", "Type": "double"},
+                    {"Name": "quantity", "Type": "bigint"}],
+        "Location": f"s3://{bucket}/{table}/",
+        "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+        "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
+    }
+    glue.create_table(DatabaseName=database, TableInput={
+        "Name": table, "TableType": "EXTERNAL_TABLE", "Parameters": {"classification": "parquet"},
+        "PartitionKeys": [{"Name": "day", "Type": "string"}], "StorageDescriptor": descriptor})
+    for start in range(0, len(partitions), 100):
+        glue.batch_create_partition(DatabaseName=database, TableName=table, PartitionInputList=[
+            {"Values": [day], "StorageDescriptor": {**descriptor, "Location": f"s3://{bucket}/{table}/day={day}/"}}
+            for day in partitions[start:start + 100]])
+    return {"bucket": bucket, "database": database, "table": table, "root": root, "day": partitions[DAYS // 2],
+            "session": boto_session}
+
+
+def athena_query(session: boto3.Session, sql: str, database: str, output: str) -> tuple[float, list[list[str]], int, int]:
+    """Seconds from StartQueryExecution to the last result page; the rows; DataScannedInBytes; the
+    engine's own milliseconds (EngineExecutionTimeInMillis: the rest is API and service)."""
+    athena = session.client("athena")
+    started = time.perf_counter()
+    execution_id = athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": database},
+                                                ResultConfiguration={"OutputLocation": output})["QueryExecutionId"]
+    while True:
+        execution = athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
+        if execution["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            break
+        time.sleep(0.005)
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    rows = [[c.get("VarCharValue") for c in r["Data"]]
+            for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=execution_id)
+            for r in page["ResultSet"]["Rows"]]
+    statistics = execution["Statistics"]
+    return time.perf_counter() - started, rows[1:], statistics["DataScannedInBytes"], statistics["EngineExecutionTimeInMillis"]
+
+
+def best(measure, repeat: int = REPEAT):
+    results = [measure() for _ in range(repeat)]
+    return min(results, key=lambda r: r[0])
+
+
+def as_answer(rows) -> list[tuple]:
+    return sorted((str(r[0]), int(r[1]), round(float(r[2]), 2)) for r in rows)
+
+
+def test_local_athena_vs_duckdb_and_wrangler(lake):
+    session, day = lake["session"], lake["day"]
+    output = f"s3://{lake['bucket']}/results/"
+    table = lake["table"]
+    queries = {
+        "partition-filtered aggregate": (
+            f"SELECT category, count(*) AS n, sum(amount) AS total FROM {table} WHERE day = '{day}' GROUP BY category",
+            f"day = '{day}'", lambda p: p["day"] == day),
+        "full scan": (
+            f"SELECT category, count(*) AS n, sum(amount) AS total FROM {table} GROUP BY category",
+            "true", None),
+    }
+    duck = duckdb.connect()
+    files = str(Path(lake["root"]) / "*" / "*.parquet")
+    athena_query(session, "SELECT 1", lake["database"], output)  # warm: engine imports, first connection
+    lines = [f"[bench] local Athena over a {ROWS:,}-row Parquet lake ({DAYS} daily partitions), best of {REPEAT}:"]
+    for label, (sql, where, partition_filter) in queries.items():
+        seconds_athena, rows, scanned, engine_ms = best(lambda: athena_query(session, sql, lake["database"], output))
+
+        def run_duckdb():
+            started = time.perf_counter()
+            result = duck.sql(f"SELECT category, count(*), sum(amount) FROM read_parquet('{files}', hive_partitioning=true) "
+                              f"WHERE {where} GROUP BY category").fetchall()
+            return time.perf_counter() - started, result
+
+        seconds_duckdb, duck_rows = best(run_duckdb)
+
+        def run_wrangler():
+            started = time.perf_counter()
+            frame = wr.s3.read_parquet_table(table=table, database=lake["database"], partition_filter=partition_filter,
+                                             columns=["category", "amount"], boto3_session=session)
+            grouped = frame.groupby("category", observed=True)["amount"].agg(["count", "sum"]).reset_index()
+            return time.perf_counter() - started, grouped.values.tolist()
+
+        seconds_wr, wr_rows = best(run_wrangler, repeat=1 if partition_filter is None else REPEAT)
+        assert as_answer(rows) == as_answer(duck_rows) == as_answer(wr_rows)
+        lines.append(
+            f"  {label}: local Athena {seconds_athena * 1000:.0f} ms (engine {engine_ms} ms, scanned {scanned:,} B), "
+            f"DuckDB on local disk {seconds_duckdb * 1000:.0f} ms -> {seconds_athena / seconds_duckdb:.2f}x "
+            f"(target <= 2x; the engine alone {engine_ms / 1000 / seconds_duckdb:.2f}x); "
+            f"wr.s3.read_parquet_table + pandas {seconds_wr * 1000:.0f} ms -> {seconds_athena / seconds_wr:.2f}x")
+    print("\n" + "\n".join(lines))
