@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline_lib import demo
+from pipeline_lib import flow
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +72,7 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(deployed_stack, local_cloud, boto_session) -> Stack:
     """The deployed stack after one run of its flow (seed, deliver, crawl)."""
-    demo.run_pipeline(boto_session, deployed_stack, poll_seconds=1, progress=False, say=lambda _message: None)
+    flow.run(deployed_stack, poll_seconds=1, progress=False, say=lambda _message: None, boto3_session=boto_session)
     return Stack(deployed_stack, boto_session)
 
 
