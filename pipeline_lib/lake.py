@@ -37,9 +37,10 @@ __all__ = [
 ]
 
 PARTITION = re.compile(r"year=(\d{4})/month=(\d{2})/day=(\d{2})/")
-# Firehose's error output types (the local cloud's `partitioning-failed` included).
+# Firehose's error output types (the local cloud's `partitioning-failed` and `s3-delivery-failed` included).
 ERROR_OUTPUT_TYPES = frozenset({
     "processing-failed", "format-conversion-failed", "metadata-extraction-failed", "partitioning-failed",
+    "s3-delivery-failed",
 })
 _KEY_VALUE_FOLDER = re.compile(r"([^/=]+)=([^/]*)/")
 

@@ -18,6 +18,7 @@ log = logging.getLogger("pipeline_lib.localcloud")
 # Service packages, in install (and flush) order. Each exposes `extension(cloud) -> Extension`;
 # its seams, status/flush hooks and CloudFormation types come with it.
 EXTENSION_MODULES: tuple[str, ...] = (
+    "pipeline_lib.localcloud.faults",  # first: the others ask it (faults_of) from their first call
     "pipeline_lib.localcloud.kinesis",
     "pipeline_lib.localcloud.lambda_runtime",
     "pipeline_lib.localcloud.stepfunctions",
@@ -138,6 +139,10 @@ class LocalCloud:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 args = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
                 body = self.flush(float(args.get("timeout", 300)))
+            elif action == "faults":  # fault injection: GET shows, POST {"set": {...}} changes, DELETE clears
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                args = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+                body = self.extension("faults").control(method, args)
             elif action == "shutdown" and method == "POST":
                 if self._shutdown_hook:
                     threading.Thread(target=self._shutdown_hook, daemon=True).start()
@@ -145,6 +150,9 @@ class LocalCloud:
             else:
                 start_response("404 Not Found", [("Content-Type", "application/json")])
                 return [json.dumps({"error": f"unknown control action {action!r}"}).encode()]
+        except ValueError as exc:  # a bad argument (e.g. a fault rate): the caller's to fix
+            start_response("400 Bad Request", [("Content-Type", "application/json")])
+            return [json.dumps({"error": str(exc)}).encode()]
         except Exception as exc:  # the control API reports, it does not crash the server
             log.exception("control %s failed", action)
             start_response("500 Internal Server Error", [("Content-Type", "application/json")])

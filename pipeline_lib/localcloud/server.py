@@ -134,9 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(threadName)s: %(message)s",
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    from .faults import FaultConfigError
+
     try:
         return serve(args.host, args.port, args.state_dir, args.time_scale)
-    except (StateDirBusy, OSError) as exc:
+    except (StateDirBusy, OSError, FaultConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

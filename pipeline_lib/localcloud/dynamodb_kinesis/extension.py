@@ -41,10 +41,21 @@ class DynamoDBKinesis(Extension):
                 "'pipeline_lib.localcloud.kinesis' before it in EXTENSION_MODULES"
             ) from None
 
+    def _put_records(self, store: KinesisStore):
+        """The store's put, refused at the injected kinesis_throttle rate (the forwarder retries)."""
+        from ..faults import ThroughputExceeded, faults_of
+
+        def put_records(stream_arn: str, records):
+            if faults_of(self.cloud).decide("kinesis_throttle"):
+                raise ThroughputExceeded(stream_arn)
+            return store.put_records(stream_arn, records)
+
+        return put_records
+
     def install(self) -> None:
         store = self._store()
         self.registry = DestinationRegistry(Timings.scaled(self.cloud.scaled), partial(stream_usable, store))
-        self.forwarder = Forwarder(self.queue, store.put_records)
+        self.forwarder = Forwarder(self.queue, self._put_records(store))
         self.capture = ChangeCapture(self.registry, self.queue.put)
         self.api = DestinationApi(self.registry)
         self.seams.apply()
@@ -69,6 +80,7 @@ class DynamoDBKinesis(Extension):
             "records_captured": self.queue.accepted,
             "records_forwarded": forwarder.forwarded if forwarder else 0,
             "records_undeliverable": forwarder.undeliverable if forwarder else 0,
+            "puts_throttled": forwarder.throttled if forwarder else 0,
             "queue_depth": self.queue.depth,
         }
 

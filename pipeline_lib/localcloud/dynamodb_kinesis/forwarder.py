@@ -23,6 +23,10 @@ MAX_RECORD_BYTES = 1024 * 1024
 
 PutRecords = Callable[[str, Sequence[tuple[str, bytes]]], object]
 
+# Back-off of a throttled put (ProvisionedThroughputExceededException): DynamoDB's streaming
+# destination retries until Kinesis takes the records (its ThrottledPutRecordCount metric).
+THROTTLE_BACKOFF_SECONDS = (0.01, 0.02, 0.05, 0.1, 0.2)
+
 # eventIDs: random version-4 UUIDs from a generator seeded once from os.urandom. uuid.uuid4() reads
 # os.urandom per record, which releases the GIL, and in a busy server the forwarder then waits for
 # it again on every record. Event IDs need uniqueness, not cryptographic strength.
@@ -108,6 +112,7 @@ class Forwarder:
         self._thread: threading.Thread | None = None
         self.forwarded = 0
         self.undeliverable = 0
+        self.throttled = 0  # puts Kinesis refused with ProvisionedThroughputExceededException (retried)
         self._warned: set[str] = set()
 
     def start(self) -> None:
@@ -160,12 +165,24 @@ class Forwarder:
             self._send(run_stream, run)
 
     def _send(self, stream_arn: str | None, run: list[tuple[str, bytes]]) -> None:
+        from ..faults import ThroughputExceeded
+
         assert stream_arn is not None
-        try:
-            self._put_records(stream_arn, run)
-        except LookupError as exc:  # the stream was deleted; AWS keeps the destination ACTIVE and drops
-            self._lose(stream_arn, len(run), str(exc))
-            return
+        attempt = 0
+        while True:
+            try:
+                self._put_records(stream_arn, run)
+            except LookupError as exc:  # the stream was deleted; AWS keeps the destination ACTIVE and drops
+                self._lose(stream_arn, len(run), str(exc))
+                return
+            except ThroughputExceeded:
+                self.throttled += 1
+                if self._stop.wait(THROTTLE_BACKOFF_SECONDS[min(attempt, len(THROTTLE_BACKOFF_SECONDS) - 1)]):
+                    self._lose(stream_arn, len(run), "stopped while Kinesis throttled the puts")
+                    return
+                attempt += 1
+                continue
+            break
         self.forwarded += len(run)
 
     def _lose(self, stream_arn: str, n: int, why: str) -> None:

@@ -14,6 +14,12 @@ DEFAULT_LAMBDA_BUFFER_MB = 1
 DEFAULT_LAMBDA_BUFFER_SECONDS = 60
 DEFAULT_LAMBDA_RETRIES = 3
 DEFAULT_ACTIVE_PARTITION_LIMIT = 500
+# S3 delivery failures (developer guide, "Handle data delivery failures"): with dynamic
+# partitioning, retried for DynamicPartitioningConfiguration.RetryOptions.DurationInSeconds
+# (default 300) and then written under the error prefix; otherwise retried for up to 24 hours,
+# Firehose's maximum data storage time, after which the data is lost.
+DEFAULT_S3_PREFIX_RETRY_SECONDS = 300
+S3_MAX_RETRY_SECONDS = 24 * 3600
 
 
 class UnsupportedConfiguration(ValueError):
@@ -61,6 +67,7 @@ class StreamConfig:
     log_group: str | None
     log_stream: str | None
     active_partition_limit: int = DEFAULT_ACTIVE_PARTITION_LIMIT
+    s3_retry_seconds: float | None = None  # dynamic partitioning's RetryOptions; None: up to 24 h, then lost
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -125,7 +132,12 @@ def parse_config(description: dict[str, Any]) -> StreamConfig:
     compression = s3.get("CompressionFormat", "UNCOMPRESSED")
     if conversion is None and compression not in ("UNCOMPRESSED", "GZIP"):
         raise UnsupportedConfiguration(f"delivery stream {name}: CompressionFormat {compression} is not supported locally (use UNCOMPRESSED or GZIP)")
-    dynamic = bool((s3.get("DynamicPartitioningConfiguration") or {}).get("Enabled"))
+    dynamic_config = s3.get("DynamicPartitioningConfiguration") or {}
+    dynamic = bool(dynamic_config.get("Enabled"))
+    retry_seconds = None
+    if dynamic:
+        retry_seconds = float((dynamic_config.get("RetryOptions") or {}).get(
+            "DurationInSeconds", DEFAULT_S3_PREFIX_RETRY_SECONDS))
     logging_options = s3.get("CloudWatchLoggingOptions") or {}
     source = (description.get("Source") or {}).get("KinesisStreamSourceDescription") or {}
     return StreamConfig(
@@ -148,5 +160,6 @@ def parse_config(description: dict[str, Any]) -> StreamConfig:
         conversion=conversion,
         log_group=logging_options.get("LogGroupName") if logging_options.get("Enabled") else None,
         log_stream=logging_options.get("LogStreamName") if logging_options.get("Enabled") else None,
+        s3_retry_seconds=retry_seconds,
         raw=description,
     )

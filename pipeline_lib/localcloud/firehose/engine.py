@@ -7,6 +7,14 @@ buffering per partition by the stream's hints → one S3 object per buffer. Ever
 fails a step is written, with its original data, as an error record under the evaluated error
 prefix: nothing is dropped silently. Delivery is at-least-once.
 
+S3 PutObject failures are retried every 5 s (scaled) as the developer guide describes: with
+dynamic partitioning for the stream's RetryOptions duration, after which the records go to the
+error prefix (`s3-delivery-failed`); otherwise for up to 24 hours, after which they are lost
+(counted in status). Every record read stays *held* until the object carrying it (data or error
+output) is in S3; `committed_positions()` is the source checkpoint below every held record, from
+which a restarted engine (after a crash, see the faults package) reads again: records of objects
+already written before the crash are delivered twice, none is skipped.
+
 Waits of the managed service (buffer intervals) run on the local time scale
 (`LocalCloud.scaled`); `flush()` delivers everything accepted so far at once.
 """
@@ -20,6 +28,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any
 
+from ..faults import InjectedCrash
 from . import error_records, naming, prefixes
 from .config import StreamConfig
 from .lambda_processing import LambdaProcessing
@@ -32,6 +41,12 @@ log = logging.getLogger("pipeline_lib.localcloud.firehose")
 
 # How often the engine looks at its source when idle (Firehose polls Kinesis about once a second).
 POLL_SECONDS = 1.0
+# Pause between attempts of a failed S3 delivery (scaled).
+S3_RETRY_INTERVAL_SECONDS = 5.0
+
+
+class _Stopped(Exception):
+    """The engine was stopped while it waited to retry a delivery."""
 
 
 def _now_ms() -> int:
@@ -46,11 +61,13 @@ class DeliveryEngine:
     """Runs one delivery stream. Thread-safe: `accept` (Direct PUT) and `flush` may be called
     from request threads while the engine's own thread works."""
 
-    def __init__(self, config: StreamConfig, source: Source, services: Services):
+    def __init__(self, config: StreamConfig, source: Source, services: Services,
+                 metrics: StreamMetrics | None = None):
         self.config = config
         self.source = source
         self.services = services
-        self.metrics = StreamMetrics(config.name, services.publish_metrics)
+        # A restarted engine continues its predecessor's metrics.
+        self.metrics = metrics or StreamMetrics(config.name, services.publish_metrics)
         self._prefix = prefixes.parse_prefix(config.prefix)
         self._error_prefix = prefixes.parse_prefix(config.error_prefix) if config.error_prefix else None
         self._converter: Any = None  # built on first use: the Glue table may come later
@@ -62,6 +79,7 @@ class DeliveryEngine:
         self._lambda = LambdaProcessing(
             config, services, self.metrics, self._fail,
             self._prefix.lambda_key_names if self._extractor is not None else None,
+            dropped=self._release,
         )
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
@@ -72,6 +90,7 @@ class DeliveryEngine:
         self._buffer_opened: dict[tuple, float] = {}
         self._errors: dict[str, Buffer] = {}  # error output type -> buffer of error-record lines
         self._error_opened: dict[str, float] = {}
+        self._held: dict[int, InRecord] = {}  # read but not yet in S3, by id()
         self._flush_requested = 0
         self._flush_done = 0
         self._stopping = False
@@ -79,6 +98,9 @@ class DeliveryEngine:
         self._thread = threading.Thread(target=self._run, name=f"firehose-{config.name}", daemon=True)
         self.failure: str | None = None  # set when the engine itself broke (reported by status)
         self.busy_seconds = 0.0  # time spent moving records (status; throughput = records / busy)
+        self.crashed = False  # stopped by an injected crash (the extension starts its successor)
+        self.s3_failures = 0  # failed S3 PutObject attempts (each retried or ended as below)
+        self.lost_records = 0  # records whose S3 delivery failed for Firehose's 24 hours
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -88,7 +110,7 @@ class DeliveryEngine:
         with self._wake:
             self._stopping = True
             self._wake.notify_all()
-        if self._thread.is_alive():
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
     def flush(self, timeout: float) -> bool:
@@ -121,6 +143,9 @@ class DeliveryEngine:
                                   + self.metrics.totals.get("IncomingRecords", 0)),
                 "busy_seconds": round(self.busy_seconds, 3),
                 "lambda_seconds": round(self.metrics.totals.get("ExecuteProcessing.Duration", 0) / 1000, 3),
+                "held_records": len(self._held),
+                "s3_failures": self.s3_failures,
+                "lost_records": self.lost_records,
                 "failure": self.failure,
             }
 
@@ -134,6 +159,17 @@ class DeliveryEngine:
             forced = target > self._flush_done
             try:
                 self._cycle(forced)
+            except _Stopped:
+                return
+            except InjectedCrash as exc:  # the services restart the stream from committed_positions()
+                log.warning("delivery stream %s: %s", self.config.name, exc)
+                if self.services.restart is not None:  # before waiters wake: they look for the successor
+                    self.services.restart(self)
+                with self._wake:
+                    self.crashed = True
+                    self.failure = f"crashed: {exc}"
+                    self._wake.notify_all()
+                return
             except Exception as exc:  # an engine bug must be loud, not a silent stall
                 log.exception("delivery stream %s: engine failed", self.config.name)
                 with self._wake:
@@ -197,6 +233,8 @@ class DeliveryEngine:
         if self.config.deaggregate is not None or self.config.source_stream_arn:
             batch = self._deaggregate(batch)
         with self._lock:
+            for record in batch:
+                self._held[id(record)] = record
             if self.config.lambda_processor is None:
                 self._route([Outgoing(r, r.data, {}) for r in batch])
                 return
@@ -296,6 +334,7 @@ class DeliveryEngine:
                     self.metrics.add("PartitionCount", len(self._buffers))
                 for row in rows:
                     buffer.add(row, len(data) // max(1, len(rows)), item.source.arrival_ms)
+                buffer.holds.append(item.source)
 
     def _convert(self, data: bytes) -> list[Any]:
         if self._converter is None:
@@ -324,6 +363,60 @@ class DeliveryEngine:
                 buffer = self._errors[output_type] = Buffer({})
                 self._error_opened[output_type] = time.monotonic()
             buffer.add(line, len(line), record.arrival_ms)
+            buffer.holds.append(record)
+
+    # -- what is held, and the checkpoint below it ------------------------------------------------
+    def _release(self, records) -> None:
+        """`records` are in S3 (or were dropped, or lost): they no longer hold the checkpoint."""
+        with self._lock:
+            for record in records:
+                self._held.pop(id(record), None)
+
+    def committed_positions(self) -> dict[str, str]:
+        """Per shard, the sequence number after which a new reader loses nothing: the source's
+        position, or just before the oldest record still held (sequence numbers are integers)."""
+        with self._lock:
+            positions = dict(getattr(self.source, "positions", {}))
+            for record in self._held.values():
+                if record.shard_id is None or record.sequence_number is None:
+                    continue
+                before = int(record.sequence_number) - 1
+                current = positions.get(record.shard_id)
+                if current is None or before < int(current):
+                    positions[record.shard_id] = str(before)
+            return positions
+
+    def held_records(self) -> list[InRecord]:
+        """What was accepted but is not in S3 yet (a Direct PUT successor ingests it again)."""
+        with self._lock:
+            return list(self._held.values())
+
+    def _put(self, key: str, body: bytes, retry_seconds: float | None) -> tuple[int, tuple[str, str] | None]:
+        """PutObject, retried every 5 s (scaled) until it succeeds or `retry_seconds` (scaled;
+        None: Firehose's 24 hours) have passed; (attempts, None) or (attempts, (code, message))."""
+        from .config import S3_MAX_RETRY_SECONDS
+
+        limit = self.services.scaled(S3_MAX_RETRY_SECONDS if retry_seconds is None else retry_seconds)
+        started = time.monotonic()
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                self.services.put_object(self.config.bucket, key, body)
+                return attempts, None
+            except Exception as exc:  # any S3 error: retried as Firehose does
+                code = f"S3.{getattr(exc, 'error_type', None) or type(exc).__name__}"
+                message = getattr(exc, "message", None) or str(exc)
+                self.s3_failures += 1
+                self.services.log_event(self.config, f"{code}: {message} (s3://{self.config.bucket}/{key}, attempt {attempts})")
+            if time.monotonic() - started >= limit:
+                return attempts, (code, message)
+            deadline = time.monotonic() + self.services.scaled(S3_RETRY_INTERVAL_SECONDS)
+            with self._wake:
+                while not self._stopping and time.monotonic() < deadline:
+                    self._wake.wait(deadline - time.monotonic())
+                if self._stopping:
+                    raise _Stopped()
 
     def _due(self, buffer: Buffer, opened: float, forced: bool) -> bool:
         return forced or buffer.size >= self.config.buffer_bytes or (
@@ -357,7 +450,21 @@ class DeliveryEngine:
                 body = gzip.compress(body)
             extension = self.config.file_extension if self.config.file_extension is not None else naming.default_extension(self.config.compression, parquet=False)
         key = naming.object_key(prefix, self.config.name, self.config.version, arrival, extension)
-        self.services.put_object(self.config.bucket, key, body)
+        if self.services.crash_point():
+            raise InjectedCrash(f"injected crash before writing s3://{self.config.bucket}/{key}")
+        attempts, failed = self._put(key, body, self.config.s3_retry_seconds)
+        if failed is not None:
+            self.metrics.add("DeliveryToS3.Success", 0)
+            if self.config.s3_retry_seconds is None:  # 24 hours of failures: Firehose drops the data
+                log.error("delivery stream %s: %d record(s) lost after the S3 retry period: %s",
+                          self.config.name, len(buffer.holds), failed[1])
+                self.lost_records += len(buffer.holds)
+                self._release(buffer.holds)
+            else:  # the retry duration ended: the records go to the error prefix, still held
+                for record in buffer.holds:
+                    self._fail(record, error_records.S3_DELIVERY_FAILED, failed[0], failed[1], attempts)
+            return
+        self._release(buffer.holds)
         self.metrics.add("DeliveryToS3.Records", buffer.count)
         self.metrics.add("DeliveryToS3.Bytes", len(body))
         self.metrics.add("DeliveryToS3.ObjectCount", 1)
@@ -369,7 +476,13 @@ class DeliveryEngine:
         prefix = error_records.evaluate_error_prefix(self._error_prefix, self.config, output_type, arrival)
         key = naming.object_key(prefix, self.config.name, self.config.version, arrival, "")
         body = b"".join(buffer.rows)
-        self.services.put_object(self.config.bucket, key, body)
+        # Error output that cannot be written pauses the stream until it can (developer guide).
+        _attempts, failed = self._put(key, body, None)
+        if failed is not None:
+            self.lost_records += len(buffer.holds)
+        self._release(buffer.holds)
+        if failed is not None:
+            return
         # Error output is delivered to S3 too; the Step Functions monitor counts it as delivered.
         self.metrics.add("DeliveryToS3.Records", buffer.count)
         self.metrics.add("DeliveryToS3.Bytes", len(body))

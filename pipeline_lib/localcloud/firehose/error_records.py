@@ -15,7 +15,9 @@ Timestamps are epoch milliseconds; rawData is the base64 of the record as it ent
 
 Error-output types: `processing-failed`, `format-conversion-failed` (documented),
 `metadata-extraction-failed` (what the service uses for jq metadata-extraction failures,
-observed), `partitioning-failed` (ours, for Lambda partition keys that are missing or invalid and
+observed), `s3-delivery-failed` (ours, in the dynamic-partitioning shape: records whose S3 prefix
+could not be written within the retry duration; AWS does not document the type's name),
+`partitioning-failed` (ours, for Lambda partition keys that are missing or invalid and
 for the active-partition limit: AWS does not document those records).
 """
 from __future__ import annotations
@@ -33,7 +35,9 @@ PROCESSING_FAILED = "processing-failed"
 FORMAT_CONVERSION_FAILED = "format-conversion-failed"
 METADATA_EXTRACTION_FAILED = "metadata-extraction-failed"
 PARTITIONING_FAILED = "partitioning-failed"
-OUTPUT_TYPES = (PROCESSING_FAILED, FORMAT_CONVERSION_FAILED, METADATA_EXTRACTION_FAILED, PARTITIONING_FAILED)
+S3_DELIVERY_FAILED = "s3-delivery-failed"
+OUTPUT_TYPES = (PROCESSING_FAILED, FORMAT_CONVERSION_FAILED, METADATA_EXTRACTION_FAILED, PARTITIONING_FAILED,
+                S3_DELIVERY_FAILED)
 
 
 @dataclass(frozen=True)
@@ -253,7 +257,7 @@ def error_record(
             raw_data=raw_data, error_code=error_code, error_message=error_message, attempts_made=attempts_made,
             arrival_ms=arrival_ms, attempt_ending_ms=attempt_ending_ms, catalog_table=catalog_table,
             sequence_number=sequence_number, subsequence_number=subsequence_number)
-    elif output_type in (METADATA_EXTRACTION_FAILED, PARTITIONING_FAILED):
+    elif output_type in (METADATA_EXTRACTION_FAILED, PARTITIONING_FAILED, S3_DELIVERY_FAILED):
         record = partitioning_failed_record(
             raw_data=raw_data, error_code=error_code, error_message=error_message, attempts_made=attempts_made,
             arrival_ms=arrival_ms, attempt_ending_ms=attempt_ending_ms)

@@ -29,6 +29,7 @@ class FirehoseExtension(Extension):
         self.seams = build_seams(cloud)
         self.engines: dict[str, DeliveryEngine] = {}  # by delivery stream ARN
         self._refused: dict[str, str] = {}  # streams that cannot run locally, ARN -> why
+        self.restarts: dict[str, int] = {}  # engines restarted after an injected crash, by ARN
         self._lock = threading.RLock()
 
     # -- seams ----------------------------------------------------------------------------------
@@ -57,6 +58,27 @@ class FirehoseExtension(Extension):
         engine.start()
         return engine
 
+    def _restart(self, crashed: DeliveryEngine) -> None:
+        """Start the successor of an engine that crashed: a Kinesis source from the crashed
+        engine's committed checkpoints (records it had not delivered are read again); a Direct PUT
+        stream ingests what the crashed engine held (Firehose keeps accepted records 24 hours)."""
+        config = crashed.config
+        if config.source_stream_arn is not None:
+            source: Any = KinesisSource(self.cloud, config.source_stream_arn, positions=crashed.committed_positions())
+            again = []
+        else:
+            source, again = DirectPutSource(), crashed.held_records()
+        engine = DeliveryEngine(config, source, crashed.services, metrics=crashed.metrics)
+        with self._lock:
+            if self.engines.get(config.arn) is not crashed:
+                return  # deleted or updated meanwhile
+            self.engines[config.arn] = engine
+            self.restarts[config.arn] = self.restarts.get(config.arn, 0) + 1
+        if again:
+            engine.ingest_direct(again)
+        engine.start()
+        log.warning("delivery stream %s restarted after a crash (restart %d)", config.name, self.restarts[config.arn])
+
     def stop_engine(self, arn: str, deliver: bool) -> DeliveryEngine | None:
         with self._lock:
             engine = self.engines.pop(arn, None)
@@ -82,8 +104,15 @@ class FirehoseExtension(Extension):
 
         s3 = moto_backend("s3", account, region)  # looked up once: moto's BackendDict lookup is not free
 
+        from ..faults import InjectedS3Error, faults_of
+
         def put_object(bucket: str, key: str, body: bytes) -> None:
+            if faults_of(self.cloud).decide("s3_put_error", f"{bucket}/{key}"):
+                raise InjectedS3Error()
             s3.put_object(bucket, key, body)
+
+        def crash_point() -> bool:
+            return faults_of(self.cloud).decide("firehose_crash")
 
         def invoke_lambda(arn: str, payload: bytes) -> tuple[bytes, str | None]:
             result = runtime.invoke(arn, payload, invocation_type="RequestResponse")
@@ -115,6 +144,8 @@ class FirehoseExtension(Extension):
             log_event=log_event,
             scaled=self.cloud.scaled,
             region=region,
+            crash_point=crash_point,
+            restart=self._restart,
         )
 
     # -- Extension API ----------------------------------------------------------------------------
@@ -136,13 +167,20 @@ class FirehoseExtension(Extension):
         with self._lock:
             engines = list(self.engines.items())
         for arn, engine in engines:
-            ok = engine.flush(max(0.0, deadline - time.monotonic()))
-            report[engine.config.name] = {"flushed": ok, **engine.status()}
+            while True:
+                ok = engine.flush(max(0.0, deadline - time.monotonic()))
+                with self._lock:
+                    current = self.engines.get(arn)
+                if ok or current is None or current is engine:
+                    break
+                engine = current  # it crashed and was restarted: the successor delivers the rest
+            report[engine.config.name] = {"flushed": ok, **engine.status(), "restarts": self.restarts.get(arn, 0)}
         return report
 
     def status(self) -> dict[str, Any]:
         with self._lock:
-            out = {engine.config.name: engine.status() for engine in self.engines.values()}
+            out = {engine.config.name: {**engine.status(), "restarts": self.restarts.get(arn, 0)}
+                   for arn, engine in self.engines.items()}
         for arn, reason in self._refused.items():
             out[arn.split("/")[-1]] = {"refused": reason}
         return out

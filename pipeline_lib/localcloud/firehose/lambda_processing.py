@@ -19,12 +19,14 @@ MAX_INVOKE_PAYLOAD = 6 * 1024 * 1024 - 64 * 1024
 
 class LambdaProcessing:
     def __init__(self, config: StreamConfig, services: Services, metrics: StreamMetrics,
-                 fail: Callable[..., None], required_partition_keys: list[str] | None):
+                 fail: Callable[..., None], required_partition_keys: list[str] | None,
+                 dropped: Callable[[list[InRecord]], None] | None = None):
         self.config = config
         self.services = services
         self.metrics = metrics
         self._fail = fail  # (record, output type, code, message, attempts, lambda_arn=...)
         self._required_partition_keys = required_partition_keys
+        self._dropped = dropped  # told of records the function answered "Dropped" (nothing to deliver)
 
     def chunks(self, records: list[InRecord]) -> list[list[InRecord]]:
         """`records` in batches whose invocation payload stays below the limit."""
@@ -120,7 +122,8 @@ class LambdaProcessing:
             elif result.error_code:  # ProcessingFailed, or a response problem with this record
                 self._fail(source, result.error_output_type or "processing-failed", result.error_code,
                            result.error_message or "", attempts, lambda_arn=self.config.lambda_processor.arn)
-            # "Dropped": intentionally discarded by the function; nothing is delivered.
+            elif self._dropped is not None:  # "Dropped": intentionally discarded; nothing is delivered
+                self._dropped([source])
         self.metrics.add("SucceedProcessing.Records", ok_records)
         self.metrics.add("SucceedProcessing.Bytes", ok_bytes)
         return out

@@ -42,6 +42,9 @@ class Buffer:
     size: int = 0
     count: int = 0
     oldest_arrival_ms: int | None = None
+    # The records this object delivers (each once, however many rows it made): they stay held,
+    # and their source checkpoint does not move past them, until the object is in S3.
+    holds: list[InRecord] = field(default_factory=list)
 
     def add(self, row: Any, size: int, arrival_ms: int) -> None:
         self.rows.append(row)
@@ -73,3 +76,7 @@ class Services:
     log_event: Callable[[StreamConfig, str], None]
     scaled: Callable[[float], float]
     region: str
+    # Fault injection: whether the engine crashes before writing an object (see engine.py).
+    crash_point: Callable[[], bool] = lambda: False
+    # Starts the successor of an engine that crashed (the Firehose extension), or None.
+    restart: Callable[[Any], None] | None = None

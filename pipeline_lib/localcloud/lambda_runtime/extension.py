@@ -29,8 +29,20 @@ class LambdaExtension(Extension):
             resolve=self.resolve,
             log_sink=self.write_logs,
             async_retry_delays=(cloud.scaled(60), cloud.scaled(120)),
+            inject=self._fault,
         )
         self.seams = build_seams(cloud)
+
+    def _fault(self, spec) -> str | None:
+        """The invocation's injected fault, if any (see pipeline_lib.localcloud.faults)."""
+        from ..faults import faults_of
+
+        faults = faults_of(self.cloud)
+        if faults.decide("lambda_timeout", spec.name):
+            return "timeout"
+        if faults.decide("lambda_error", spec.name):
+            return "error"
+        return None
 
     def install(self) -> None:
         self.seams.apply()

@@ -313,6 +313,7 @@ class LambdaRuntime:
         max_workers: int = DEFAULT_MAX_WORKERS,
         async_retry_delays: tuple[float, ...] = (60.0, 120.0),
         python: str = sys.executable,
+        inject: Callable[[FunctionSpec], str | None] | None = None,
     ):
         self.code_root = Path(state_dir) / "lambda"
         self.endpoint = endpoint
@@ -329,6 +330,7 @@ class LambdaRuntime:
         self._pending = 0
         self._pending_cond = threading.Condition()
         self._stopped = False
+        self._inject = inject  # fault injection: "error", "timeout" or None per invocation
 
     # -- public API -------------------------------------------------------------------------
     def invoke(self, function: str, payload: bytes | str | dict | list | None = b"{}",
@@ -460,6 +462,9 @@ class LambdaRuntime:
         if not spec.is_python or not spec.code:
             return self._answer(spec, request_id, json.dumps(unsupported_error(spec, request_id)).encode(),
                                 "Unhandled", [], 0.0, None)
+        fault = self._inject(spec) if self._inject is not None else None
+        if fault is not None:
+            return self._injected_fault(spec, request_id, fault)
         while True:
             pool = self._pool_for(spec)
             try:
@@ -518,6 +523,24 @@ class LambdaRuntime:
         lines.append(report_line(request_id, duration, spec.memory_mb, max_used, init_ms, status))
         pool.release(worker, reusable)
         return self._answer(spec, request_id, out, function_error, lines, duration, pool, worker.log_stream,
+                            timed_out=status == "timeout")
+
+    def _injected_fault(self, spec: FunctionSpec, request_id: str, fault: str) -> InvocationResult:
+        """An injected failure, answered and logged as the real one is. A timeout answers at once
+        (the function never ran): its REPORT line still says the full timeout, as AWS bills it."""
+        lines = [start_line(request_id, spec.version)]
+        if fault == "timeout":
+            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            lines.append(f"{stamp} {request_id} Task timed out after {spec.timeout:.2f} seconds")
+            error, duration, status = timeout_error(request_id, spec.timeout), spec.timeout * 1000, "timeout"
+        else:
+            error = {"errorMessage": "Injected fault (local cloud fault injection: lambda_error)",
+                     "errorType": "InjectedFault", "requestId": request_id, "stackTrace": []}
+            lines.append(f"[ERROR] {error['errorType']}: {error['errorMessage']}")
+            duration, status = 1.0, "error"
+        lines.append(end_line(request_id))
+        lines.append(report_line(request_id, duration, spec.memory_mb, None, None, status))
+        return self._answer(spec, request_id, json.dumps(error).encode(), "Unhandled", lines, duration, None,
                             timed_out=status == "timeout")
 
     def _answer(self, spec: FunctionSpec, request_id: str, payload: bytes, function_error: str | None,
