@@ -436,6 +436,8 @@ class DeliveryEngine:
             self._write_data(buffer)
         for output_type, buffer in taken_errors:
             self._write_errors(output_type, buffer)
+        if forced and taken and self._errors:  # records whose S3 retries ran out: in this flush too
+            self._deliver(forced)
         return bool(taken or taken_errors)
 
     def _write_data(self, buffer: Buffer) -> None:
@@ -476,6 +478,8 @@ class DeliveryEngine:
         prefix = error_records.evaluate_error_prefix(self._error_prefix, self.config, output_type, arrival)
         key = naming.object_key(prefix, self.config.name, self.config.version, arrival, "")
         body = b"".join(buffer.rows)
+        if self.services.crash_point():
+            raise InjectedCrash(f"injected crash before writing s3://{self.config.bucket}/{key}")
         # Error output that cannot be written pauses the stream until it can (developer guide).
         _attempts, failed = self._put(key, body, None)
         if failed is not None:
