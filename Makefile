@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(shell node -p "process
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: setup demo test lab bench clean
+.PHONY: setup demo test lab bench soak clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,11 @@ test: setup
 
 bench: setup
 	$(PY) -m pytest -m benchmark -s tests/benchmarks
+
+# The pipeline under random injected faults for SOAK_SECONDS (default 180), then a reconciliation.
+SOAK_SECONDS ?= 180
+soak: setup
+	$(PY) tests/soak/soak.py --seconds $(SOAK_SECONDS)
 
 $(LAB_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,lab]'
