@@ -10,6 +10,8 @@ Seams (moto 5.2.5; ``build_seams(cloud)``, a ``..seam.SeamSet``: checked at inst
 - ``FirehoseBackend.put_record_batch`` (``put_record`` calls it): Direct PUT records go into the
   engine instead of moto's one-raw-object-per-call writer; a Kinesis-sourced stream refuses them
   as AWS does.
+- ``moto.firehose.responses.FirehoseResponse.put_record`` / ``put_record_batch``: records over
+  1,000 KiB are refused with Firehose's ValidationException (record_limits.py) before moto sees them.
 - Called as moto has them: ``FirehoseBackend.put_record`` (through put_record_batch) and
   ``describe_delivery_stream`` (each engine's configuration).
 """
@@ -65,6 +67,11 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     ), partial(_update_destination, engines=engines))
     seams.replace(FirehoseBackend, "put_record_batch", ("self", "delivery_stream_name", "records"), partial(_put_record_batch, engines=engines))
     seams.expect(FirehoseBackend, "put_record", ("self", "delivery_stream_name", "record"))  # calls put_record_batch
+    from moto.firehose.responses import FirehoseResponse
+
+    seams.expect(FirehoseResponse, "_get_param")
+    seams.replace(FirehoseResponse, "put_record", ("self",), partial(_size_checked, param="Record"))
+    seams.replace(FirehoseResponse, "put_record_batch", ("self",), partial(_size_checked, param="Records"))
     seams.expect(FirehoseBackend, "describe_delivery_stream", ("self", "delivery_stream_name"))
     seams.reads(FirehoseBackend, "delivery_streams", "account_id", "region_name")
     seams.reads(DeliveryStream, "delivery_stream_arn", "delivery_stream_type", "destinations", "version_id",
@@ -170,6 +177,23 @@ def _put_record_batch(original, engines: "Callable[[], Engines]"):
         }
 
     return put_record_batch
+
+
+def _size_checked(original, param: str):
+    from moto.core.exceptions import JsonRESTError
+
+    from .record_limits import put_record_batch_errors, put_record_errors
+
+    check = put_record_errors if param == "Record" else put_record_batch_errors
+
+    def handler(self):
+        message = check(self._get_param(param))
+        if message:
+            raise JsonRESTError("ValidationException", message)
+        return original(self)
+
+    handler.__name__ = original.__name__
+    return handler
 
 
 def check_prefixes(backend, delivery_stream_name: str) -> None:

@@ -53,6 +53,14 @@ MIN_INIT_TIMEOUT = 10.0
 LogSink = Callable[[FunctionSpec, str, list[str]], None]
 
 
+# A synchronous invocation's response payload limit and Lambda's answer beyond it.
+MAX_RESPONSE_BYTES = 6_291_556
+RESPONSE_TOO_LARGE = {
+    "errorMessage": f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+    "errorType": "Function.ResponseSizeTooLarge",
+}
+
+
 @dataclass(frozen=True)
 class InvocationResult:
     """What an invocation answered. `function_error` is "Unhandled" when `payload` is an error."""
@@ -457,7 +465,8 @@ class LambdaRuntime:
         worker.close()
 
     # -- one invocation ---------------------------------------------------------------------
-    def _run(self, spec: FunctionSpec, payload: bytes, client_context: dict[str, Any] | None) -> InvocationResult:
+    def _run(self, spec: FunctionSpec, payload: bytes, client_context: dict[str, Any] | None,
+             synchronous: bool = True) -> InvocationResult:
         request_id = str(uuid.uuid4())
         if not spec.is_python or not spec.code:
             return self._answer(spec, request_id, json.dumps(unsupported_error(spec, request_id)).encode(),
@@ -500,7 +509,9 @@ class LambdaRuntime:
             duration = (time.perf_counter() - started) * 1000
             lines += _lines(worker.take_log())
             max_used = answer.get("max_memory_mb")
-            if answer["type"] == "result":
+            if answer["type"] == "result" and synchronous and len(body) > MAX_RESPONSE_BYTES:  # no limit when async
+                out, function_error = json.dumps(RESPONSE_TOO_LARGE).encode(), "Unhandled"
+            elif answer["type"] == "result":
                 out, function_error = body, None
             else:
                 out, function_error = json.dumps(answer["error"]).encode(), "Unhandled"
@@ -572,7 +583,7 @@ class LambdaRuntime:
         attempts = 1 + max(0, spec.async_retries)
         done = True
         try:
-            result = self._run(spec, payload, None)
+            result = self._run(spec, payload, None, synchronous=False)
             if result.function_error:
                 if attempt + 1 < attempts and not self._stopped:
                     delay = self.async_retry_delays[min(attempt, len(self.async_retry_delays) - 1)]
