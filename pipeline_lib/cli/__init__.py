@@ -43,9 +43,29 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # only botocore's set-up errors are the user's to fix; others propagate
+        hint = _aws_setup_error(exc)
+        if hint is None:
+            raise
+        print(f"error: {hint}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _aws_setup_error(exc: Exception) -> str | None:
+    """What to do when the aws backend has no credentials or region (botocore says only what is missing)."""
+    from botocore.exceptions import NoCredentialsError, NoRegionError, PartialCredentialsError
+
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return (f"the aws backend found no usable AWS credentials ({exc}). Configure them (AWS_PROFILE, "
+                "`aws configure`, `aws sso login`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or use the "
+                "local backend (unset PIPELINE_BACKEND).")
+    if isinstance(exc, NoRegionError):
+        return ("the aws backend found no AWS region. Set AWS_REGION (or AWS_DEFAULT_REGION, or a region "
+                "in your profile), or use the local backend (unset PIPELINE_BACKEND).")
+    return None
 
 
 if __name__ == "__main__":

@@ -146,3 +146,22 @@ def test_a_cdk_app_that_fails_to_synthesize_says_why(tmp_path: Path, monkeypatch
     done = _cli("synth", "--out", str(tmp_path / "out2"), env={**os.environ, deploy.APP_DIR_VARIABLE: str(app)})
     assert done.returncode == 2
     assert done.stderr.startswith(f"error: synthesizing {app} failed (exit 1):")
+
+
+@pytest.mark.parametrize(("region", "expected"), [
+    ("us-east-1", "error: the aws backend found no usable AWS credentials (Unable to locate credentials). "
+                  "Configure them (AWS_PROFILE, `aws configure`, `aws sso login`, or AWS_ACCESS_KEY_ID and "
+                  "AWS_SECRET_ACCESS_KEY), or use the local backend (unset PIPELINE_BACKEND)."),
+    (None, "error: the aws backend found no AWS region. Set AWS_REGION (or AWS_DEFAULT_REGION, or a region in "
+           "your profile), or use the local backend (unset PIPELINE_BACKEND)."),
+])
+def test_the_aws_backend_without_credentials_or_region_says_what_to_configure(tmp_path: Path, region, expected) -> None:
+    (tmp_path / "empty").write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"PIPELINE_BACKEND": "aws", "AWS_CONFIG_FILE": str(tmp_path / "empty"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "empty"), "AWS_EC2_METADATA_DISABLED": "true"})
+    if region:
+        env["AWS_DEFAULT_REGION"] = region
+    done = _cli("run", env=env)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip() == expected
