@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from .catalog import TableName, lookup_table, require_database, table_name
 from .errors import not_supported, user_error
-from .resolve import decode_view
+from .resolve_views import decode_view
 from .results import text_outcome, text_table_outcome
 from .scan import partition_keys, table_columns
 
