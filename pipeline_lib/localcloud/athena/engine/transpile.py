@@ -340,6 +340,10 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
             name = {"tinyint": "tinyint", "smallint": "smallint", "integer": "integer", "bigint": "bigint"}[
                 _DUCK_INT[node.to.this]]
             return _fn(prefix + name, node.this)
+        if isinstance(node, exp.Extract) and node.this.name.upper() in ("DOW", "DAY_OF_WEEK", "DAYOFWEEK"):
+            return _fn("isodow", node.expression)  # Trino: ISO day of week, Monday 1 .. Sunday 7
+        if isinstance(node, exp.Extract) and node.this.name.upper() in ("YOW", "YEAR_OF_WEEK"):
+            return _fn("isoyear", node.expression)
         if isinstance(node, exp.Split) and node.args.get("limit") is not None:
             return _fn("trino_split_limit", node.this, node.expression, node.args["limit"])
         if isinstance(node, exp.Length) and _is_type(node.this, exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY,
