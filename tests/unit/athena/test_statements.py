@@ -226,3 +226,10 @@ def test_ctas_features_without_a_faithful_local_form_are_refused(lake: Lake, sql
         lake.query(sql)
     assert err.value.error_name == "NOT_SUPPORTED"
     assert lake.catalog.get_tables("db") == [lake.catalog.get_table("db", "src")]
+
+
+def test_json_output_keeps_decimals_exact(lake: Lake) -> None:
+    out = lake.query("UNLOAD (SELECT DECIMAL '12345678901234567.89' AS d, ARRAY[DECIMAL '1.10'] AS a) "
+                     "TO 's3://lake/dec/' WITH (format = 'JSON', compression = 'NONE')")
+    body = lake.storage.objects[("lake", out.written_files[0][len("s3://lake/"):])]
+    assert body == b'{"d":12345678901234567.89,"a":[1.10]}\n'
