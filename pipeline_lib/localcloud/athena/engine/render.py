@@ -115,7 +115,8 @@ def render_column(col: pa.ChunkedArray | pa.Array) -> list[str | None]:
             or pa.types.is_decimal(t) or pa.types.is_date32(t):
         return pc.cast(col, pa.string()).to_pylist()
     if pa.types.is_timestamp(t):
-        seconds = pc.floor_temporal(col, unit="second")  # floor, not truncation: before 1970 too
+        # Floor (not truncate) to the second, so times before 1970 keep their second too.
+        seconds = pc.cast(pc.floor_temporal(col, unit="second"), pa.timestamp("s", tz=t.tz))
         text = pc.strftime(seconds, format="%Y-%m-%d %H:%M:%S")
         millis = pc.utf8_lpad(pc.cast(pc.millisecond(col), pa.string()), 3, "0")
         text = pc.binary_join_element_wise(text, millis, ".")
