@@ -107,6 +107,21 @@ def _check(stmt: exp.Expression) -> None:
                                      f"{_name(args[1]) if families[1] else 'varchar'}")
                 shown = ", ".join(_name(a) if f else "varchar" for a, f in zip(args, families))
                 raise user_error("FUNCTION_NOT_FOUND", f"{_where(node)}: Unexpected parameters ({shown}) for function concat")
+        elif isinstance(node, (exp.Case, exp.Coalesce, exp.If)):
+            if isinstance(node, exp.Case):
+                values, what = [i.args.get("true") for i in node.args.get("ifs") or []] + [node.args.get("default")], "CASE results"
+            elif isinstance(node, exp.If):
+                values, what = [node.args.get("true"), node.args.get("false")], "IF results"
+            else:
+                values, what = [node.this, *node.expressions], "COALESCE operands"
+            typed = [(v, _family(v)) for v in values if v is not None]
+            typed = [(v, f) for v, f in typed if f is not None]
+            if len({f for _, f in typed}) > 1:
+                first, second = typed[0][0], next(v for v, f in typed if f != typed[0][1])
+                names = list(dict.fromkeys(_name(v) for v, _ in typed))
+                raise user_error("TYPE_MISMATCH", f"{_where(node)}: All {what} must be the same type or coercible to a "
+                                 f"common type. Cannot find common type between {_name(first)} and {_name(second)}, "
+                                 f"all types (without duplicates): [{', '.join(names)}]")
         elif isinstance(node, _STRING_FUNCTIONS):
             f = _family(node.this)
             if f not in (None, "string"):
