@@ -207,7 +207,7 @@ def test_error(lake, sql: str, name: str, message: str) -> None:
     # No implicit varchar <-> number/date coercion in Trino (DuckDB would compare these).
     "SELECT count(*) FROM orders WHERE order_id = '1'", "SELECT count(*) FROM orders WHERE customer = 1",
     "SELECT count(*) FROM customers WHERE signup = '2023-05-01'", "SELECT count(*) FROM orders WHERE dt = 2024",
-    "SELECT 'a' || 1", "SELECT CASE WHEN true THEN 1 ELSE 'a' END", "SELECT coalesce(1, 'a')",
+    "SELECT 'a' || 1", "SELECT CASE WHEN true THEN 1 ELSE 'a' END", "SELECT coalesce(1, 'a')", "SELECT 1 UNION SELECT 'a'",
 ])
 def test_type_mismatch(lake, sql: str) -> None:
     # Trino has no varchar + integer and no date - date operator (use date_diff).

@@ -122,6 +122,14 @@ def _check(stmt: exp.Expression) -> None:
                 raise user_error("TYPE_MISMATCH", f"{_where(node)}: All {what} must be the same type or coercible to a "
                                  f"common type. Cannot find common type between {_name(first)} and {_name(second)}, "
                                  f"all types (without duplicates): [{', '.join(names)}]")
+        elif isinstance(node, exp.SetOperation) and isinstance(node.left, exp.Select) and isinstance(node.right, exp.Select):
+            kind = {exp.Union: "UNION", exp.Intersect: "INTERSECT", exp.Except: "EXCEPT"}.get(type(node), "UNION")
+            for i, (a, b) in enumerate(zip(node.left.expressions, node.right.expressions), 1):
+                a, b = (a.this if isinstance(a, exp.Alias) else a), (b.this if isinstance(b, exp.Alias) else b)
+                fa, fb = _family(a), _family(b)
+                if fa and fb and fa != fb:
+                    raise user_error("TYPE_MISMATCH", f"{_where(node)}: column {i} in {kind} query has incompatible "
+                                     f"types: {_name(a)}, {_name(b)}")
         elif isinstance(node, _STRING_FUNCTIONS):
             f = _family(node.this)
             if f not in (None, "string"):
