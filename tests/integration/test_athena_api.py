@@ -333,6 +333,30 @@ def test_sql_prepare_and_deallocate(lake):
     assert error.value.response["AthenaErrorCode"] == "MALFORMED_QUERY"
 
 
+def test_result_reuse_answers_from_an_earlier_result(lake):
+    lake.put_table("people", PEOPLE)
+    sql = "SELECT id FROM people ORDER BY id"
+    reuse = {"ResultReuseByAgeConfiguration": {"Enabled": True, "MaxAgeInMinutes": 5}}
+    first = lake.run(sql)
+    assert first["ResultReuseConfiguration"] == {"ResultReuseByAgeConfiguration": {"Enabled": False}}
+    again = lake.run(sql, ResultReuseConfiguration=reuse)
+    assert again["QueryExecutionId"] != first["QueryExecutionId"]
+    assert again["ResultReuseConfiguration"] == reuse
+    assert again["Statistics"]["ResultReuseInformation"] == {"ReusedPreviousResult": True}
+    assert again["Statistics"]["DataScannedInBytes"] == 0
+    assert again["ResultConfiguration"]["OutputLocation"] == first["ResultConfiguration"]["OutputLocation"]
+    rows = lake.athena.get_query_results(QueryExecutionId=again["QueryExecutionId"])["ResultSet"]["Rows"]
+    assert [r["Data"][0]["VarCharValue"] for r in rows] == ["id", "1", "2", "3"]
+    # Another query text, or no earlier result file, runs afresh.
+    other = lake.run(sql + " ", ResultReuseConfiguration=reuse)
+    assert other["Statistics"]["ResultReuseInformation"] == {"ReusedPreviousResult": False}
+    for execution in (first, other):
+        lake.s3.delete_object(Bucket=lake.bucket, Key=execution["ResultConfiguration"]["OutputLocation"].split("/", 3)[3])
+    fresh = lake.run(sql, ResultReuseConfiguration=reuse)
+    assert fresh["Statistics"]["ResultReuseInformation"] == {"ReusedPreviousResult": False}
+    assert fresh["Statistics"]["DataScannedInBytes"] > 0
+
+
 def test_client_request_token_makes_start_idempotent(lake):
     token = uuid.uuid4().hex + uuid.uuid4().hex
     first = lake.start("SELECT 1", ClientRequestToken=token)
