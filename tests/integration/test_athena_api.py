@@ -281,6 +281,29 @@ def test_results_before_the_end_are_refused_and_stop_cancels(lake):
     lake.athena.stop_query_execution(QueryExecutionId=first)  # stopping a finished query is fine
 
 
+def test_queries_beyond_the_worker_pool_wait_queued_and_cancel_from_the_queue(lake):
+    from pipeline_lib.localcloud.athena.service import DEFAULT_WORKERS
+
+    lake.put_table("wide", pa.table({"n": pa.array(range(4000), pa.int64())}))
+    slow = "SELECT count(*) FROM wide a CROSS JOIN wide b CROSS JOIN wide c WHERE (a.n * b.n + c.n) % 1000003 = {}"
+    ids = [lake.start(slow.format(i)) for i in range(DEFAULT_WORKERS + 2)]
+
+    def states() -> list[str]:
+        return [lake.athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Status"]["State"] for i in ids]
+
+    deadline = time.monotonic() + 30
+    while sorted(states()) != ["QUEUED"] * 2 + ["RUNNING"] * DEFAULT_WORKERS:
+        assert time.monotonic() < deadline, states()
+    queued = [i for i, state in zip(ids, states()) if state == "QUEUED"]
+    for execution_id in queued + [i for i in ids if i not in queued]:
+        lake.athena.stop_query_execution(QueryExecutionId=execution_id)
+    for execution_id in ids:
+        execution = lake.wait(execution_id, timeout=60)
+        assert execution["Status"]["State"] == "CANCELLED"
+        if execution_id in queued:
+            assert execution["Statistics"]["EngineExecutionTimeInMillis"] == 0
+
+
 # -- parameters, prepared statements, idempotency ---------------------------------------------------
 def test_execution_parameters_fill_the_question_marks(lake):
     lake.put_table("people", PEOPLE)
