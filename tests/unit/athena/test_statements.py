@@ -202,3 +202,14 @@ def test_describe_text_is_what_awswrangler_parses(lake: Lake) -> None:
     parsed = _parse_describe_table(frame)
     assert parsed.to_dict("list") == {"Column Name": ["id", "v", "dt"], "Type": ["bigint", "double", "string"],
                                       "Partition": [False, False, True], "Comment": ["the id", "", ""]}
+
+
+def test_information_schema(lake: Lake) -> None:
+    lake.query("CREATE VIEW v AS SELECT id FROM src")
+    assert lake.rows("SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'db' "
+                     "ORDER BY table_name") == [["src", "BASE TABLE"], ["v", "VIEW"]]
+    assert lake.rows("SELECT column_name, data_type, ordinal_position FROM information_schema.columns "
+                     "WHERE table_schema = 'db' AND table_name = 'src' ORDER BY ordinal_position") == [
+        ["id", "bigint", "1"], ["day", "varchar", "2"], ["amount", "double", "3"]]
+    assert ["information_schema"] in lake.rows("SELECT schema_name FROM information_schema.schemata")
+    assert lake.rows("SELECT view_definition FROM information_schema.views") == [["SELECT id FROM src"]]

@@ -321,8 +321,8 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
             left, right = decimal_type(node.left), decimal_type(node.right)
             if left is None or right is None:
                 raise not_supported("Division of a decimal whose precision and scale are not known before execution")
-            (p1, s1), (p2, s2) = left, right
-            rp, rs = min(38, p1 + s2 + max(s2 - s1, 0)), max(s1, s2)
+            (p1, s1), (_, s2) = left, right
+            rp, rs = min(38, p1 + s2 + max(s2 - s1, 0)), max(s1, s2)  # Trino's DecimalOperators.divide
             return exp.Cast(this=_fn("trino_decimal_div", node.left, node.right, exp.Literal.number(rs)),
                             to=exp.DataType.build(f"DECIMAL({rp}, {rs})"))
         if isinstance(node, (exp.Cast, exp.TryCast)) and node.to.this in _DUCK_INT and (
