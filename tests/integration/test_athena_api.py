@@ -439,6 +439,26 @@ def test_work_group_configuration_decides_the_result_location(lake):
     assert "EnforceWorkGroupConfiguration" in primary["Configuration"]
 
 
+def test_a_work_group_with_contents_is_deleted_only_recursively(lake):
+    group = f"wg-del-{uuid.uuid4().hex[:6]}"
+    lake.athena.create_work_group(Name=group, Configuration={"ResultConfiguration": {"OutputLocation": lake.output}})
+    lake.athena.create_named_query(Name="n", Database=lake.database, QueryString="SELECT 1", WorkGroup=group)
+    ran = lake.run("SELECT 1", WorkGroup=group)
+    with pytest.raises(ClientError) as error:
+        lake.athena.delete_work_group(WorkGroup=group)
+    assert error.value.response["Error"]["Message"] == f"WorkGroup {group} is not empty"
+    lake.athena.delete_work_group(WorkGroup=group, RecursiveDeleteOption=True)
+    with pytest.raises(ClientError):
+        lake.athena.get_work_group(WorkGroup=group)
+    lake.athena.create_work_group(Name=group, Configuration={"ResultConfiguration": {"OutputLocation": lake.output}})
+    assert lake.athena.list_query_executions(WorkGroup=group)["QueryExecutionIds"] == []
+    assert lake.athena.list_named_queries(WorkGroup=group)["NamedQueryIds"] == []
+    assert ran["QueryExecutionId"]
+    lake.athena.delete_work_group(WorkGroup=group)  # empty: no option needed
+    with pytest.raises(ClientError):
+        lake.athena.delete_work_group(WorkGroup="primary")
+
+
 def test_list_query_executions_newest_first_and_batch_get(lake):
     group = f"wg-list-{uuid.uuid4().hex[:6]}"
     lake.athena.create_work_group(Name=group, Configuration={"ResultConfiguration": {"OutputLocation": lake.output}})

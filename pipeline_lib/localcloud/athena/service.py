@@ -183,9 +183,24 @@ class AthenaService:
 
     def _delete_work_group(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
         work_group = self._work_group(account, region, p.get("WorkGroup"))
-        if work_group.name == PRIMARY:
+        name = work_group.name
+        if name == PRIMARY:
             raise InvalidRequest("The primary workgroup cannot be deleted")
-        self.backends.athena(account, region).delete_work_group(work_group.name)
+        state = self._region(account, region)
+        with self._lock:
+            executions = [i for i, e in state.executions.items() if e.work_group == name]
+        if executions or self.saved.holds(account, region, name):
+            if not p.get("RecursiveDeleteOption"):
+                raise InvalidRequest(f"WorkGroup {name} is not empty")
+            for execution_id in executions:
+                state.executions[execution_id].cancel("The work group was deleted")
+            with self._lock:
+                for execution_id in executions:
+                    state.executions.pop(execution_id, None)
+            self.saved.drop_work_group(account, region, name)
+        self.backends.athena(account, region).delete_work_group(name)
+        with self._lock:
+            state.work_groups_created.pop(name, None)
         return {}
 
     # -- StartQueryExecution -----------------------------------------------------------------------
