@@ -202,12 +202,25 @@ def test_error(lake, sql: str, name: str, message: str) -> None:
     assert str(err.value) == f"{name}: {message}"
 
 
-@pytest.mark.parametrize("sql", ["SELECT 'a' + 1", "SELECT DATE '2024-01-02' - DATE '2024-01-01'"])
+@pytest.mark.parametrize("sql", [
+    "SELECT 'a' + 1", "SELECT DATE '2024-01-02' - DATE '2024-01-01'",
+    # No implicit varchar <-> number/date coercion in Trino (DuckDB would compare these).
+    "SELECT count(*) FROM orders WHERE order_id = '1'", "SELECT count(*) FROM orders WHERE customer = 1",
+    "SELECT count(*) FROM customers WHERE signup = '2023-05-01'", "SELECT count(*) FROM orders WHERE dt = 2024",
+    "SELECT 'a' || 1", "SELECT CASE WHEN true THEN 1 ELSE 'a' END", "SELECT coalesce(1, 'a')", "SELECT 1 UNION SELECT 'a'",
+])
 def test_type_mismatch(lake, sql: str) -> None:
     # Trino has no varchar + integer and no date - date operator (use date_diff).
     with pytest.raises(AthenaQueryError) as err:
         lake.query(sql)
     assert err.value.error_name == "TYPE_MISMATCH"
+
+
+def test_function_argument_types_are_checked(lake) -> None:
+    with pytest.raises(AthenaQueryError) as err:
+        lake.query("SELECT concat('a', 1)")
+    assert str(err.value) == ("FUNCTION_NOT_FOUND: line 1:15: Unexpected parameters (varchar(1), integer) "
+                              "for function concat")
 
 
 def test_unreproducible_fails_loudly_with_not_supported(lake) -> None:

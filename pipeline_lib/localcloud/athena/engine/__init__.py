@@ -13,6 +13,7 @@ Module map
 - formats     which format a table is; JSON lines / delimited / OpenCSV objects -> Arrow
 - projection  partition projection (integer, date, enum, injected; storage.location.template)
 - memfs       the fsspec filesystem DuckDB reads the fetched Parquet bytes through
+- typecheck   Trino's strictness DuckDB lacks (no varchar <-> number/date coercion, CASE/UNION types)
 - transpile   Trino -> DuckDB: sqlglot qualify/annotate, then the semantic fixes
 - functions   DuckDB macros / Python UDFs for Trino functions; the shared DuckDB database
 - execute     running a SELECT; DuckDB errors -> Athena errors; result columns -> Athena types
