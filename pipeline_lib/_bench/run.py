@@ -321,6 +321,7 @@ def run_bench(items: int, *, progress: bool = True, moto_reference: bool = True,
         figures["peak_rss_mb"] = rss.peak_mb
         status = lifecycle.status(state_dir)
         figures["time_scale"] = status.get("time_scale")
+        figures["buffering"] = status.get("buffering")
 
     del requests
     # 6. Stock moto's DynamoDB, in process, the same writes (after the cloud is down: no contention).
@@ -336,6 +337,7 @@ def run_bench(items: int, *, progress: bool = True, moto_reference: bool = True,
 
     lines += [
         f"items {items:,} ({bad} bad), {CONCURRENCY} writers, time scale {figures['time_scale']}, "
+        f"buffering {figures['buffering']}, "
         f"buffering hints {hints}",
         f"DynamoDB writes alone           {alone:8.2f} s {figures['write_items_per_s']:>10,.0f} items/s "
         f"(last tenth / first tenth {figures['write_rate_last_over_first']})",

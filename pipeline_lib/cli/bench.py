@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 __all__ = ["add_parser"]
@@ -21,6 +22,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="skip the stock-moto reference run (moto_write_items_per_s becomes null)")
     p.add_argument("--time-scale", type=float, default=None,
                    help="the local cloud's PIPELINE_TIME_SCALE for this run (default: the environment's, else 0.05)")
+    p.add_argument("--buffering", choices=("scaled", "aws"), default=None,
+                   help="Firehose buffer intervals of the bench's cloud: on the time scale (scaled, short latency, "
+                        "many small objects) or as configured (aws, AWS-like object sizes); default: "
+                        "$PIPELINE_FIREHOSE_BUFFERING, else scaled")
     p.set_defaults(func=_bench)
 
 
@@ -36,6 +41,8 @@ def _bench(args: argparse.Namespace) -> int:
         if not quiet:
             print(text, file=sys.stderr, flush=True)
 
+    if args.buffering:
+        os.environ["PIPELINE_FIREHOSE_BUFFERING"] = args.buffering  # the cloud the bench starts inherits it
     result = run_bench(args.items, progress=not quiet, moto_reference=not args.no_moto_reference,
                        time_scale=args.time_scale, say=say)
     if not quiet:

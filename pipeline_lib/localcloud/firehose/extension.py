@@ -115,6 +115,7 @@ class FirehoseExtension(Extension):
             log_event=log_event,
             scaled=self.cloud.scaled,
             region=region,
+            buffer_wait=self.cloud.buffer_wait,
         )
 
     # -- Extension API ----------------------------------------------------------------------------

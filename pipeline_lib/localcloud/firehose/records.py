@@ -73,3 +73,4 @@ class Services:
     log_event: Callable[[StreamConfig, str], None]
     scaled: Callable[[float], float]
     region: str
+    buffer_wait: Callable[[float], float] | None = None  # buffer intervals; None: `scaled`
