@@ -69,6 +69,16 @@ class RssSampler:
             self._thread.join()
             self.sample()
 
+    def process_peak_mb(self) -> float | None:
+        """The root process's own high-water mark (VmHWM), without its workers."""
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+        except OSError:
+            pass
+        return None
+
     @property
     def peak_mb(self) -> float | None:
         return round(self.peak / 2**20, 1) if self.available else None
