@@ -72,8 +72,32 @@ def _private_cloud(time_scale: float | None) -> Iterator[tuple[Any, Any]]:
             yield running, backend.connect("local", state_dir=state_dir)
         finally:
             lifecycle.down(state_dir)
+            _reap_or_kill(running.record.pid)
             if saved is not None:
                 os.environ["AWS_ENDPOINT_URL"] = saved
+
+
+def _reap_or_kill(pid: int, timeout: float = 30.0) -> None:
+    """Make sure the bench's own cloud is gone before anything else is measured (a cloud still
+    shutting down would share the cores with the stock-moto reference)."""
+    import signal
+
+    from ..localcloud.lifecycle import pid_alive
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:  # not our child: its liveness is all we can see
+            if not pid_alive(pid):
+                return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def _progress(total: int, description: str, enabled: bool):
