@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(shell node -p "process
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: setup demo test lab bench soak clean
+.PHONY: setup demo test lab bench bench-parts soak clean
 
 setup: $(STAMP)
 
@@ -28,7 +28,12 @@ test: setup
 	$(PY) -m pytest
 	$(PY) -m pytest --nbmake notebooks
 
+# The one benchmark: the pipeline at scale, last line JSON (ITEMS=1000000 make bench for a million).
 bench: setup
+	$(PY) -m pipeline_lib bench --items $(or $(ITEMS),100000)
+
+# Component benchmarks (Kinesis store vs moto's, local Athena vs DuckDB over a 1M-row lake).
+bench-parts: setup
 	$(PY) -m pytest -m benchmark -s tests/benchmarks
 
 # The pipeline under random injected faults for SOAK_SECONDS (default 180), then a reconciliation.

@@ -13,7 +13,7 @@ import sys
 __all__ = ["UsageError", "build_parser", "main"]
 
 SUBCOMMAND_MODULES = tuple(
-    f"{__name__}.{command}" for command in ("generate", "synth", "local", "deploy", "destroy", "run", "demo")
+    f"{__name__}.{command}" for command in ("generate", "synth", "local", "deploy", "destroy", "run", "demo", "bench")
 )
 
 

@@ -25,6 +25,7 @@ EXTENSION_MODULES: tuple[str, ...] = (
     "pipeline_lib.localcloud.s3",
     "pipeline_lib.localcloud.logs",
     "pipeline_lib.localcloud.cfn",
+    "pipeline_lib.localcloud.dynamodb",
     "pipeline_lib.localcloud.dynamodb_kinesis",
     "pipeline_lib.localcloud.firehose",
     "pipeline_lib.localcloud.glue",
@@ -32,6 +33,8 @@ EXTENSION_MODULES: tuple[str, ...] = (
 )
 
 CONTROL_PREFIX = "/_workbench/"
+# Firehose buffer intervals: "scaled" by the time scale (the default), or "aws" (as configured).
+BUFFERING_MODES = ("scaled", "aws")
 
 
 class LocalCloud:
@@ -44,6 +47,7 @@ class LocalCloud:
         port: int,
         state_dir: str,
         time_scale: float = 0.05,
+        buffering: str = "scaled",
         region: str = DEFAULT_REGION,
         extension_modules: Iterable[str] = EXTENSION_MODULES,
         on_shutdown: Callable[[], None] | None = None,
@@ -52,6 +56,9 @@ class LocalCloud:
         self.port = port
         self.state_dir = state_dir
         self.time_scale = time_scale
+        if buffering not in BUFFERING_MODES:
+            raise ValueError(f"PIPELINE_FIREHOSE_BUFFERING must be one of {', '.join(BUFFERING_MODES)}, not {buffering!r}")
+        self.buffering = buffering
         self.region = region
         self.account_id = ACCOUNT_ID
         self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -68,6 +75,11 @@ class LocalCloud:
     def scaled(self, seconds: float) -> float:
         """A managed service's wait (buffer interval, crawl pacing) on the local time scale."""
         return max(0.0, seconds * self.time_scale)
+
+    def buffer_wait(self, seconds: float) -> float:
+        """A Firehose buffer interval: on the time scale ("scaled": short latency, many small
+        objects) or as configured ("aws": the object sizes AWS's buffering hints give)."""
+        return seconds if self.buffering == "aws" else self.scaled(seconds)
 
     def extension(self, name: str) -> Extension:
         for ext in self.extensions:
@@ -112,6 +124,7 @@ class LocalCloud:
             "endpoint": self.endpoint,
             "started_at": self.started_at,
             "time_scale": self.time_scale,
+            "buffering": self.buffering,
             "holds": holdings(),
             "extensions": {ext.name: ext.status() for ext in self.extensions},
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import gc
 import logging
 import os
 import signal
@@ -54,7 +55,7 @@ def bind_socket(host: str, port: int | None) -> socket.socket:
     raise OSError(f"cannot bind {host}:{port}: {last_error}. Choose another port with --port.")
 
 
-def serve(host: str, port: int | None, state_dir: str | None, time_scale: float) -> int:
+def serve(host: str, port: int | None, state_dir: str | None, time_scale: float, buffering: str = "scaled") -> int:
     # moto reads its port and config at import/call time: set them before importing moto.
     state = StateDir(state_dir)
     lock = hold_lock(state)  # noqa: F841  (held until exit)
@@ -80,7 +81,7 @@ def serve(host: str, port: int | None, state_dir: str | None, time_scale: float)
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     default_user_config["lambda"]["use_docker"] = False
 
-    cloud = LocalCloud(host, real_port, str(state.path), time_scale=time_scale)
+    cloud = LocalCloud(host, real_port, str(state.path), time_scale=time_scale, buffering=buffering)
     cloud.install()
     app = cloud.wsgi(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, real_port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno())
@@ -97,6 +98,13 @@ def serve(host: str, port: int | None, state_dir: str | None, time_scale: float)
     signal.signal(signal.SIGINT, shutdown)
 
     cloud.start()
+    # Everything alive now (moto's models, botocore's service models, our modules) lives as long
+    # as the process: out of the collector's generations, a full collection over a table of a
+    # million items no longer walks it too; and young collections less often (a write allocates
+    # hundreds of objects, most of them kept as the item).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     from .. import __version__
 
     state.write_record(
@@ -126,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=None)
     parser.add_argument("--state-dir", default=None)
     parser.add_argument("--time-scale", type=float, default=float(os.environ.get("PIPELINE_TIME_SCALE", "0.05")))
+    parser.add_argument("--buffering", choices=("scaled", "aws"),
+                        default=os.environ.get("PIPELINE_FIREHOSE_BUFFERING", "scaled"),
+                        help="Firehose buffer intervals on the time scale (scaled) or as configured (aws)")
     args = parser.parse_args(argv)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("the local cloud binds loopback only")
@@ -137,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     from .faults import FaultConfigError
 
     try:
-        return serve(args.host, args.port, args.state_dir, args.time_scale)
+        return serve(args.host, args.port, args.state_dir, args.time_scale, args.buffering)
     except (StateDirBusy, OSError, FaultConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

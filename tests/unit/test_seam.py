@@ -135,7 +135,7 @@ def test_installed_moto_matches_every_service_package_seams(bare_cloud):
         seams.check()
         assert seams.describe()
         checked.append(package.rsplit(".", 1)[-1])
-    assert {"kinesis", "lambda_runtime", "stepfunctions", "s3", "logs", "cfn", "dynamodb_kinesis", "firehose",
+    assert {"kinesis", "lambda_runtime", "stepfunctions", "s3", "logs", "cfn", "dynamodb", "dynamodb_kinesis", "firehose",
             "glue"} <= set(checked)
 
 

@@ -185,14 +185,18 @@ class DeliveryEngine:
                     continue
                 self._wake.wait(self._next_wait())
 
+    def _buffer_wait(self, seconds: float) -> float:
+        """A buffer interval as the cloud runs it (scaled, or as configured: LocalCloud.buffer_wait)."""
+        return (self.services.buffer_wait or self.services.scaled)(seconds)
+
     def _next_wait(self) -> float:
         poll = max(0.01, self.services.scaled(POLL_SECONDS))
         now = time.monotonic()
         deadlines = [now + poll]
         if self._pending_since is not None and self.config.lambda_processor:
-            deadlines.append(self._pending_since + self.services.scaled(self.config.lambda_processor.buffer_seconds))
+            deadlines.append(self._pending_since + self._buffer_wait(self.config.lambda_processor.buffer_seconds))
         for opened in list(self._buffer_opened.values()) + list(self._error_opened.values()):
-            deadlines.append(opened + self.services.scaled(self.config.buffer_seconds))
+            deadlines.append(opened + self._buffer_wait(self.config.buffer_seconds))
         return max(0.0, min(deadlines) - now)
 
     def _cycle(self, forced: bool) -> None:
@@ -271,7 +275,7 @@ class DeliveryEngine:
         with self._lock:
             due = forced or self._pending_size >= processor.buffer_bytes or (
                 self._pending_since is not None
-                and time.monotonic() - self._pending_since >= self.services.scaled(processor.buffer_seconds)
+                and time.monotonic() - self._pending_since >= self._buffer_wait(processor.buffer_seconds)
             )
             if not due or not self._pending:
                 return False
@@ -420,7 +424,7 @@ class DeliveryEngine:
 
     def _due(self, buffer: Buffer, opened: float, forced: bool) -> bool:
         return forced or buffer.size >= self.config.buffer_bytes or (
-            time.monotonic() - opened >= self.services.scaled(self.config.buffer_seconds)
+            time.monotonic() - opened >= self._buffer_wait(self.config.buffer_seconds)
         )
 
     def _deliver(self, forced: bool) -> bool:

@@ -146,6 +146,7 @@ class FirehoseExtension(Extension):
             region=region,
             crash_point=crash_point,
             restart=self._restart,
+            buffer_wait=self.cloud.buffer_wait,
         )
 
     # -- Extension API ----------------------------------------------------------------------------

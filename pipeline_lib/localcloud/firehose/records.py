@@ -80,3 +80,4 @@ class Services:
     crash_point: Callable[[], bool] = lambda: False
     # Starts the successor of an engine that crashed (the Firehose extension), or None.
     restart: Callable[[Any], None] | None = None
+    buffer_wait: Callable[[float], float] | None = None  # buffer intervals; None: `scaled`

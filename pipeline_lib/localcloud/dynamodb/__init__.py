@@ -1,0 +1,12 @@
+"""DynamoDB's request path made cheap: moto's tables and behaviour, parsed and built faster.
+
+moto's DynamoDB spends most of a write parsing the request against the botocore model (a
+generic walk over every AttributeValue) and re-summing an item's size for every attribute it
+sets (quadratic in the attributes). `request_parsing` compiles the same parse once per operation;
+`items` builds an Item with one size check. Behaviour is moto's, byte for byte.
+"""
+from __future__ import annotations
+
+from .extension import DynamoDBExtension, extension
+
+__all__ = ["DynamoDBExtension", "extension"]

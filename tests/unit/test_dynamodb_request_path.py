@@ -1,0 +1,78 @@
+"""The DynamoDB request path's compiled parse and one-check Item equal moto's own (the reference:
+moto's JSONParser and LimitedSizeDict), on every write operation and every attribute type."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from moto.core.parse import PROTOCOL_PARSERS
+from moto.core.utils import get_service_model
+
+from pipeline_lib.localcloud.dynamodb.items import item_init
+from pipeline_lib.localcloud.dynamodb.request_parsing import CompiledParser
+
+B64 = base64.b64encode(b"\x00\xffbytes").decode()
+VALUE = {"M": {"s": {"S": "text"}, "n": {"N": "12.50"}, "b": {"B": B64}, "bs": {"BS": [B64, B64]},
+               "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2"]}, "null": {"NULL": True}, "bool": {"BOOL": False},
+               "l": {"L": [{"S": "x"}, {"M": {"deep": {"B": B64}}}, {"L": []}]}}}
+ITEM = {"PK": {"S": "CUSTOMER#1"}, "SK": {"S": "PROFILE"}, "blob": {"B": B64}, "nested": VALUE,
+        "odd": {"S": "v", "Unknown": "dropped"}, "nothing": {"S": None, "N": "3"}}
+BODIES = {
+    "PutItem": {"TableName": "t", "Item": ITEM, "ConditionExpression": "attribute_not_exists(PK)",
+                "ExpressionAttributeValues": {":b": {"B": B64}}, "ReturnValues": "ALL_OLD", "NotAMember": 1},
+    "BatchWriteItem": {"RequestItems": {"t": [{"PutRequest": {"Item": ITEM}},
+                                              {"DeleteRequest": {"Key": {"PK": {"S": "a"}, "SK": {"B": B64}}}}]},
+                       "ReturnConsumedCapacity": "TOTAL"},
+    "UpdateItem": {"TableName": "t", "Key": {"PK": {"S": "a"}, "SK": {"S": "b"}}, "UpdateExpression": "SET #a = :v",
+                   "ExpressionAttributeNames": {"#a": "a"}, "ExpressionAttributeValues": {":v": VALUE},
+                   "AttributeUpdates": {"x": {"Value": {"BS": [B64]}, "Action": "PUT"}},
+                   "Expected": {"y": {"ComparisonOperator": "IN", "AttributeValueList": [{"B": B64}, {"N": "1"}]}}},
+    "DeleteItem": {"TableName": "t", "Key": {"PK": {"S": "a"}, "SK": {"S": "b"}}, "Expected": None},
+    "TransactWriteItems": {"TransactItems": [
+        {"Put": {"TableName": "t", "Item": ITEM}},
+        {"Update": {"TableName": "t", "Key": {"PK": {"S": "k"}}, "UpdateExpression": "SET a = :v",
+                    "ExpressionAttributeValues": {":v": {"B": B64}}}},
+        {"Delete": {"TableName": "t", "Key": {"PK": {"S": "k2"}}}},
+        {"ConditionCheck": {"TableName": "t", "Key": {"PK": {"S": "k3"}}, "ConditionExpression": "attribute_exists(PK)"}}],
+        "ClientRequestToken": "token"},
+    "Query": {"TableName": "t", "Limit": 10, "ExclusiveStartKey": {"PK": {"B": B64}},
+              "KeyConditions": {"PK": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]}}},
+    "CreateTable": {"TableName": "t", "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+                    "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}],
+                    "AttributeDefinitions": [{"AttributeName": "PK", "AttributeType": "S"}]},
+    "RestoreTableToPointInTime": {"SourceTableName": "t", "TargetTableName": "u", "RestoreDateTime": 1767225600.5},
+}
+
+
+@pytest.mark.parametrize("operation", sorted(BODIES))
+def test_compiled_parse_equals_motos(operation):
+    operation_model = get_service_model("dynamodb").operation_model(operation)
+    reference = PROTOCOL_PARSERS["json"](operation_model, map_type=dict)
+    body = json.dumps(BODIES[operation]).encode()
+    expected = reference.parse({"method": "POST", "values": {}, "headers": {}, "body": body, "url_path": "/",
+                                "url_params": {}})
+    compiled = CompiledParser(operation_model, reference._timestamp_parser, {})
+    assert compiled.parse(body) == expected
+    assert compiled.parse(b"") == reference.parse({"body": b""})
+    assert compiled.parse(b"not json") == reference.parse({"body": b"not json"})
+
+
+def test_item_size_limit_is_motos():
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    fast = type("FastItem", (Item,), {"__init__": item_init(Item.__init__)})
+    key = DynamoType({"S": "k"})
+    seen = set()
+    for size in (1000, 404_990, 404_999, 405_000, 405_001, 500_000):
+        attrs = {"PK": {"S": "k"}, "a": {"S": "x" * (size // 2)}, "b": {"B": "y" * (size - size // 2 - 4)}}
+        outcomes = []
+        for cls in (Item, fast):
+            try:
+                outcomes.append(cls(key, None, attrs).to_json())
+            except ItemSizeTooLarge:
+                outcomes.append("too large")
+        assert outcomes[0] == outcomes[1], size
+        seen.add(outcomes[0] == "too large")
+    assert seen == {True, False}  # both sides of the limit were tried
