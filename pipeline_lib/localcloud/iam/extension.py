@@ -78,12 +78,12 @@ class IamExtension(Extension):
             return found
         if not access_key_id.startswith("ASIA"):
             return None  # sts:AssumeRole keys in moto start with ASIA too; the user's keys do not
-        from .. import moto_backends
+        from moto.sts.models import sts_backends
 
-        try:
-            sts = moto_backends.backend("sts", self.cloud.account_id, "us-east-1")
-            assumed = sts.get_assumed_role_from_access_key(access_key_id)
+        try:  # moto keeps STS per partition
+            assumed = sts_backends[self.cloud.account_id]["aws"].get_assumed_role_from_access_key(access_key_id)
         except Exception:
+            log.debug("sts lookup of %s failed", access_key_id, exc_info=True)
             return None
         if assumed is None:
             return None

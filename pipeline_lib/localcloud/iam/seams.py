@@ -3,7 +3,7 @@
 - ``moto.iam.models.IAMBackend.get_role_by_arn(arn)`` / ``get_role(role_name)``: the role.
 - ``Role.policies`` (inline: name -> JSON text), ``Role.managed_policies`` (ARN -> ManagedPolicy),
   ``ManagedPolicy.versions`` / ``PolicyVersion.document`` / ``is_default``: its policies.
-- ``moto.sts.models.STSBackend.get_assumed_role_from_access_key(access_key_id)``: sessions the
+- ``moto.sts.models.sts_backends[account]["aws"].get_assumed_role_from_access_key(access_key_id)``: sessions the
   user made with sts:AssumeRole (the opt-in to enforcement for the user's own calls).
 - ``S3Backend.buckets`` / ``FakeBucket.policy``: bucket policies (resource policies).
 """
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 def build_seams(cloud: "LocalCloud | None" = None) -> SeamSet:
     from moto.iam.models import IAMBackend, ManagedPolicy, PolicyVersion, Role
     from moto.s3.models import FakeBucket, S3Backend
+    from moto.sts import models as sts_models
     from moto.sts.models import AssumedRole, STSBackend
 
     from .. import moto_backends
@@ -30,6 +31,7 @@ def build_seams(cloud: "LocalCloud | None" = None) -> SeamSet:
     seams.reads(Role, "policies", "managed_policies", "arn")
     seams.reads(ManagedPolicy, "versions")
     seams.reads(PolicyVersion, "document", "is_default")
+    seams.expect(sts_models, "sts_backends")
     seams.expect(STSBackend, "get_assumed_role_from_access_key", ("self", "access_key_id"))
     seams.reads(AssumedRole, "role_arn", "session_name")
     seams.reads(S3Backend, "buckets")
