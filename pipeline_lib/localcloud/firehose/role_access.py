@@ -15,6 +15,7 @@ and what Firehose shows when a permission is missing:
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
@@ -125,15 +126,22 @@ def guarded(services: Services, config: StreamConfig, roles: DeliveryRoles, iam:
 
 
 class _CheckedConverter:
-    """A converter that asks again on every batch whether the schema may still be read (a cached
-    decision: cheap until the role's policies change)."""
+    """A converter that asks again whether the schema may still be read: before every record
+    while refused, and at most every RECHECK_SECONDS while allowed (a policy change takes effect
+    within that; a decision per record would cost more than converting it)."""
+
+    RECHECK_SECONDS = 0.2
 
     def __init__(self, inner: Any, check: Callable[[], None]):
         self._inner = inner
         self._check = check
+        self._allowed_at = float("-inf")
 
     def convert(self, data: bytes) -> Any:
-        self._check()
+        now = time.monotonic()
+        if now - self._allowed_at >= self.RECHECK_SECONDS:
+            self._check()
+            self._allowed_at = now
         return self._inner.convert(data)
 
     def __getattr__(self, name: str) -> Any:
