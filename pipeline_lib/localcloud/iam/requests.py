@@ -4,8 +4,10 @@ resource ARNs it touches and the request's condition keys.
 
 Resources are derived for the operations the stack's code and the local cloud's integrations
 call (DynamoDB, Kinesis, Firehose, Glue, Lambda, Step Functions, Logs, S3 buckets and objects,
-CloudWatch); for any other operation `resources` is None, and the action alone is checked
-(documented in docs/IAM.md).
+CloudWatch); for another operation of a JSON or query service `resources` is None and the action
+alone is checked; a request whose operation is not recognised at all (S3 bucket sub-resources
+other than those listed below, other Lambda paths) has `action` None and is not checked
+(docs/SECURITY.md).
 """
 from __future__ import annotations
 
@@ -169,6 +171,10 @@ _S3_SUBRESOURCE_ACTIONS = {
 }
 
 
+_S3_LIST_PARAMETERS = {"list-type", "prefix", "delimiter", "max-keys", "continuation-token", "start-after", "marker",
+                       "encoding-type", "fetch-owner", "x-id"}
+
+
 def _s3(call: Call, environ: Mapping[str, Any], account: str) -> None:
     method = environ.get("REQUEST_METHOD", "GET")
     path = unquote(environ.get("PATH_INFO", "/"))
@@ -183,8 +189,7 @@ def _s3(call: Call, environ: Mapping[str, Any], account: str) -> None:
             if method == verb and sub in query:
                 call.action, call.resources = f"s3:{action}", [bucket_arn]
                 return
-        if method in ("GET", "HEAD") and not any(k in query for k in ("policy", "lifecycle", "cors", "encryption")) \
-                or (method == "GET" and "list-type" in query):
+        if method in ("GET", "HEAD") and set(query) <= _S3_LIST_PARAMETERS:
             call.action, call.resources = "s3:ListBucket", [bucket_arn]
             call.context = {"s3:prefix": (query.get("prefix") or [""])[0]}
             if "max-keys" in query:
