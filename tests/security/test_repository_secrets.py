@@ -64,7 +64,7 @@ def test_scanner_finds_what_it_looks_for():
         "-----BEGIN " + "RSA PRIVATE KEY-----",
         "arn:aws:iam::" + "98765432" + "1098:role/x",
         "https://abc123xyz." + "execute-api.eu-west-1.amazonaws.com/prod",
-        "my-bucket.s3.amazonaws.com",
+        "my-bucket." + "s3.amazonaws.com",
     ])
     kinds = [f.split(" ")[0] for f in findings(planted)]
     assert kinds == ["access", "secret", "private", "account", "endpoint", "endpoint"], findings(planted)
