@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from functools import wraps
 from typing import Callable
 
@@ -57,8 +58,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 @_user_errors
 def _up(args: argparse.Namespace) -> int:
     running = lifecycle.up(port=args.port, state_dir=args.state_dir, time_scale=args.time_scale)
-    print(running.endpoint)
+    print(running.endpoint)  # stdout: the endpoint alone, for scripts
+    print(f"listening on {_listening(running.endpoint)}", file=sys.stderr)
     return 0
+
+
+def _listening(endpoint: str) -> str:
+    host = endpoint.split("//", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    return f"{host} only (loopback: not reachable from other machines)"
 
 
 @_user_errors
@@ -77,6 +84,7 @@ def _status(args: argparse.Namespace) -> int:
         print(f"not running (state dir {info['state_dir']})")
         return 1
     print(f"running at {info['endpoint']} (pid {info['pid']}) since {info['started_at']}")
+    print(f"listening on {_listening(info['endpoint'])}")
     print(f"state dir {info['state_dir']}, time scale {info['time_scale']}")
     for label, count in info["holds"].items():
         print(f"  {label:28} {count}")

@@ -19,6 +19,7 @@ log = logging.getLogger("pipeline_lib.localcloud")
 # its seams, status/flush hooks and CloudFormation types come with it.
 EXTENSION_MODULES: tuple[str, ...] = (
     "pipeline_lib.localcloud.faults",  # first: the others ask it (faults_of) from their first call
+    "pipeline_lib.localcloud.iam",
     "pipeline_lib.localcloud.kinesis",
     "pipeline_lib.localcloud.lambda_runtime",
     "pipeline_lib.localcloud.stepfunctions",
@@ -131,7 +132,10 @@ class LocalCloud:
 
     # -- WSGI -----------------------------------------------------------------------------------
     def wsgi(self, moto_app: Callable) -> Callable:
-        """moto's app behind a small control surface under /_workbench/."""
+        """moto's app behind a small control surface under /_workbench/ (and the layers the
+        extensions put in front of it: IAM's request check)."""
+        for ext in reversed(self.extensions):
+            moto_app = ext.wrap(moto_app)
 
         def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
             path = environ.get("PATH_INFO", "")

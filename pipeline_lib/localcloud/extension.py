@@ -5,7 +5,8 @@ each service package's `extension.py` defines one, built by the package's `exten
 It builds its moto seams with the package's `seams.build_seams(cloud)` (closures over the cloud
 it belongs to: no module keeps "the active instance"); `install` applies them (done once, before
 the server answers); `start`/`stop` run its background work; `flush` returns when everything it
-accepted so far has been delivered; `status` summarises what it holds for `local status`;
+accepted so far has been delivered; `status` summarises what it holds for `local status`; `wrap` may put a WSGI layer in front
+of moto's app (IAM's request check);
 `cloudformation_types` hands the package's CloudFormation models to the cfn registry.
 """
 from __future__ import annotations
@@ -38,6 +39,10 @@ class Extension:
 
     def status(self) -> dict[str, Any]:
         return {}
+
+    def wrap(self, app: Any) -> Any:
+        """The WSGI app in front of moto's, if the service has to see requests first (IAM)."""
+        return app
 
     def cloudformation_types(self) -> tuple[type, ...]:
         """The CloudFormation resource types this service models: `RESOURCE_TYPES` of the

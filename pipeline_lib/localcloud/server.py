@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import gc
+import ipaddress
 import logging
 import os
 import signal
@@ -38,9 +39,28 @@ def hold_lock(state: StateDir):
     return handle
 
 
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+class NotLoopback(ValueError):
+    pass
+
+
+def require_loopback(host: str) -> None:
+    """The local cloud answers anyone who reaches it with full rights over everything it holds
+    (the user's calls are unrestricted), so it never listens beyond this machine."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise NotLoopback(f"the local cloud listens on loopback only (127.0.0.1 or ::1), not on {host!r}")
+
+
 def bind_socket(host: str, port: int | None) -> socket.socket:
     """Bind `port` if given (0: any free port; error if taken); else the default port, or any
-    free one when the default is taken."""
+    free one when the default is taken. Loopback addresses only."""
+    require_loopback(host)
     candidates = [port] if port is not None else [DEFAULT_PORT, 0]
     last_error: OSError | None = None
     for candidate in candidates:
@@ -138,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
                         default=os.environ.get("PIPELINE_FIREHOSE_BUFFERING", "scaled"),
                         help="Firehose buffer intervals on the time scale (scaled) or as configured (aws)")
     args = parser.parse_args(argv)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        parser.error("the local cloud binds loopback only")
+    try:
+        require_loopback(args.host)
+    except NotLoopback as exc:
+        parser.error(str(exc))
     logging.basicConfig(
         level=os.environ.get("PIPELINE_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s %(threadName)s: %(message)s",

@@ -93,3 +93,35 @@ def test_only_cdk_owned_role_uses_a_managed_policy(template):
             assert [render(a) for a in role["Properties"]["ManagedPolicyArns"]] == [
                 "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
             ]
+
+
+def test_wildcard_exceptions_are_documented(template):
+    """Every Resource '*' exception is written down, with its reason, in docs/SECURITY.md."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "SECURITY.md").read_text()
+    for action in UNSCOPABLE_ACTIONS:
+        assert f"`{action}`" in text, f"{action} is not documented in docs/SECURITY.md"
+    assert f"`{CDK_OWNED_POLICY_PREFIX}`" in text
+
+
+def test_condition_operators_are_ones_the_local_cloud_evaluates(template):
+    """The local cloud enforces the template's policies: every condition operator they use must be
+    one its evaluation implements (an unknown operator would never hold there)."""
+    from pipeline_lib.localcloud.iam.evaluation import conditions_hold
+
+    used = set()
+    for _lid, _kind, document in policy_documents(template):
+        for statement in as_list(document["Statement"]):
+            used |= set(statement.get("Condition", {}))
+    for lid, role in resources(template, "AWS::IAM::Role").items():
+        for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+            used |= set(statement.get("Condition", {}))
+    assert used  # the template does use conditions (enforce-SSL, s3:prefix, confused-deputy keys)
+    samples = {"Bool": "true", "StringLike": "x*", "StringEquals": "x", "ArnLike": "arn:aws:x:*", "ArnEquals": "arn:aws:x"}
+    for operator in sorted(used):
+        base = operator.replace("IfExists", "").split(":")[-1]
+        assert base in samples, f"condition operator {operator} is not one the local cloud's IAM evaluates"
+        value = samples[base]
+        probe = value.replace("*", "abc")
+        assert conditions_hold({operator: {"k": value}}, {"k": probe})

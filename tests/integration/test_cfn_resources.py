@@ -43,13 +43,17 @@ def _reasons(cf: Any, stack: str) -> list[str]:
 
 
 def _role(service: str) -> dict[str, Any]:
+    """A role the service may use for anything: these stacks test CloudFormation, not IAM (the
+    local cloud enforces role policies; tests/integration/test_iam_enforcement.py covers that)."""
     return {
         "Type": "AWS::IAM::Role",
         "Properties": {
             "AssumeRolePolicyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-            }
+            },
+            "Policies": [{"PolicyName": "test-anything", "PolicyDocument": {
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}],
         },
     }
 

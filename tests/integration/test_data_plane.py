@@ -456,8 +456,19 @@ def processing(stream: dict[str, Any]) -> dict[str, Any]:
 
 
 def point_processor_at(stack: Stack, function_arn: str | None, original: dict[str, Any]) -> None:
+    """The stream's processor set to `function_arn` (None: back to `original`). The delivery role
+    may invoke only the enricher, so it is granted (and afterwards denied again) the new function,
+    as one would on AWS."""
     firehose = stack.client("firehose")
     stream = firehose.describe_delivery_stream(DeliveryStreamName=stack["DeliveryStreamName"])["DeliveryStreamDescription"]
+    iam = stack.client("iam")
+    role = stream["Destinations"][0]["ExtendedS3DestinationDescription"]["RoleARN"].rsplit("/", 1)[-1]
+    if function_arn is not None:
+        iam.put_role_policy(RoleName=role, PolicyName="TestProcessor", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function_arn}]}))
+    elif "TestProcessor" in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=role, PolicyName="TestProcessor")
     config = json.loads(json.dumps(original))
     if function_arn is not None:
         for parameter in config["Processors"][0]["Parameters"]:

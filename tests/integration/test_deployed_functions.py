@@ -31,8 +31,23 @@ def test_deployed_seeder_writes_items_to_dynamodb(deployed_stack, boto_session) 
         Body="".join(json.dumps(request) + "\n" for request in items).encode(),
     )
 
-    result, error = invoke(boto_session.client("lambda"), deployed_stack["SeederFunctionName"],
-                           {"bucket": deployed_stack["RawBucketName"], "keys": [key], "tableName": table})
+    # The seeder's role reads only the stack's data set and writes only the stack's table (least
+    # privilege, enforced as on AWS): the test grants it its own object and table for the call.
+    lam = boto_session.client("lambda")
+    iam = boto_session.client("iam")
+    role_name = lam.get_function_configuration(FunctionName=deployed_stack["SeederFunctionName"])["Role"].rsplit("/", 1)[-1]
+    account = boto_session.client("sts").get_caller_identity()["Account"]
+    grant = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{deployed_stack['RawBucketName']}/{key}"},
+        {"Effect": "Allow", "Action": "dynamodb:BatchWriteItem",
+         "Resource": f"arn:aws:dynamodb:{boto_session.region_name}:{account}:table/{table}"},
+    ]}
+    iam.put_role_policy(RoleName=role_name, PolicyName="TestSeederTarget", PolicyDocument=json.dumps(grant))
+    try:
+        result, error = invoke(lam, deployed_stack["SeederFunctionName"],
+                               {"bucket": deployed_stack["RawBucketName"], "keys": [key], "tableName": table})
+    finally:
+        iam.delete_role_policy(RoleName=role_name, PolicyName="TestSeederTarget")
 
     assert error is None, result
     assert result["written"] == 60 and result["puts"] == 60 and result["deletes"] == 0

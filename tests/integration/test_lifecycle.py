@@ -37,6 +37,7 @@ def test_up_status_env_down(tmp_path: Path) -> None:
     try:
         first = cli("local", "up", "--state-dir", state, "--port", str(port))
         assert first.stdout.strip() == f"http://127.0.0.1:{port}"
+        assert "listening on 127.0.0.1 only (loopback" in first.stderr
         record = json.loads((tmp_path / "state" / "cloud.json").read_text())
         # A second `up` finds the running cloud instead of starting another.
         again = cli("local", "up", "--state-dir", state)
@@ -50,6 +51,9 @@ def test_up_status_env_down(tmp_path: Path) -> None:
         assert "s3 buckets" in status["holds"]
         human = cli("local", "status", "--state-dir", state).stdout
         assert f"running at http://127.0.0.1:{port}" in human and "since" in human
+        # It says it listens on loopback only, and that IAM is enforced for service roles.
+        assert "listening on 127.0.0.1 only (loopback: not reachable from other machines)" in human
+        assert status["extensions"]["iam"]["setting"] == "PIPELINE_IAM=roles"
 
         exports = cli("local", "env", "--state-dir", state).stdout
         assert f"export AWS_ENDPOINT_URL=http://127.0.0.1:{port}" in exports

@@ -35,10 +35,17 @@ def package(source: str) -> bytes:
     return buffer.getvalue()
 
 
+ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+
+
 @pytest.fixture(scope="module")
 def role(boto_session) -> str:
     name = f"sfn-test-{uuid.uuid4().hex[:8]}"
-    return boto_session.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    iam = boto_session.client("iam")
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    # These tests are about the interpreter, not IAM (which the cloud enforces): the tasks may do anything.
+    iam.put_role_policy(RoleName=name, PolicyName="test-anything", PolicyDocument=ALLOW_ALL)
+    return arn
 
 
 @pytest.fixture(scope="module")

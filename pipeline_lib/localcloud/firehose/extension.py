@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..extension import Extension
 from .config import StreamConfig, UnsupportedConfiguration, parse_config
+from . import role_access
 from .engine import DeliveryEngine
 from .records import Services
 from .seams import build_seams
@@ -31,6 +32,7 @@ class FirehoseExtension(Extension):
         self._refused: dict[str, str] = {}  # streams that cannot run locally, ARN -> why
         self.restarts: dict[str, int] = {}  # engines restarted after an injected crash, by ARN
         self._lock = threading.RLock()
+        self._stopping = threading.Event()
 
     # -- seams ----------------------------------------------------------------------------------
     def install(self) -> None:
@@ -49,7 +51,17 @@ class FirehoseExtension(Extension):
             log.error("delivery stream %s cannot run locally: %s", delivery_stream_name, exc)
             self._refused[description["DeliveryStreamARN"]] = str(exc)
             return None
-        engine = DeliveryEngine(config, self._source_for(config, resume), self._services(backend))
+        roles = role_access.delivery_roles(description)
+        holder: dict[str, DeliveryEngine] = {}
+        services = self._services(backend)
+        iam = self._iam()
+        if iam is not None:  # every call the stream makes as its roles is decided by their policies
+            services = role_access.guarded(
+                services, config, roles, iam,
+                running=lambda: not self._stopping.is_set() and self.engines.get(config.arn) is holder.get("engine"),
+                wait=self._stopping.wait)
+        engine = DeliveryEngine(config, self._source_for(config, resume, roles, iam), services)
+        holder["engine"] = engine
         with self._lock:
             old = self.engines.pop(config.arn, None)
             if old is not None:
@@ -88,13 +100,23 @@ class FirehoseExtension(Extension):
             engine.stop()
         return engine
 
-    def _source_for(self, config: StreamConfig, resume: DeliveryEngine | None = None):
+    def _iam(self) -> Any:
+        try:
+            return self.cloud.extension("iam")
+        except KeyError:  # a cloud built without IAM (unit tests)
+            return None
+
+    def _source_for(self, config: StreamConfig, resume: DeliveryEngine | None = None,
+                    roles: "role_access.DeliveryRoles | None" = None, iam: Any = None):
         if config.source_stream_arn is None:
             return DirectPutSource()
+        authorize = (role_access.source_check(iam, roles, config.source_stream_arn)
+                     if iam is not None and roles is not None else None)
         previous = resume.source if resume is not None else None
         if isinstance(previous, KinesisSource) and previous.stream_arn == config.source_stream_arn:
-            return KinesisSource(self.cloud, config.source_stream_arn, positions=previous.positions)
-        return KinesisSource(self.cloud, config.source_stream_arn)
+            return KinesisSource(self.cloud, config.source_stream_arn, positions=previous.positions,
+                                 authorize=authorize)
+        return KinesisSource(self.cloud, config.source_stream_arn, authorize=authorize)
 
     def _services(self, backend) -> Services:
         from ..moto_backends import backend as moto_backend
@@ -156,6 +178,7 @@ class FirehoseExtension(Extension):
                          daemon=True).start()
 
     def stop(self) -> None:
+        self._stopping.set()
         with self._lock:
             engines = list(self.engines.values())
             self.engines.clear()

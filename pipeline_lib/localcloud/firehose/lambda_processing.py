@@ -85,6 +85,11 @@ class LambdaProcessing:
             except Exception as exc:  # the runtime could not run it at all
                 response, function_error = json.dumps({"errorMessage": str(exc)}).encode(), "Unhandled"
                 error_code = "Lambda.InvokeFailed"
+                if getattr(exc, "firehose_error", None):  # refused before it ran (IAM): Firehose's code
+                    error_code, error_message = exc.firehose_error
+                    self.metrics.add("ExecuteProcessing.Success", 0)
+                    self.services.log_event(self.config, f"{error_code}: {error_message} (attempt {attempts} of {processor.retries + 1})")
+                    continue
             self.metrics.add("ExecuteProcessing.Duration", (time.monotonic() - started) * 1000)
             if function_error:
                 error_code = "Lambda.FunctionError"

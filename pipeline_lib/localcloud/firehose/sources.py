@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Callable
 
 from .records import InRecord
 
@@ -21,9 +22,14 @@ class KinesisSource:
     previous reader (`positions`) when it restarts (UpdateDestination); shards that appear later
     (resharding) are read from their start."""
 
-    def __init__(self, cloud, stream_arn: str, positions: dict[str, str] | None = None):
+    def __init__(self, cloud, stream_arn: str, positions: dict[str, str] | None = None,
+                 authorize: "Callable[[], str | None] | None" = None):
         self.store = cloud.extension("kinesis")
         self.stream_arn = stream_arn
+        # The delivery role's permission to read the stream: None if allowed, else why not. A
+        # refused read reads nothing and keeps the checkpoints, so nothing is skipped.
+        self.authorize = authorize
+        self.refused: str | None = None
         self.positions: dict[str, str] = dict(positions or {})
         self._missing_logged = False
         if positions is not None:
@@ -40,6 +46,13 @@ class KinesisSource:
             self._missing_logged = True
 
     def poll(self, limit: int) -> list[InRecord]:
+        if self.authorize is not None:
+            refused = self.authorize()
+            if refused and refused != self.refused:
+                log.error("source stream %s: %s", self.stream_arn, refused)
+            self.refused = refused
+            if refused:
+                return []
         try:
             shards = self.store.shards(self.stream_arn)
         except LookupError:

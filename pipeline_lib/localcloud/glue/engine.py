@@ -18,6 +18,7 @@ from .classify import FileSchema, classify
 from .config import CrawlerConfigError
 from .model import CrawlFailed, CrawlPlan, S3Object
 from .planner import listing_locations, plan_crawl
+from .role_access import RoleChecks, role_checks
 
 if TYPE_CHECKING:
     from ..cloud import LocalCloud
@@ -117,12 +118,16 @@ class CrawlEngine:
             f"Crawler configured with SchemaChangePolicy {{\"UpdateBehavior\":\"{spec.update_behavior}\","
             f"\"DeleteBehavior\":\"{spec.delete_behavior}\"}}, RecrawlBehavior {spec.recrawl_behavior}.",
         )
+        checks = role_checks(self.cloud, crawler)  # the crawler's role: what it may read and write
+        if checks is not None:
+            for target in spec.catalog_targets:
+                checks.read_catalog(target.database, list(target.tables))
         state = catalog.catalog_snapshot(backend, spec)
         previous = last_successful_crawl(crawler)
         plan = plan_crawl(
             spec,
-            self._listings(backend, spec, state),
-            self._reader(backend, crawl),
+            self._listings(backend, spec, state, checks),
+            self._reader(backend, crawl, checks),
             state,
             crawl_id=crawl.crawl_id,
             now_ms=int(time.time() * 1000),
@@ -131,29 +136,35 @@ class CrawlEngine:
         crawl_log.line("BENCHMARK", f"Classification complete, writing results to database {spec.database}")
         crawl_log.lines(plan.log)
         crawl_log.flush()
+        if checks is not None and not plan.errors:
+            checks.write_plan(plan)
         applied = catalog.apply_plan(backend, plan, lambda: self._stop_requested(crawl),
                                      lambda m: crawl_log.line("WARN", m))
         crawl_log.line("BENCHMARK", "Finished writing to Catalog")
         return applied, plan
 
     @staticmethod
-    def _listings(backend: Any, spec: Any, state: Any) -> dict[tuple[str, str], list[S3Object]]:
+    def _listings(backend: Any, spec: Any, state: Any, checks: RoleChecks | None = None) -> dict[tuple[str, str], list[S3Object]]:
         """The S3 objects under each location the crawl reads."""
         listings: dict[tuple[str, str], list[S3Object]] = {}
         for bucket, prefix in listing_locations(spec, state):
+            if checks is not None:
+                checks.list_bucket(bucket, prefix)
             try:
                 listings[(bucket, prefix)] = catalog.list_objects(backend.account_id, backend.region_name, bucket, prefix)
             except LookupError as exc:
                 raise CrawlFailed(f"{exc}: cannot crawl s3://{bucket}/{prefix}") from None
         return listings
 
-    def _reader(self, backend: Any, crawl: Any) -> Callable[[S3Object], FileSchema]:
+    def _reader(self, backend: Any, crawl: Any, checks: RoleChecks | None = None) -> Callable[[S3Object], FileSchema]:
         """Classify one object (reading only the bytes it needs); a stop request ends the crawl."""
         readers: dict[str, Any] = {}
 
         def read(obj: S3Object) -> FileSchema:
             if self._stop_requested(crawl):
                 raise CrawlCancelled()
+            if checks is not None:
+                checks.get_object(obj.bucket, obj.key)
             if obj.bucket not in readers:
                 readers[obj.bucket] = catalog.object_reader(backend.account_id, backend.region_name, obj.bucket)
             bucket_read = readers[obj.bucket]

@@ -106,7 +106,7 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     # Instance attributes read or written (crawl.py, catalog.py).
     seams.reads(models.FakeCrawl, "crawl_id", "log_group", "log_stream", "message_prefix", "start_time", "end_time",
                 "status")
-    seams.reads(models.FakeCrawler, "crawls", "name", "backend", "database_name", "targets", "table_prefix",
+    seams.reads(models.FakeCrawler, "crawls", "name", "backend", "database_name", "targets", "table_prefix", "role",
                 "schema_change_policy", "recrawl_policy", "configuration")
     seams.reads(models.GlueBackend, "crawlers", "databases")
     seams.reads(models.FakeTable, "partitions")

@@ -30,6 +30,7 @@ class LambdaExtension(Extension):
             log_sink=self.write_logs,
             async_retry_delays=(cloud.scaled(60), cloud.scaled(120)),
             inject=self._fault,
+            credentials_for=self._role_credentials,
         )
         self.seams = build_seams(cloud)
 
@@ -46,6 +47,18 @@ class LambdaExtension(Extension):
 
     def install(self) -> None:
         self.seams.apply()
+
+    def _role_credentials(self, role_arn: str, session_name: str) -> Any:
+        """The execution role session's credentials (session named after the function, as on
+        AWS), from the IAM extension; None in a cloud without one (the dummy ones then)."""
+        lookup = getattr(self.cloud, "extension", None)  # unit tests give a bare namespace
+        try:
+            iam = lookup("iam") if lookup is not None else None
+        except KeyError:
+            iam = None
+        if iam is None:
+            return None
+        return iam.credentials_for(role_arn, session_name)
 
     def stop(self) -> None:
         self.runtime.stop()

@@ -38,6 +38,7 @@ class FunctionSpec:
     code: bytes = field(default=b"", repr=False, compare=False)
     reserved_concurrency: int | None = None
     async_retries: int = DEFAULT_ASYNC_RETRIES
+    role: str = ""  # the execution role's ARN: the worker gets its session's credentials
 
     @property
     def is_python(self) -> bool:
@@ -53,7 +54,7 @@ class FunctionSpec:
         """Changes whenever a warm worker would no longer match the function."""
         material = json.dumps(
             [self.arn, self.code_sha256, self.handler, self.runtime, dict(sorted(self.environment.items())),
-             self.timeout, self.memory_mb, self.log_group],
+             self.timeout, self.memory_mb, self.log_group, self.role],
             default=str,
         )
         return hashlib.sha256(material.encode()).hexdigest()[:16]
@@ -85,13 +86,16 @@ def spec_from_moto(fn: Any) -> FunctionSpec:
         code=code,
         reserved_concurrency=int(reserved) if reserved not in (None, "") else None,
         async_retries=retries,
+        role=str(getattr(fn, "role", "") or ""),
     )
 
 
 def worker_environment(spec: FunctionSpec, *, endpoint: str, code_dir: str, log_stream: str,
-                       path: str) -> dict[str, str]:
+                       path: str, credentials: Mapping[str, str] | None = None) -> dict[str, str]:
     """The process environment of a worker: the function's variables, then Lambda's reserved
-    ones (which win, as Lambda forbids overriding them), then what points boto3 at the cloud."""
+    ones (which win, as Lambda forbids overriding them), then what points boto3 at the cloud.
+    `credentials`: the execution role session's (AccessKeyId, SecretAccessKey, SessionToken), as
+    Lambda sets them; without them the cloud's dummy ones."""
     env = dict(spec.environment)
     env.update({
         "_HANDLER": spec.handler,
@@ -118,6 +122,10 @@ def worker_environment(spec: FunctionSpec, *, endpoint: str, code_dir: str, log_
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         "NO_PROXY": "127.0.0.1,localhost,::1",
     })
+    if credentials:
+        env["AWS_ACCESS_KEY_ID"] = credentials["AccessKeyId"]
+        env["AWS_SECRET_ACCESS_KEY"] = credentials["SecretAccessKey"]
+        env["AWS_SESSION_TOKEN"] = credentials["SessionToken"]
     return env
 
 

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from . import worker as worker_module
 from .function_spec import (
@@ -322,6 +322,7 @@ class LambdaRuntime:
         async_retry_delays: tuple[float, ...] = (60.0, 120.0),
         python: str = sys.executable,
         inject: Callable[[FunctionSpec], str | None] | None = None,
+        credentials_for: Callable[[str, str], Mapping[str, str]] | None = None,
     ):
         self.code_root = Path(state_dir) / "lambda"
         self.endpoint = endpoint
@@ -330,6 +331,8 @@ class LambdaRuntime:
         self.max_workers = max_workers
         self.async_retry_delays = async_retry_delays
         self.python = python
+        # (role ARN, session name) -> temporary credentials of the function's execution role
+        self._credentials_for = credentials_for
         self._pools: dict[str, FunctionPool] = {}
         self._lock = threading.Lock()
         self._extract_lock = threading.Lock()
@@ -439,8 +442,10 @@ class LambdaRuntime:
     def _launch(self, spec: FunctionSpec) -> WorkerProcess:
         code_dir = self._code_dir(spec)
         stream = log_stream_name(spec, datetime.now(timezone.utc), uuid.uuid4().hex)
+        credentials = (self._credentials_for(spec.role, spec.name)
+                       if self._credentials_for is not None and spec.role else None)
         env = worker_environment(spec, endpoint=self.endpoint, code_dir=str(code_dir), log_stream=stream,
-                                 path=os.environ.get("PATH", "/usr/bin:/bin"))
+                                 path=os.environ.get("PATH", "/usr/bin:/bin"), credentials=credentials)
         worker = WorkerProcess([self.python, "-I", "-u", str(WORKER_SCRIPT)], env, str(code_dir), stream)
         with self._lock:
             self._live.add(worker)

@@ -52,7 +52,7 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     # Read by function_spec.spec_from_moto and the delete seam.
     found.reads(LambdaFunction, "logs_group_name", "function_name", "account_id", "environment_vars",
                 "function_arn", "handler", "memory_size", "region", "run_time", "timeout", "version",
-                "code_bytes", "reserved_concurrency", "event_invoke_config")  # code_digest: optional
+                "code_bytes", "reserved_concurrency", "event_invoke_config", "role")  # code_digest: optional
     found.reads(LambdaBackend, "account_id", "region_name")
     moto_backends.declare(found)
     return found

@@ -70,28 +70,35 @@ def named_execution(original: Callable[..., Any]) -> Callable[..., Any]:
     return start_execution
 
 
-def client_factory(endpoint: str, original: Callable[..., Any]) -> Callable[..., Any]:
-    """moto's `boto_client_for`, pointed at `endpoint` (the cloud's own address)."""
+def client_factory(endpoint: str, original: Callable[..., Any],
+                   credentials_for: Callable[[str], dict[str, str] | None] | None = None) -> Callable[..., Any]:
+    """moto's `boto_client_for`, pointed at `endpoint` (the cloud's own address). With
+    `credentials_for` (role ARN -> temporary credentials), a task calls with the credentials of
+    the role it runs as (the state machine's, or the task's `Credentials.RoleArn`), as on AWS, so
+    the cloud decides the call by that role's policies."""
     import boto3
     from botocore.config import Config
     from moto.core.models import botocore_stubber
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 
-    cache: dict[tuple[str, str, str], Any] = {}
+    cache: dict[tuple[str, str, str, str | None], Any] = {}
     lock = threading.Lock()
 
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
         if botocore_stubber.enabled:  # in-process moto (decorator mode)
             return original(region, service, state_credentials)
-        key = (endpoint, region, service)
+        role = getattr(state_credentials, "role_arn", None) or None
+        credentials = credentials_for(role) if (credentials_for is not None and role) else None
+        key = (endpoint, region, service, role if credentials else None)
         with lock:  # boto3 clients are thread-safe once made; making one is not cheap
             if key not in cache:
                 cache[key] = boto3.session.Session().client(
                     service,
                     region_name=region,
                     endpoint_url=endpoint,
-                    aws_access_key_id="ak",
-                    aws_secret_access_key="sk",
+                    aws_access_key_id=credentials["AccessKeyId"] if credentials else "ak",
+                    aws_secret_access_key=credentials["SecretAccessKey"] if credentials else "sk",
+                    aws_session_token=credentials["SessionToken"] if credentials else None,
                     config=Config(
                         parameter_validation=False,
                         retries={"max_attempts": 0, "total_max_attempts": 1},

@@ -30,6 +30,7 @@ Seams (moto 5.2.5):
 from __future__ import annotations
 
 import sys
+import uuid
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..seam import SeamSet, is_patched, original
@@ -68,9 +69,23 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     moto_factory = original(boto_client, "boto_client_for")
     ours: list[Callable[..., Any]] = []
 
+    sessions: dict[str, str] = {}
+
+    def role_credentials(role_arn: str) -> dict[str, str] | None:
+        # One session per role, named like the random ids Step Functions gives its sessions.
+        lookup = getattr(cloud, "extension", None)
+        try:
+            iam = lookup("iam") if lookup is not None else None
+        except KeyError:
+            return None
+        if iam is None:
+            return None
+        session = sessions.setdefault(role_arn, uuid.uuid4().hex)
+        return iam.credentials_for(role_arn, session)
+
     def make(moto_own: Callable[..., Any]) -> Callable[..., Any]:
         if not ours:
-            ours.append(client_factory(cloud.endpoint, moto_own))
+            ours.append(client_factory(cloud.endpoint, moto_own, role_credentials))
         return ours[0]
 
     for name, module in sorted(sys.modules.items()):

@@ -1,0 +1,9 @@
+"""IAM for the local cloud: role sessions' calls decided by the role's policies as AWS decides
+them (evaluation.py: pure logic; roles.py: the policies in moto's IAM backend; requests.py: an
+HTTP request in IAM's terms; authorizer.py: decisions; extension.py: credentials, the HTTP check
+and `check()` for calls the cloud makes on a role's behalf)."""
+from .errors import AccessDenied
+from .evaluation import Decision, Identity, decide
+from .extension import IamExtension, extension
+
+__all__ = ["AccessDenied", "Decision", "IamExtension", "Identity", "decide", "extension"]

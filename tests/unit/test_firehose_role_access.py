@@ -1,0 +1,93 @@
+"""Firehose acting as its roles (firehose/role_access.py) with a stand-in IAM that refuses what a
+test says: the codes and texts are Firehose's (developer guide, "Monitoring with CloudWatch Logs")."""
+from __future__ import annotations
+
+import pytest
+
+from pipeline_lib.localcloud.firehose import role_access
+from pipeline_lib.localcloud.firehose.records import Services
+from pipeline_lib.localcloud.iam import AccessDenied
+
+DESCRIPTION = {
+    "DeliveryStreamName": "events",
+    "Source": {"KinesisStreamSourceDescription": {"RoleARN": "arn:aws:iam::123456789012:role/Source"}},
+    "Destinations": [{"ExtendedS3DestinationDescription": {
+        "RoleARN": "arn:aws:iam::123456789012:role/Delivery",
+        "DataFormatConversionConfiguration": {"SchemaConfiguration": {"RoleARN": "arn:aws:iam::123456789012:role/Schema"}},
+    }}],
+}
+
+
+class Iam:
+    def __init__(self, refuse: set[str]):
+        self.refuse = refuse
+        self.calls: list[tuple[str, str, list[str]]] = []
+
+    def check(self, role, session, action, resources, context=None):
+        self.calls.append((role, action, list(resources)))
+        if action in self.refuse:
+            raise AccessDenied(f"User: x is not authorized to perform: {action}", action, resources[0])
+
+
+def services(log: list, metrics: list, puts: list) -> Services:
+    return Services(
+        put_object=lambda b, k, body: puts.append((b, k)),
+        invoke_lambda=lambda arn, payload: (b"{}", None),
+        converter_for=lambda cfg: None,
+        publish_metrics=lambda ns, data: metrics.append((ns, data)),
+        log_event=lambda cfg, message: log.append(message),
+        scaled=lambda s: 0.0,
+        region="us-east-1",
+    )
+
+
+class Config:
+    name = "events"
+    arn = "arn:aws:firehose:us-east-1:123456789012:deliverystream/events"
+
+
+def test_roles_come_from_the_stream_description():
+    roles = role_access.delivery_roles(DESCRIPTION)
+    assert (roles.source, roles.destination, roles.schema) == (
+        "arn:aws:iam::123456789012:role/Source", "arn:aws:iam::123456789012:role/Delivery",
+        "arn:aws:iam::123456789012:role/Schema")
+
+
+def test_refused_invoke_is_lambda_invoke_access_denied():
+    iam = Iam({"lambda:InvokeFunction"})
+    guarded = role_access.guarded(services([], [], []), Config(), role_access.delivery_roles(DESCRIPTION), iam,
+                                  running=lambda: True, wait=lambda s: None)
+    with pytest.raises(role_access.InvokeAccessDenied) as refused:
+        guarded.invoke_lambda("arn:aws:lambda:us-east-1:123456789012:function:enricher", b"{}")
+    assert refused.value.firehose_error == (
+        "Lambda.InvokeAccessDenied", "Access was denied. Ensure that the access policy allows access to the Lambda function.")
+    assert iam.calls == [("arn:aws:iam::123456789012:role/Delivery", "lambda:InvokeFunction",
+                          ["arn:aws:lambda:us-east-1:123456789012:function:enricher"])]
+
+
+def test_refused_s3_write_is_logged_measured_and_retried_until_allowed():
+    iam = Iam({"s3:PutObject"})
+    log, metrics, puts = [], [], []
+    waits = []
+
+    def wait(seconds):
+        waits.append(seconds)
+        if len(waits) == 2:
+            iam.refuse.clear()  # the permission comes back
+
+    guarded = role_access.guarded(services(log, metrics, puts), Config(), role_access.delivery_roles(DESCRIPTION),
+                                  iam, running=lambda: True, wait=wait)
+    guarded.put_object("lake", "data/x.parquet", b"body")
+    assert puts == [("lake", "data/x.parquet")]  # written once, after the refusals
+    assert log == ["S3.AccessDenied: Access was denied. Ensure that the trust policy for the provided IAM role "
+                   "allows Firehose to assume the role, and the access policy allows access to the S3 bucket."] * 2
+    assert [(ns, d[0]["MetricName"], d[0]["Value"]) for ns, d in metrics] == [("AWS/Firehose", "DeliveryToS3.Success", 0.0)] * 2
+    assert iam.calls[0][2] == ["arn:aws:s3:::lake/data/x.parquet"]
+
+
+def test_a_refused_write_gives_up_when_the_engine_stops():
+    iam = Iam({"s3:PutObject"})
+    guarded = role_access.guarded(services([], [], []), Config(), role_access.delivery_roles(DESCRIPTION), iam,
+                                  running=lambda: False, wait=lambda s: None)
+    with pytest.raises(AccessDenied):
+        guarded.put_object("lake", "data/x.parquet", b"body")
