@@ -55,8 +55,7 @@ def test_roles_come_from_the_stream_description():
 
 def test_refused_invoke_is_lambda_invoke_access_denied():
     iam = Iam({"lambda:InvokeFunction"})
-    guarded = role_access.guarded(services([], [], []), Config(), role_access.delivery_roles(DESCRIPTION), iam,
-                                  running=lambda: True, wait=lambda s: None)
+    guarded = role_access.guarded(services([], [], []), Config(), role_access.delivery_roles(DESCRIPTION), iam)
     with pytest.raises(role_access.InvokeAccessDenied) as refused:
         guarded.invoke_lambda("arn:aws:lambda:us-east-1:123456789012:function:enricher", b"{}")
     assert refused.value.firehose_error == (
@@ -65,29 +64,22 @@ def test_refused_invoke_is_lambda_invoke_access_denied():
                           ["arn:aws:lambda:us-east-1:123456789012:function:enricher"])]
 
 
-def test_refused_s3_write_is_logged_measured_and_retried_until_allowed():
+def test_a_refused_s3_write_is_an_s3_access_denied_error_for_the_engines_retry():
+    """The refusal is measured and raised as S3's AccessDenied: the engine's PutObject retry
+    (engine._put) logs it as `S3.AccessDenied: <message>`, retries it for the stream's retry
+    duration and then writes the records under the error prefix, as it does any S3 error."""
     iam = Iam({"s3:PutObject"})
     log, metrics, puts = [], [], []
-    waits = []
-
-    def wait(seconds):
-        waits.append(seconds)
-        if len(waits) == 2:
-            iam.refuse.clear()  # the permission comes back
-
-    guarded = role_access.guarded(services(log, metrics, puts), Config(), role_access.delivery_roles(DESCRIPTION),
-                                  iam, running=lambda: True, wait=wait)
-    guarded.put_object("lake", "data/x.parquet", b"body")
-    assert puts == [("lake", "data/x.parquet")]  # written once, after the refusals
-    assert log == ["S3.AccessDenied: Access was denied. Ensure that the trust policy for the provided IAM role "
-                   "allows Firehose to assume the role, and the access policy allows access to the S3 bucket."] * 2
-    assert [(ns, d[0]["MetricName"], d[0]["Value"]) for ns, d in metrics] == [("AWS/Firehose", "DeliveryToS3.Success", 0.0)] * 2
+    guarded = role_access.guarded(services(log, metrics, puts), Config(), role_access.delivery_roles(DESCRIPTION), iam)
+    with pytest.raises(role_access.S3AccessDenied) as refused:
+        guarded.put_object("lake", "data/x.parquet", b"body")
+    assert (f"S3.{refused.value.error_type}", refused.value.message) == (
+        "S3.AccessDenied", "Access was denied. Ensure that the trust policy for the provided IAM role "
+        "allows Firehose to assume the role, and the access policy allows access to the S3 bucket.")
+    assert puts == []
+    assert [(ns, d[0]["MetricName"], d[0]["Value"]) for ns, d in metrics] == [("AWS/Firehose", "DeliveryToS3.Success", 0.0)]
     assert iam.calls[0][2] == ["arn:aws:s3:::lake/data/x.parquet"]
 
-
-def test_a_refused_write_gives_up_when_the_engine_stops():
-    iam = Iam({"s3:PutObject"})
-    guarded = role_access.guarded(services([], [], []), Config(), role_access.delivery_roles(DESCRIPTION), iam,
-                                  running=lambda: False, wait=lambda s: None)
-    with pytest.raises(AccessDenied):
-        guarded.put_object("lake", "data/x.parquet", b"body")
+    iam.refuse.clear()  # the permission comes back: the next attempt writes
+    guarded.put_object("lake", "data/x.parquet", b"body")
+    assert puts == [("lake", "data/x.parquet")]

@@ -412,7 +412,7 @@ class DeliveryEngine:
                 code = f"S3.{getattr(exc, 'error_type', None) or type(exc).__name__}"
                 message = getattr(exc, "message", None) or str(exc)
                 self.s3_failures += 1
-                self.services.log_event(self.config, f"{code}: {message} (s3://{self.config.bucket}/{key}, attempt {attempts})")
+                self.services.log_event(self.config, f"{code}: {message}")
             if time.monotonic() - started >= limit:
                 return attempts, (code, message)
             deadline = time.monotonic() + self.services.scaled(S3_RETRY_INTERVAL_SECONDS)

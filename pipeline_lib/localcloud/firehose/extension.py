@@ -56,10 +56,7 @@ class FirehoseExtension(Extension):
         services = self._services(backend)
         iam = self._iam()
         if iam is not None:  # every call the stream makes as its roles is decided by their policies
-            services = role_access.guarded(
-                services, config, roles, iam,
-                running=lambda: not self._stopping.is_set() and self.engines.get(config.arn) is holder.get("engine"),
-                wait=self._stopping.wait)
+            services = role_access.guarded(services, config, roles, iam)
         engine = DeliveryEngine(config, self._source_for(config, resume, roles, iam), services)
         holder["engine"] = engine
         with self._lock:

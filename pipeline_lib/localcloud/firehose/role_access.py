@@ -33,8 +33,6 @@ S3_ACCESS_DENIED = ("S3.AccessDenied",
                     "assume the role, and the access policy allows access to the S3 bucket.")
 GLUE_ACCESS_DENIED_CODE = "DataFormatConversion.AccessDenied"
 SOURCE_ACTIONS = ("kinesis:DescribeStream", "kinesis:GetShardIterator", "kinesis:GetRecords")
-# How long Firehose waits between S3 delivery attempts (on the local time scale).
-S3_RETRY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +58,16 @@ class GlueAccessDenied(SchemaUnavailable):
     code = GLUE_ACCESS_DENIED_CODE
 
 
+class S3AccessDenied(RuntimeError):
+    """PutObject refused by the delivery role's policies, as the engine's S3 retry sees it."""
+
+    error_type = "AccessDenied"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 class InvokeAccessDenied(RuntimeError):
     firehose_error = LAMBDA_ACCESS_DENIED
 
@@ -78,25 +86,19 @@ def source_check(iam: Any, roles: DeliveryRoles, stream_arn: str) -> Callable[[]
     return authorize
 
 
-def guarded(services: Services, config: StreamConfig, roles: DeliveryRoles, iam: Any,
-            running: Callable[[], bool], wait: Callable[[float], Any]) -> Services:
-    """`services` with every call checked against the stream's roles. `running()` says whether
-    the engine should keep trying to write S3; `wait(seconds)` sleeps unless the cloud stops."""
+def guarded(services: Services, config: StreamConfig, roles: DeliveryRoles, iam: Any) -> Services:
+    """`services` with every call checked against the stream's roles."""
     from ..iam import AccessDenied
 
     def put_object(bucket: str, key: str, body: bytes) -> None:
-        while True:
-            try:
-                iam.check(roles.destination, roles.session, "s3:PutObject", [f"arn:aws:s3:::{bucket}/{key}"])
-                break
-            except AccessDenied as exc:
-                code, message = S3_ACCESS_DENIED
-                log.warning("delivery stream %s: %s (%s)", config.name, code, exc.message)
-                services.log_event(config, f"{code}: {message}")
-                services.publish_metrics(NAMESPACE, [_metric("DeliveryToS3.Success", 0, config)])
-                if not running():
-                    raise
-                wait(max(0.05, services.scaled(S3_RETRY_SECONDS)))
+        try:
+            iam.check(roles.destination, roles.session, "s3:PutObject", [f"arn:aws:s3:::{bucket}/{key}"])
+        except AccessDenied as exc:
+            log.warning("delivery stream %s: %s (%s)", config.name, S3_ACCESS_DENIED[0], exc.message)
+            services.publish_metrics(NAMESPACE, [_metric("DeliveryToS3.Success", 0, config)])
+            # An S3 error like any other: the engine retries it for the stream's retry duration,
+            # then writes the records under the error prefix (engine._put).
+            raise S3AccessDenied(S3_ACCESS_DENIED[1]) from None
         services.put_object(bucket, key, body)
 
     def invoke_lambda(arn: str, payload: bytes) -> tuple[bytes, str | None]:
