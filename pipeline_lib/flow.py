@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import boto3
@@ -20,8 +21,8 @@ from .backend import connect, current_backend
 from .backend import session as default_session
 
 __all__ = [
-    "ExecutionFailed", "ExecutionResult", "RunReport", "catalog_partitions", "deploy_and_run", "run",
-    "run_state_machine",
+    "AthenaCount", "ExecutionFailed", "ExecutionResult", "RunReport", "athena_count", "catalog_partitions",
+    "deploy_and_run", "run", "run_state_machine", "run_with_data",
 ]
 
 
@@ -100,6 +101,28 @@ def _state_entries(sfn, execution_arn: str, already: int) -> list[str]:
     return names[already:]
 
 
+@dataclass(frozen=True)
+class AthenaCount:
+    """`SELECT count(*)` of the lake table through Athena: the answer and what the query scanned."""
+
+    sql: str
+    rows: int
+    scanned_bytes: int | None
+    seconds: float
+
+
+def athena_count(database: str, table: str, workgroup: str | None = None, *,
+                 boto3_session: boto3.Session | None = None) -> AthenaCount:
+    """Count the table's rows with Athena (what a reader of the lake sees, crawled partitions only)."""
+    from .query import run_query
+
+    sql = f'SELECT count(*) AS "rows" FROM "{database}"."{table}"'
+    mark = time.monotonic()
+    result = run_query(sql, database=database, workgroup=workgroup, boto3_session=boto3_session)
+    return AthenaCount(sql, int(result.frame["rows"].iloc[0]), result.statistics.data_scanned_bytes,
+                       time.monotonic() - mark)
+
+
 @dataclass
 class RunReport:
     backend: str
@@ -109,6 +132,14 @@ class RunReport:
     after: lake.Reconciliation
     partitions_in_catalog: int
     seconds: dict[str, float]
+    athena: AthenaCount | None = None  # None: not queried (the reconciliation then stops at S3)
+    data: Any = None  # the data.PreparedData of `run_with_data`
+    report_path: str | None = None  # the HTML report, when one was written
+
+    @property
+    def athena_matches(self) -> bool:
+        """Athena counts every row in the lake: all partitions were crawled, none is unreadable."""
+        return self.athena is None or self.athena.rows == self.after.rows_in_lake
 
     @property
     def rows_added(self) -> int:
@@ -120,7 +151,7 @@ class RunReport:
 
     @property
     def balanced(self) -> bool:
-        return self.rows_added + self.errors_added == self.changes_written
+        return self.rows_added + self.errors_added == self.changes_written and self.athena_matches
 
     def render(self) -> str:
         width = max(len(k) for k in self.seconds)
@@ -131,12 +162,37 @@ class RunReport:
             f"error records added           {self.errors_added:>10,}  "
             + (", ".join(f"{k}: {v}" for k, v in sorted((self.after.errors_by_kind - self.before.errors_by_kind).items())) or ""),
             f"partitions in the Glue catalog {self.partitions_in_catalog:>9,}",
-            "reconciled: " + ("every change is a row or an error record" if self.balanced else
-                              f"MISMATCH of {self.changes_written - self.rows_added - self.errors_added}"),
+            *([f"Athena count(*) of the table  {self.athena.rows:>10,}  "
+               f"(scanned {_size(self.athena.scanned_bytes)}; rows in the lake's files: {self.after.rows_in_lake:,})"]
+              if self.athena is not None else []),
+            "reconciled: " + self._verdict(),
             "timings:",
             *[f"  {name:<{width}}  {secs:7.1f} s" for name, secs in self.seconds.items()],
         ]
         return "\n".join(lines)
+
+
+    def _verdict(self) -> str:
+        missing = self.changes_written - self.rows_added - self.errors_added
+        problems = []
+        if missing:
+            problems.append(f"MISMATCH of {missing} change(s) between DynamoDB and the lake")
+        if not self.athena_matches:
+            problems.append(f"Athena sees {self.athena.rows:,} rows, the lake's files hold {self.after.rows_in_lake:,}")
+        if problems:
+            return "; ".join(problems)
+        tail = " and Athena counts every row" if self.athena is not None else ""
+        return "every change is a row or an error record" + tail
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "? bytes"
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n} bytes"
 
 
 def _count_lines(bucket: str, keys: list[str], session: boto3.Session) -> int:
@@ -208,5 +264,60 @@ def _run(session: boto3.Session, outputs: dict[str, str], poll_seconds: int, bac
     after = lake.reconcile(changes, outputs["LakeBucketName"], outputs["LakePrefix"], outputs["ErrorPrefix"],
                            boto3_session=session)
     partitions = catalog_partitions(outputs["GlueDatabaseName"], outputs["GlueTableName"], boto3_session=session)
+    say("counting the table's rows with Athena...")
+    count = athena_count(outputs["GlueDatabaseName"], outputs["GlueTableName"], outputs.get("AthenaWorkGroupName"),
+                         boto3_session=session)
+    timings["Athena count"] = count.seconds
     timings["total"] = time.monotonic() - started
-    return RunReport(backend, outputs, changes, before, after, partitions, timings)
+    return RunReport(backend, outputs, changes, before, after, partitions, timings, athena=count)
+
+
+def run_with_data(
+    path: str | Path,
+    pk: str,
+    sk: str,
+    *,
+    created_at: str | None = None,
+    created_at_range: tuple[str, str] | None = None,
+    table: str | None = None,
+    poll_seconds: int = 2,
+    backend: str | None = None,
+    out_dir: str | Path | None = None,
+    progress: bool = True,
+    say: Callable[[str], None] = print,
+    boto3_session: boto3.Session | None = None,
+) -> RunReport:
+    """Your own data through the whole pipeline: read the CSV / JSON-lines / Parquet file at
+    `path`, infer the lake schema (`data.prepare_data`; keys from the templates, e.g.
+    pk='STATE#{State}', sk='COUNTY#{County}'), deploy the stack with that schema and data set, run
+    the flow (seed, deliver, crawl), count with Athena and reconcile. The report's `data` is the
+    PreparedData (schema, columns, key columns).
+
+    The file is checked completely before anything is deployed: a bad file raises
+    data.DataError and changes nothing. The stack is updated in place: its table gets the new
+    schema (the lake keeps objects of earlier runs; the report counts what this run added)."""
+    from . import deploy
+    from .data import prepare_data, write_data_set
+
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    prepared = prepare_data(path, pk, sk, created_at=created_at, created_at_range=created_at_range, table=table)
+    session = boto3_session or connect(backend)
+    folder = write_data_set(prepared, _data_set_root())
+    say(f"{prepared.rows:,} rows of {path} -> table {prepared.schema.table} "
+        f"({len(prepared.schema.columns)} columns; created_at: {prepared.created_at}); data set in {folder}")
+    mark = time.monotonic()
+    say("deploying the stack with that schema (synth, assets, CloudFormation)...")
+    context = {"dataset_dir": str(folder), "schema": str(folder / "schema.json")}
+    outputs = deploy.deploy(backend=backend, context=context, out_dir=out_dir, progress=progress, boto3_session=session)
+    timings["deploy"] = time.monotonic() - mark
+    report = _run(session, outputs, poll_seconds, current_backend(backend), progress, say, timings, started)
+    report.data = prepared
+    return report
+
+
+def _data_set_root() -> Path:
+    """Where prepared data sets go: build/byod/ beside the CDK app (git-ignored)."""
+    from .deploy import find_app_dir
+
+    return find_app_dir().parent / "build" / "byod"
