@@ -21,7 +21,8 @@ from .backend import connect, current_backend
 from .backend import session as default_session
 
 __all__ = [
-    "AthenaCount", "ExecutionFailed", "ExecutionResult", "RunReport", "athena_count", "catalog_partitions",
+    "AthenaCount", "CrawlFailed", "ExecutionFailed", "ExecutionResult", "RunReport", "athena_count",
+    "catalog_partitions", "crawl",
     "deploy_and_run", "run", "run_state_machine", "run_with_data",
 ]
 
@@ -211,6 +212,32 @@ def _count_lines(bucket: str, keys: list[str], session: boto3.Session) -> int:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"]
         total += sum(1 for line in body.iter_lines() if line.strip())
     return total
+
+
+class CrawlFailed(RuntimeError):
+    """The crawler's last crawl did not succeed (or did not end in time)."""
+
+
+def crawl(crawler_name: str, timeout: float = 600.0, poll: float = 1.0, *,
+          boto3_session: boto3.Session | None = None) -> dict[str, Any]:
+    """Run the crawler once (e.g. after a redrive wrote new partitions) and wait until it is READY
+    again; its LastCrawl. Raises CrawlFailed unless the crawl SUCCEEDED."""
+    glue = (boto3_session or default_session()).client("glue")
+    before = glue.get_crawler(Name=crawler_name)["Crawler"].get("LastCrawl", {}).get("StartTime")
+    glue.start_crawler(Name=crawler_name)
+    deadline = time.monotonic() + timeout
+    while True:
+        crawler = glue.get_crawler(Name=crawler_name)["Crawler"]
+        last = crawler.get("LastCrawl") or {}
+        if crawler["State"] == "READY" and last.get("StartTime") != before:
+            break
+        if time.monotonic() > deadline:
+            raise CrawlFailed(f"crawler {crawler_name} is still {crawler['State']} after {timeout:.0f} s")
+        time.sleep(poll)
+    if last.get("Status") != "SUCCEEDED":
+        raise CrawlFailed(f"crawler {crawler_name}: last crawl {last.get('Status')}: {last.get('ErrorMessage', '')}; "
+                          f"see its log group {last.get('LogGroup', '/aws-glue/crawlers')}")
+    return last
 
 
 def catalog_partitions(database: str, table: str, *, boto3_session: boto3.Session | None = None) -> int:
