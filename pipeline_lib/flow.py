@@ -21,7 +21,8 @@ from .backend import connect, current_backend
 from .backend import session as default_session
 
 __all__ = [
-    "AthenaCount", "ExecutionFailed", "ExecutionResult", "RunReport", "athena_count", "catalog_partitions",
+    "AthenaCount", "CrawlFailed", "ExecutionFailed", "ExecutionResult", "RunReport", "athena_count",
+    "catalog_partitions", "crawl",
     "deploy_and_run", "run", "run_state_machine", "run_with_data",
 ]
 
@@ -135,6 +136,8 @@ class RunReport:
     athena: AthenaCount | None = None  # None: not queried (the reconciliation then stops at S3)
     data: Any = None  # the data.PreparedData of `run_with_data`
     report_path: str | None = None  # the HTML report, when one was written
+    flow_started_at: float | None = None  # epoch seconds when the flow started (before the first write)
+    flow_finished_at: float | None = None  # epoch seconds when the flow (its crawl included) ended
 
     @property
     def athena_matches(self) -> bool:
@@ -154,23 +157,29 @@ class RunReport:
         return self.rows_added + self.errors_added == self.changes_written and self.athena_matches
 
     def render(self) -> str:
+        """The timings, then the summary a person reads in five seconds (counts in and out,
+        partitions, Athena's answer and what it scanned, the verdict, the report file)."""
         width = max(len(k) for k in self.seconds)
+        kinds = ", ".join(f"{k}: {v}" for k, v in sorted((self.after.errors_by_kind - self.before.errors_by_kind).items()))
         lines = [
             f"backend: {self.backend}",
-            f"changes written to DynamoDB   {self.changes_written:>10,}",
-            f"rows added to the lake        {self.rows_added:>10,}  ({len(self.after.rows_by_day)} day partitions)",
-            f"error records added           {self.errors_added:>10,}  "
-            + (", ".join(f"{k}: {v}" for k, v in sorted((self.after.errors_by_kind - self.before.errors_by_kind).items())) or ""),
-            f"partitions in the Glue catalog {self.partitions_in_catalog:>9,}",
-            *([f"Athena count(*) of the table  {self.athena.rows:>10,}  "
-               f"(scanned {_size(self.athena.scanned_bytes)}; rows in the lake's files: {self.after.rows_in_lake:,})"]
-              if self.athena is not None else []),
-            "reconciled: " + self._verdict(),
             "timings:",
             *[f"  {name:<{width}}  {secs:7.1f} s" for name, secs in self.seconds.items()],
+            "",
+            "=" * 72,
+            f"in   {self.changes_written:>10,}  changes written to DynamoDB",
+            f"out  {self.rows_added:>10,}  rows added to the lake, in {len(self.after.rows_by_day)} day partitions "
+            f"({self.partitions_in_catalog} in the Glue catalog)",
+            f"     {self.errors_added:>10,}  error records added" + (f" ({kinds})" if kinds else ""),
         ]
+        if self.athena is not None:
+            lines.append(f"Athena {self.athena.rows:>8,}  rows: {self.athena.sql}  "
+                         f"(scanned {_size(self.athena.scanned_bytes)}, {self.athena.seconds:.1f} s)")
+        lines.append(("OK    " if self.balanced else "LOST  ") + "reconciled: " + self._verdict())
+        if self.report_path:
+            lines.append(f"report      {self.report_path}")
+        lines.append("=" * 72)
         return "\n".join(lines)
-
 
     def _verdict(self) -> str:
         missing = self.changes_written - self.rows_added - self.errors_added
@@ -203,6 +212,32 @@ def _count_lines(bucket: str, keys: list[str], session: boto3.Session) -> int:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"]
         total += sum(1 for line in body.iter_lines() if line.strip())
     return total
+
+
+class CrawlFailed(RuntimeError):
+    """The crawler's last crawl did not succeed (or did not end in time)."""
+
+
+def crawl(crawler_name: str, timeout: float = 600.0, poll: float = 1.0, *,
+          boto3_session: boto3.Session | None = None) -> dict[str, Any]:
+    """Run the crawler once (e.g. after a redrive wrote new partitions) and wait until it is READY
+    again; its LastCrawl. Raises CrawlFailed unless the crawl SUCCEEDED."""
+    glue = (boto3_session or default_session()).client("glue")
+    before = glue.get_crawler(Name=crawler_name)["Crawler"].get("LastCrawl", {}).get("StartTime")
+    glue.start_crawler(Name=crawler_name)
+    deadline = time.monotonic() + timeout
+    while True:
+        crawler = glue.get_crawler(Name=crawler_name)["Crawler"]
+        last = crawler.get("LastCrawl") or {}
+        if crawler["State"] == "READY" and last.get("StartTime") != before:
+            break
+        if time.monotonic() > deadline:
+            raise CrawlFailed(f"crawler {crawler_name} is still {crawler['State']} after {timeout:.0f} s")
+        time.sleep(poll)
+    if last.get("Status") != "SUCCEEDED":
+        raise CrawlFailed(f"crawler {crawler_name}: last crawl {last.get('Status')}: {last.get('ErrorMessage', '')}; "
+                          f"see its log group {last.get('LogGroup', '/aws-glue/crawlers')}")
+    return last
 
 
 def catalog_partitions(database: str, table: str, *, boto3_session: boto3.Session | None = None) -> int:
@@ -256,10 +291,12 @@ def _run(session: boto3.Session, outputs: dict[str, str], poll_seconds: int, bac
                             boto3_session=session)
 
     mark = time.monotonic()
+    started_at = time.time()
     say(f"running the state machine: seed {changes:,} changes -> wait for delivery -> crawl...")
     run_state_machine(outputs["StateMachineArn"], {"pollSeconds": poll_seconds}, progress=progress,
                       boto3_session=session)
     timings["seed, deliver, crawl"] = time.monotonic() - mark
+    finished_at = time.time()
 
     after = lake.reconcile(changes, outputs["LakeBucketName"], outputs["LakePrefix"], outputs["ErrorPrefix"],
                            boto3_session=session)
@@ -269,7 +306,8 @@ def _run(session: boto3.Session, outputs: dict[str, str], poll_seconds: int, bac
                          boto3_session=session)
     timings["Athena count"] = count.seconds
     timings["total"] = time.monotonic() - started
-    return RunReport(backend, outputs, changes, before, after, partitions, timings, athena=count)
+    return RunReport(backend, outputs, changes, before, after, partitions, timings, athena=count,
+                     flow_started_at=started_at, flow_finished_at=finished_at)
 
 
 def run_with_data(

@@ -54,8 +54,9 @@ MAX_DECIMAL_PRECISION = 38
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 _INTEGER = re.compile(r"[+-]?(?:0|[1-9][0-9]*)\Z")
-_PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+)\Z")
-_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+# No leading zeros before the point (codes like "01234" or "007.5" stay text).
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:(?:0|[1-9][0-9]*)\.[0-9]*|\.[0-9]+)\Z")
+_FLOAT = re.compile(r"[+-]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z")
 _TIMESTAMP = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
@@ -312,8 +313,8 @@ def infer_column_type(values: Sequence[str | None], hint: str | None = None) -> 
         return "boolean"
     if all(_is_date(v) for v in present):
         return "date"
-    if all(_parse_timestamp(v) is not None for v in present):
-        return "timestamp"
+    if all(_is_date(v) or _parse_timestamp(v) is not None for v in present):
+        return "timestamp"  # dates among date-times: midnight UTC
     return "string"
 
 
@@ -328,7 +329,7 @@ def _attribute(text: str, type_: str) -> dict[str, Any]:
     if type_ == "boolean":
         return {"BOOL": _BOOLEANS[text.lower()]}
     if type_ == "timestamp":
-        return {"S": _iso_z(_parse_timestamp(text))}
+        return {"S": _iso_z(_moment(text, "a timestamp"))}
     return {"S": text}
 
 
