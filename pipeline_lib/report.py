@@ -16,7 +16,7 @@ import html
 import io
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,8 @@ def landing_times(bucket: str, prefix: str = "data/", queryable_from: datetime |
     parts = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
+            if written_since is not None and obj["LastModified"] < written_since - timedelta(seconds=1):
+                continue  # delivered before the run began: none of its rows is the run's
             body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
             table = pq.read_table(io.BytesIO(body), columns=["cdc_event_time"])
             written = pd.to_datetime(table.column("cdc_event_time").to_pandas(), utc=True)

@@ -185,6 +185,51 @@ def test_redriven_records_land_and_the_current_state_has_no_duplicates(byod_run,
     assert int(by_key[("Nowhere", "Bad")]) == 7  # the redriven record is a row
 
 
+def test_a_glue_type_fixed_then_redriven_lands(byod_run, own_cloud) -> None:
+    """format-conversion-failed: a value the Glue column cannot hold; the fix is the table's type
+    (Firehose reads VersionId LATEST, so the change is picked up); the redrive lands it."""
+    result, _path = byod_run
+    assert result.returncode == 0, result.stdout + result.stderr
+    _running, session = own_cloud
+    from pipeline_lib.stack import outputs
+
+    out = outputs(boto3_session=session)
+    bucket, data_prefix, error_prefix = out["LakeBucketName"], out["LakePrefix"], out["ErrorPrefix"]
+    before = lake.reconcile(0, bucket, data_prefix, error_prefix, boto3_session=session)
+    assert before.error_records == 0
+    changes = before.rows_in_lake + 1
+    session.client("dynamodb").put_item(TableName=out["TableName"], Item={
+        "PK": {"S": "STATE#Texas"}, "SK": {"S": "COUNTY#Old"}, "state": {"S": "Texas"}, "county": {"S": "Old"},
+        "median_age": {"N": "123.45"},  # decimal(4,2) holds at most 99.99
+        "createdAt": {"S": "2022-07-15T00:00:00.000Z"}})
+    lake.wait_for_lake(bucket, changes, data_prefix, error_prefix, timeout=120, poll=0.5, progress=False,
+                       boto3_session=session)
+    failed = lake.reconcile(changes, bucket, data_prefix, error_prefix, boto3_session=session)
+    assert dict(failed.errors_by_kind) == {"format-conversion-failed": 1} and failed.balanced
+
+    glue = session.client("glue")
+    table = glue.get_table(DatabaseName=out["GlueDatabaseName"], Name=out["GlueTableName"])["Table"]
+    columns = [{**c, "Type": "decimal(5,2)"} if c["Name"] == "median_age" else c
+               for c in table["StorageDescriptor"]["Columns"]]
+    table_input = {k: table[k] for k in ("Name", "Description", "TableType", "Parameters", "PartitionKeys")
+                   if k in table}
+    glue.update_table(DatabaseName=out["GlueDatabaseName"], TableInput={
+        **table_input, "StorageDescriptor": {**table["StorageDescriptor"], "Columns": columns}})
+
+    # The redriven record waits in the Lambda processor's buffer (60 s, scaled to 3 s locally) before
+    # conversion: longer than the engine's 1 s schema refresh, as Firehose picks up LATEST itself.
+    redriven = lake.redrive(bucket, out["StreamName"], error_prefix, kinds={"format-conversion-failed"},
+                            boto3_session=session)
+    assert redriven.records == 1
+    lake.wait_for_lake(bucket, changes, data_prefix, error_prefix, timeout=120, poll=0.5, progress=False,
+                       boto3_session=session)
+    after = lake.reconcile(changes, bucket, data_prefix, error_prefix, boto3_session=session)
+    assert (after.rows_in_lake, after.error_records) == (changes, 0)
+    rows = [obj.table.to_pylist() for obj in lake.parquet_objects(bucket, data_prefix, ["county", "median_age"],
+                                                                   boto3_session=session)]
+    assert [r["median_age"] for part in rows for r in part if r["county"] == "Old"] == [Decimal("123.45")]
+
+
 BAD_CASES = [
     ("missing column", "Name,Age\nA,1\n", ["--pk", "P#{Nope}", "--sk", "S#{Name}"],
      "'Nope' that the file does not have; its columns are: Name, Age"),

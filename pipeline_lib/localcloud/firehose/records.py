@@ -42,6 +42,7 @@ class Buffer:
     size: int = 0
     count: int = 0
     oldest_arrival_ms: int | None = None
+    converter: Any = None  # the converter of the schema its rows were converted with (None: raw)
 
     def add(self, row: Any, size: int, arrival_ms: int) -> None:
         self.rows.append(row)
