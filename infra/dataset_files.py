@@ -1,6 +1,7 @@
 """The data set the stack deploys: sized by CDK context, generated once into a git-ignored folder.
 
-Context keys (all optional): `items` (10000), `seed` (42), `updates` (500), `deletes` (100).
+Context keys (all optional): `items` (10000), `seed` (42), `updates` (500), `deletes` (100);
+`dataset_dir` names a folder holding your own items.jsonl and changes.jsonl instead.
 The same values (and the same generator code) always give byte-identical files, so the asset
 hash, and with it the deployment, only changes when they do.
 """
@@ -63,6 +64,18 @@ def _int(key: str, value: Any, default: int) -> int:
     if isinstance(value, bool) or number < 0 or (isinstance(value, float) and value != number):
         raise ValueError(f"context {key}={value!r} must be a whole number >= 0, e.g. {default}")
     return number
+
+
+def dataset_from_context(value: Any) -> Path | None:
+    """The folder named by the `dataset_dir` context (your own data set), None when not given."""
+    if value in (None, ""):
+        return None
+    folder = Path(str(value)).expanduser().resolve()
+    missing = [name for name in (ITEMS_FILE, CHANGES_FILE) if not (folder / name).is_file()]
+    if missing:
+        raise ValueError(f"context dataset_dir={value}: {folder} has no {', '.join(missing)}; "
+                         "make it with pipeline_lib.data.write_data_set")
+    return folder
 
 
 def ensure_dataset(build_root: Path, params: DatasetParams) -> Path:

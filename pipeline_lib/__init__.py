@@ -13,7 +13,8 @@ The modules, by job:
   data     the data set and change set, the lake schema, seeding a table
   stream   the change records on the Kinesis stream; the delivery stream's settings
   lake     what landed: objects, partitions, rows, error records, the reconciliation, waiting
-  query    Athena queries (awswrangler) with their statistics
+  query    Athena queries (awswrangler) with their statistics; the current-state view
+  report   the run's HTML report (plots of what landed)
   flow     the Step Functions flow run and watched; the whole job once (`run`)
   schema   the Glue/Hive type parser and its Arrow mapping
 
@@ -27,7 +28,7 @@ import importlib
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["backend", "data", "deploy", "flow", "lake", "query", "schema", "stack", "stream"]
+__all__ = ["backend", "data", "deploy", "flow", "lake", "query", "report", "schema", "stack", "stream"]
 
 
 def __getattr__(name: str) -> Any:

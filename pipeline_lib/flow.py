@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import boto3
@@ -20,8 +21,9 @@ from .backend import connect, current_backend
 from .backend import session as default_session
 
 __all__ = [
-    "ExecutionFailed", "ExecutionResult", "RunReport", "catalog_partitions", "deploy_and_run", "run",
-    "run_state_machine",
+    "AthenaCount", "CrawlFailed", "ExecutionFailed", "ExecutionResult", "RunReport", "athena_count",
+    "catalog_partitions", "crawl",
+    "deploy_and_run", "run", "run_state_machine", "run_with_data",
 ]
 
 
@@ -100,6 +102,28 @@ def _state_entries(sfn, execution_arn: str, already: int) -> list[str]:
     return names[already:]
 
 
+@dataclass(frozen=True)
+class AthenaCount:
+    """`SELECT count(*)` of the lake table through Athena: the answer and what the query scanned."""
+
+    sql: str
+    rows: int
+    scanned_bytes: int | None
+    seconds: float
+
+
+def athena_count(database: str, table: str, workgroup: str | None = None, *,
+                 boto3_session: boto3.Session | None = None) -> AthenaCount:
+    """Count the table's rows with Athena (what a reader of the lake sees, crawled partitions only)."""
+    from .query import run_query
+
+    sql = f'SELECT count(*) AS "rows" FROM "{database}"."{table}"'
+    mark = time.monotonic()
+    result = run_query(sql, database=database, workgroup=workgroup, boto3_session=boto3_session)
+    return AthenaCount(sql, int(result.frame["rows"].iloc[0]), result.statistics.data_scanned_bytes,
+                       time.monotonic() - mark)
+
+
 @dataclass
 class RunReport:
     backend: str
@@ -109,6 +133,16 @@ class RunReport:
     after: lake.Reconciliation
     partitions_in_catalog: int
     seconds: dict[str, float]
+    athena: AthenaCount | None = None  # None: not queried (the reconciliation then stops at S3)
+    data: Any = None  # the data.PreparedData of `run_with_data`
+    report_path: str | None = None  # the HTML report, when one was written
+    flow_started_at: float | None = None  # epoch seconds when the flow started (before the first write)
+    flow_finished_at: float | None = None  # epoch seconds when the flow (its crawl included) ended
+
+    @property
+    def athena_matches(self) -> bool:
+        """Athena counts every row in the lake: all partitions were crawled, none is unreadable."""
+        return self.athena is None or self.athena.rows == self.after.rows_in_lake
 
     @property
     def rows_added(self) -> int:
@@ -120,23 +154,54 @@ class RunReport:
 
     @property
     def balanced(self) -> bool:
-        return self.rows_added + self.errors_added == self.changes_written
+        return self.rows_added + self.errors_added == self.changes_written and self.athena_matches
 
     def render(self) -> str:
+        """The timings, then the summary a person reads in five seconds (counts in and out,
+        partitions, Athena's answer and what it scanned, the verdict, the report file)."""
         width = max(len(k) for k in self.seconds)
+        kinds = ", ".join(f"{k}: {v}" for k, v in sorted((self.after.errors_by_kind - self.before.errors_by_kind).items()))
         lines = [
             f"backend: {self.backend}",
-            f"changes written to DynamoDB   {self.changes_written:>10,}",
-            f"rows added to the lake        {self.rows_added:>10,}  ({len(self.after.rows_by_day)} day partitions)",
-            f"error records added           {self.errors_added:>10,}  "
-            + (", ".join(f"{k}: {v}" for k, v in sorted((self.after.errors_by_kind - self.before.errors_by_kind).items())) or ""),
-            f"partitions in the Glue catalog {self.partitions_in_catalog:>9,}",
-            "reconciled: " + ("every change is a row or an error record" if self.balanced else
-                              f"MISMATCH of {self.changes_written - self.rows_added - self.errors_added}"),
             "timings:",
             *[f"  {name:<{width}}  {secs:7.1f} s" for name, secs in self.seconds.items()],
+            "",
+            "=" * 72,
+            f"in   {self.changes_written:>10,}  changes written to DynamoDB",
+            f"out  {self.rows_added:>10,}  rows added to the lake, in {len(self.after.rows_by_day)} day partitions "
+            f"({self.partitions_in_catalog} in the Glue catalog)",
+            f"     {self.errors_added:>10,}  error records added" + (f" ({kinds})" if kinds else ""),
         ]
+        if self.athena is not None:
+            lines.append(f"Athena {self.athena.rows:>8,}  rows: {self.athena.sql}  "
+                         f"(scanned {_size(self.athena.scanned_bytes)}, {self.athena.seconds:.1f} s)")
+        lines.append(("OK    " if self.balanced else "LOST  ") + "reconciled: " + self._verdict())
+        if self.report_path:
+            lines.append(f"report      {self.report_path}")
+        lines.append("=" * 72)
         return "\n".join(lines)
+
+    def _verdict(self) -> str:
+        missing = self.changes_written - self.rows_added - self.errors_added
+        problems = []
+        if missing:
+            problems.append(f"MISMATCH of {missing} change(s) between DynamoDB and the lake")
+        if not self.athena_matches:
+            problems.append(f"Athena sees {self.athena.rows:,} rows, the lake's files hold {self.after.rows_in_lake:,}")
+        if problems:
+            return "; ".join(problems)
+        tail = " and Athena counts every row" if self.athena is not None else ""
+        return "every change is a row or an error record" + tail
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "? bytes"
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n} bytes"
 
 
 def _count_lines(bucket: str, keys: list[str], session: boto3.Session) -> int:
@@ -147,6 +212,32 @@ def _count_lines(bucket: str, keys: list[str], session: boto3.Session) -> int:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"]
         total += sum(1 for line in body.iter_lines() if line.strip())
     return total
+
+
+class CrawlFailed(RuntimeError):
+    """The crawler's last crawl did not succeed (or did not end in time)."""
+
+
+def crawl(crawler_name: str, timeout: float = 600.0, poll: float = 1.0, *,
+          boto3_session: boto3.Session | None = None) -> dict[str, Any]:
+    """Run the crawler once (e.g. after a redrive wrote new partitions) and wait until it is READY
+    again; its LastCrawl. Raises CrawlFailed unless the crawl SUCCEEDED."""
+    glue = (boto3_session or default_session()).client("glue")
+    before = glue.get_crawler(Name=crawler_name)["Crawler"].get("LastCrawl", {}).get("StartTime")
+    glue.start_crawler(Name=crawler_name)
+    deadline = time.monotonic() + timeout
+    while True:
+        crawler = glue.get_crawler(Name=crawler_name)["Crawler"]
+        last = crawler.get("LastCrawl") or {}
+        if crawler["State"] == "READY" and last.get("StartTime") != before:
+            break
+        if time.monotonic() > deadline:
+            raise CrawlFailed(f"crawler {crawler_name} is still {crawler['State']} after {timeout:.0f} s")
+        time.sleep(poll)
+    if last.get("Status") != "SUCCEEDED":
+        raise CrawlFailed(f"crawler {crawler_name}: last crawl {last.get('Status')}: {last.get('ErrorMessage', '')}; "
+                          f"see its log group {last.get('LogGroup', '/aws-glue/crawlers')}")
+    return last
 
 
 def catalog_partitions(database: str, table: str, *, boto3_session: boto3.Session | None = None) -> int:
@@ -200,13 +291,71 @@ def _run(session: boto3.Session, outputs: dict[str, str], poll_seconds: int, bac
                             boto3_session=session)
 
     mark = time.monotonic()
+    started_at = time.time()
     say(f"running the state machine: seed {changes:,} changes -> wait for delivery -> crawl...")
     run_state_machine(outputs["StateMachineArn"], {"pollSeconds": poll_seconds}, progress=progress,
                       boto3_session=session)
     timings["seed, deliver, crawl"] = time.monotonic() - mark
+    finished_at = time.time()
 
     after = lake.reconcile(changes, outputs["LakeBucketName"], outputs["LakePrefix"], outputs["ErrorPrefix"],
                            boto3_session=session)
     partitions = catalog_partitions(outputs["GlueDatabaseName"], outputs["GlueTableName"], boto3_session=session)
+    say("counting the table's rows with Athena...")
+    count = athena_count(outputs["GlueDatabaseName"], outputs["GlueTableName"], outputs.get("AthenaWorkGroupName"),
+                         boto3_session=session)
+    timings["Athena count"] = count.seconds
     timings["total"] = time.monotonic() - started
-    return RunReport(backend, outputs, changes, before, after, partitions, timings)
+    return RunReport(backend, outputs, changes, before, after, partitions, timings, athena=count,
+                     flow_started_at=started_at, flow_finished_at=finished_at)
+
+
+def run_with_data(
+    path: str | Path,
+    pk: str,
+    sk: str,
+    *,
+    created_at: str | None = None,
+    created_at_range: tuple[str, str] | None = None,
+    table: str | None = None,
+    poll_seconds: int = 2,
+    backend: str | None = None,
+    out_dir: str | Path | None = None,
+    progress: bool = True,
+    say: Callable[[str], None] = print,
+    boto3_session: boto3.Session | None = None,
+) -> RunReport:
+    """Your own data through the whole pipeline: read the CSV / JSON-lines / Parquet file at
+    `path`, infer the lake schema (`data.prepare_data`; keys from the templates, e.g.
+    pk='STATE#{State}', sk='COUNTY#{County}'), deploy the stack with that schema and data set, run
+    the flow (seed, deliver, crawl), count with Athena and reconcile. The report's `data` is the
+    PreparedData (schema, columns, key columns).
+
+    The file is checked completely before anything is deployed: a bad file raises
+    data.DataError and changes nothing. The stack is updated in place: its table gets the new
+    schema (the lake keeps objects of earlier runs; the report counts what this run added)."""
+    from . import deploy
+    from .data import prepare_data, write_data_set
+
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    prepared = prepare_data(path, pk, sk, created_at=created_at, created_at_range=created_at_range, table=table)
+    session = boto3_session or connect(backend)
+    folder = write_data_set(prepared, _data_set_root())
+    say(f"{prepared.rows:,} rows of {path} -> table {prepared.schema.table} "
+        f"({len(prepared.schema.columns)} columns; created_at: {prepared.created_at}); data set in {folder}")
+    mark = time.monotonic()
+    say("deploying the stack with that schema (synth, assets, CloudFormation)...")
+    context = {"dataset_dir": str(folder), "schema": str(folder / "schema.json")}
+    outputs = deploy.deploy(backend=backend, context=context, out_dir=out_dir, progress=progress, boto3_session=session)
+    timings["deploy"] = time.monotonic() - mark
+    report = _run(session, outputs, poll_seconds, current_backend(backend), progress, say, timings, started)
+    report.data = prepared
+    return report
+
+
+def _data_set_root() -> Path:
+    """Where prepared data sets go: build/byod/ beside the CDK app (git-ignored)."""
+    from .deploy import find_app_dir
+
+    return find_app_dir().parent / "build" / "byod"

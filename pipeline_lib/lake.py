@@ -30,10 +30,10 @@ from .backend import session as default_session
 from .stream import change_summary, decode_change, plain_image
 
 __all__ = [
-    "ERROR_OUTPUT_TYPES", "PARTITION", "DeliveryTimeout", "ErrorFilter", "LakeCounter", "LakeObject",
-    "Reconciliation", "RowFilter", "day_of", "error_records", "error_summary", "lake_partitions",
-    "parquet_objects", "parquet_rows", "partitions_frame", "raw_change", "reconcile", "wait_for_lake",
-    "wait_until",
+    "ERROR_OUTPUT_TYPES", "PARTITION", "REDRIVEN_PREFIX", "DeliveryTimeout", "ErrorFilter", "LakeCounter",
+    "LakeObject", "Reconciliation", "RedriveError", "RedriveResult", "RowFilter", "day_of", "error_records",
+    "error_summary", "lake_partitions", "parquet_objects", "parquet_rows", "partitions_frame", "raw_change",
+    "reconcile", "redrive", "wait_for_lake", "wait_until",
 ]
 
 PARTITION = re.compile(r"year=(\d{4})/month=(\d{2})/day=(\d{2})/")
@@ -332,3 +332,164 @@ def wait_for_lake(bucket: str, expected: int, data_prefix: str = "data/", error_
     finally:
         if bar is not None:
             bar.close()
+
+
+# -- redrive --------------------------------------------------------------------------------------
+REDRIVEN_PREFIX = "redriven/"
+# Kinesis PutRecords limits: 500 records and 5 MiB a call, 1 MiB a record (data + partition key).
+_PUT_RECORDS_MAX = 500
+_PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024
+_RECORD_MAX_BYTES = 1024 * 1024
+
+
+class RedriveError(RuntimeError):
+    """Records could not be put back on the stream after the retries; their error objects stay
+    under the error prefix (redrive again once the cause is gone)."""
+
+
+@dataclass
+class RedriveResult:
+    """What `redrive` did: error objects moved, records put back on the stream, records kept."""
+
+    objects: int = 0
+    records: int = 0
+    kept: int = 0  # records `fix` declined (left under the error prefix)
+    put_calls: int = 0
+    retried_records: int = 0
+    by_kind: Counter = field(default_factory=Counter)
+    moved: list[str] = field(default_factory=list)  # the redriven objects' new keys
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{k}: {v}" for k, v in sorted(self.by_kind.items())) or "none"
+        return (f"redrove {self.records:,} record(s) from {self.objects:,} error object(s) ({kinds}) in "
+                f"{self.put_calls} PutRecords call(s), {self.retried_records} retried; {self.kept} kept as errors")
+
+
+def _partition_key(change: dict[str, Any] | None, data: bytes) -> str:
+    """The DynamoDB keys of a change (so one item's changes stay on one shard, in order), else the data's hash."""
+    import hashlib
+
+    keys = ((change or {}).get("dynamodb") or {}).get("Keys")
+    basis = json.dumps(keys, sort_keys=True).encode() if keys else data
+    return hashlib.md5(basis).hexdigest()  # noqa: S324 (a shard key, not security)
+
+
+def _batches(records: list[tuple[bytes, str]]) -> Iterator[list[tuple[bytes, str]]]:
+    """Consecutive PutRecords batches within the call limits."""
+    batch: list[tuple[bytes, str]] = []
+    size = 0
+    for data, key in records:
+        record_size = len(data) + len(key.encode())
+        if record_size > _RECORD_MAX_BYTES:
+            raise RedriveError(f"a record of {record_size:,} bytes is over Kinesis's 1 MiB record limit")
+        if batch and (len(batch) >= _PUT_RECORDS_MAX or size + record_size > _PUT_RECORDS_MAX_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append((data, key))
+        size += record_size
+    if batch:
+        yield batch
+
+
+def _put_all(kinesis: Any, stream_name: str, records: list[tuple[bytes, str]], result: RedriveResult,
+             max_attempts: int, sleep: Callable[[float], None]) -> None:
+    """PutRecords every record, resending the entries a response marks failed (FailedRecordCount)
+    with exponential back-off; RedriveError when some still fail after `max_attempts`."""
+    for batch in _batches(records):
+        pending = batch
+        for attempt in range(1, max_attempts + 1):
+            response = kinesis.put_records(
+                StreamName=stream_name, Records=[{"Data": d, "PartitionKey": k} for d, k in pending]
+            )
+            result.put_calls += 1
+            if not response.get("FailedRecordCount"):
+                break
+            failed = [rec for rec, entry in zip(pending, response["Records"]) if entry.get("ErrorCode")]
+            first = next(e for e in response["Records"] if e.get("ErrorCode"))
+            if attempt == max_attempts:
+                raise RedriveError(
+                    f"{len(failed)} record(s) still failed after {max_attempts} PutRecords attempts "
+                    f"({first['ErrorCode']}: {first.get('ErrorMessage', '')}); their error objects were left in place"
+                )
+            result.retried_records += len(failed)
+            pending = failed
+            sleep(min(5.0, 0.1 * 2 ** (attempt - 1)))
+
+
+def redrive(
+    lake_bucket: str,
+    source_stream: str,
+    error_prefix: str = "errors/",
+    *,
+    kinds: "set[str] | frozenset[str] | None" = None,
+    fix: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
+    redriven_prefix: str = REDRIVEN_PREFIX,
+    max_attempts: int = 8,
+    sleep: Callable[[float], None] = time.sleep,
+    boto3_session: boto3.Session | None = None,
+) -> RedriveResult:
+    """Send the records Firehose wrote under `error_prefix` through the pipeline again, once the
+    cause is fixed; move each redriven error object to `redriven_prefix` + its key.
+
+    The records go back on the delivery stream's source, the Kinesis stream `source_stream`
+    (PutRecords, at most 500 records / 5 MiB a call, failed entries resent with back-off): a
+    delivery stream that reads a Kinesis stream refuses PutRecordBatch ("This operation is not
+    permitted on KinesisStreamAsSource delivery stream type"), on AWS as locally, so this is the
+    way back into Firehose, its Lambda and its conversion. Each record's `rawData` is the DynamoDB
+    change as it entered Firehose: its eventID and time are unchanged, so a redriven change is the
+    same change (the same cdc_event_id) in the lake.
+
+    `kinds` limits the redrive to some error output types (default all); `fix(change)` may repair
+    a change (a dict, the decoded rawData) and return it, or return None to leave that record
+    where it is (its object is rewritten with the records left).
+
+    The reconciliation after a redrive: a moved record is no longer an error record, and once it
+    lands it is a row (or, if it fails again, a new error record), so
+    `changes written = rows + error records` holds again when the lake has as many records as
+    before the redrive (`wait_for_lake(..., expected=<rows + errors before>)`). An object is moved
+    only after all its records were put; if the redrive stops half-way, what was put may land
+    twice after a second redrive: the same cdc_event_id, which the current-state view absorbs
+    (`query.current_state_sql`), while the row count then exceeds the changes by those duplicates.
+    """
+    session = boto3_session or default_session()
+    s3 = session.client("s3")
+    kinesis = session.client("kinesis")
+    result = RedriveResult()
+    for obj in list(_list_objects(s3, lake_bucket, error_prefix)):
+        key = obj["Key"]
+        kind = _error_kind(key, error_prefix)
+        if kinds is not None and kind not in kinds:
+            continue
+        body = s3.get_object(Bucket=lake_bucket, Key=key)["Body"].read()
+        to_put: list[tuple[bytes, str]] = []
+        kept: list[bytes] = []
+        for line in _error_lines(body):
+            record = json.loads(line)
+            data = base64.b64decode(record["rawData"])
+            change = raw_change(record)
+            if fix is not None:
+                if change is None:
+                    kept.append(line)
+                    continue
+                change = fix(change)
+                if change is None:
+                    kept.append(line)
+                    continue
+                data = json.dumps(change, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            to_put.append((data, _partition_key(change, data)))
+        if not to_put:
+            continue
+        _put_all(kinesis, source_stream, to_put, result, max_attempts, sleep)
+        moved = redriven_prefix + key
+        s3.put_object(Bucket=lake_bucket, Key=moved,
+                      Body=b"\n".join(line for line in _error_lines(body) if line not in kept) + b"\n")
+        if kept:
+            s3.put_object(Bucket=lake_bucket, Key=key, Body=b"\n".join(kept) + b"\n")
+        else:
+            s3.delete_object(Bucket=lake_bucket, Key=key)
+        result.objects += 1
+        result.records += len(to_put)
+        result.kept += len(kept)
+        result.by_kind[kind] += len(to_put)
+        result.moved.append(moved)
+    return result

@@ -35,5 +35,5 @@ def test_run_seeds_delivers_crawls_and_reconciles(deployed_stack, local_cloud) -
     result = run_cli(local_cloud.endpoint, "--poll-seconds", "1")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "reconciled: every change is a row or an error record" in result.stdout
-    written = next(line for line in result.stdout.splitlines() if line.startswith("changes written"))
-    assert int(written.split()[-1].replace(",", "")) > 0
+    written = next(line for line in result.stdout.splitlines() if line.startswith("in "))
+    assert int(written.split()[1].replace(",", "")) > 0

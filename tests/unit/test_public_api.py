@@ -75,7 +75,7 @@ def test_what_a_module_defines_is_public_or_underscored(module_name: str) -> Non
 
 
 def test_the_package_names_its_modules_and_loads_them_on_use() -> None:
-    assert set(pipeline_lib.__all__) == {"backend", "data", "deploy", "flow", "lake", "query", "schema", "stack", "stream"}
+    assert set(pipeline_lib.__all__) == {"backend", "data", "deploy", "flow", "lake", "query", "report", "schema", "stack", "stream"}
     for name in pipeline_lib.__all__:
         assert getattr(pipeline_lib, name) is importlib.import_module(f"pipeline_lib.{name}")
     with pytest.raises(AttributeError):

@@ -57,6 +57,13 @@ def _dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
 
 
+SCHEMA_REFRESH_SECONDS = 1.0
+
+
+def _schema_of(converter: Any) -> tuple:
+    return tuple(converter.column_names), tuple(str(t) for t in converter.column_types)
+
+
 class DeliveryEngine:
     """Runs one delivery stream. Thread-safe: `accept` (Direct PUT) and `flush` may be called
     from request threads while the engine's own thread works."""
@@ -71,6 +78,11 @@ class DeliveryEngine:
         self._prefix = prefixes.parse_prefix(config.prefix)
         self._error_prefix = prefixes.parse_prefix(config.error_prefix) if config.error_prefix else None
         self._converter: Any = None  # built on first use: the Glue table may come later
+        # VersionId LATEST: "any updates to the table are automatically picked up" (API reference).
+        # The table is re-read at most every SCHEMA_REFRESH_SECONDS; a changed schema starts new
+        # buffers (its generation is part of the buffer key), so one object has one schema.
+        self._converter_read_at = 0.0
+        self._converter_generation = 0
         self._extractor = None
         if config.metadata_query:
             from .jq_extract import MetadataExtractor
@@ -311,16 +323,18 @@ class DeliveryEngine:
                 keys = {k: keys[k] for k in needed}
             else:
                 keys = {}
-            bucket_key = tuple(sorted(keys.items()))
+            bucket_key = (tuple(sorted(keys.items())), self._converter_generation)
             with self._lock:
                 if bucket_key not in self._buffers and len(self._buffers) >= self.config.active_partition_limit:
                     self.metrics.add("PartitionCountExceeded", 1)
                     self._fail(item.source, "partitioning-failed", "DynamicPartitioning.ActivePartitionsLimitExceeded",
                                f"activePartitionExceeded: more than {self.config.active_partition_limit} active partitions.", 1)
                     continue
+            converter = None
             if self.config.conversion is not None:
                 try:
-                    rows = self._convert(data)
+                    converter, generation = self._current_converter()
+                    rows = converter.convert(data)
                 except (ConversionError, SchemaUnavailable) as exc:
                     self.metrics.add("FailedConversion.Records", 1)
                     self.metrics.add("FailedConversion.Bytes", len(data))
@@ -330,20 +344,33 @@ class DeliveryEngine:
                 self.metrics.add("SucceedConversion.Bytes", len(data))
             else:
                 rows = [data]
+            if converter is not None:
+                bucket_key = (bucket_key[0], generation)
             with self._lock:
                 buffer = self._buffers.get(bucket_key)
                 if buffer is None:
-                    buffer = self._buffers[bucket_key] = Buffer(keys)
+                    buffer = self._buffers[bucket_key] = Buffer(keys, converter=converter)
                     self._buffer_opened[bucket_key] = time.monotonic()
                     self.metrics.add("PartitionCount", len(self._buffers))
                 for row in rows:
                     buffer.add(row, len(data) // max(1, len(rows)), item.source.arrival_ms)
                 buffer.holds.append(item.source)
 
-    def _convert(self, data: bytes) -> list[Any]:
-        if self._converter is None:
-            self._converter = self.services.converter_for(self.config)
-        return self._converter.convert(data)
+    def _current_converter(self) -> tuple[Any, int]:
+        """The converter of the table's schema and its generation, re-read at most every
+        SCHEMA_REFRESH_SECONDS; a new converter (and generation) only when the columns changed."""
+        now = time.monotonic()
+        converter, generation = self._converter, self._converter_generation
+        if converter is not None and now - self._converter_read_at < SCHEMA_REFRESH_SECONDS:
+            return converter, generation
+        with self._lock:
+            if self._converter is None or now - self._converter_read_at >= SCHEMA_REFRESH_SECONDS:
+                fresh = self.services.converter_for(self.config)
+                self._converter_read_at = now
+                if self._converter is None or _schema_of(fresh) != _schema_of(self._converter):
+                    self._converter = fresh
+                    self._converter_generation += 1
+            return self._converter, self._converter_generation
 
     def _fail(self, record: InRecord, output_type: str, code: str, message: str, attempts: int,
               lambda_arn: str | None = None) -> None:
@@ -448,7 +475,7 @@ class DeliveryEngine:
         arrival = _dt(buffer.oldest_arrival_ms or _now_ms())
         prefix = self._prefix.evaluate(arrival=arrival, partition_keys=buffer.partition_keys)
         if self.config.conversion is not None:
-            body = self._converter.to_parquet(buffer.rows)
+            body = (buffer.converter or self._converter).to_parquet(buffer.rows)
             extension = self.config.file_extension if self.config.file_extension is not None else naming.default_extension(self.config.compression, parquet=True)
         else:
             body = b"".join(buffer.rows)

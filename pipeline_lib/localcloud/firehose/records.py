@@ -45,6 +45,7 @@ class Buffer:
     # The records this object delivers (each once, however many rows it made): they stay held,
     # and their source checkpoint does not move past them, until the object is in S3.
     holds: list[InRecord] = field(default_factory=list)
+    converter: Any = None  # the converter of the schema its rows were converted with (None: raw)
 
     def add(self, row: Any, size: int, arrival_ms: int) -> None:
         self.rows.append(row)
