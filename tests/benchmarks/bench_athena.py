@@ -9,9 +9,11 @@ and once to a local directory. Two queries:
 - a full scan (every row, grouped by category).
 
 For each: local Athena through the API (StartQueryExecution -> GetQueryExecution polled as
-awswrangler polls, at once and then every second -> SUCCEEDED -> every GetQueryResults page; best of REPEAT; the engine's own share is its EngineExecutionTimeInMillis, the rest is the
-API's HTTP round trips and the service), DuckDB reading the same Parquet files from local disk (target: local Athena
-<= 2x DuckDB), and `wr.s3.read_parquet_table` + pandas. Run: `make bench` (or
+awswrangler's wait_query polls, at once and then every second -> SUCCEEDED -> every GetQueryResults
+page; best of REPEAT; the engine's own share is its EngineExecutionTimeInMillis, the rest is the
+API's HTTP round trips and the service), DuckDB reading the same Parquet files from local disk
+(target: local Athena <= 2x DuckDB), and `wr.s3.read_parquet_table` + pandas. Every Athena run is a
+new execution (no result reuse): the engine reads the objects again each time. Run: `make bench` (or
 `pytest -m benchmark -s tests/benchmarks/bench_athena.py`).
 """
 from __future__ import annotations
