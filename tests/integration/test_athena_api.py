@@ -216,7 +216,8 @@ def test_a_missing_table_ends_failed_with_athenas_error_and_writes_nothing(lake)
     assert status["StateChangeReason"] == expected
     assert status["AthenaError"]["ErrorMessage"] == expected
     assert status["AthenaError"]["ErrorCategory"] == 2 and status["AthenaError"]["Retryable"] is False
-    assert isinstance(status["AthenaError"]["ErrorType"], int)
+    # Athena error catalog (error-reference.html): 1110 "Provided table or view does not exist".
+    assert status["AthenaError"]["ErrorType"] == 1110
     assert lake.keys("results/") == []
     with pytest.raises(ClientError) as error:
         lake.athena.get_query_results(QueryExecutionId=execution["QueryExecutionId"])

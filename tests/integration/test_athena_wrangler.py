@@ -223,3 +223,45 @@ def test_an_empty_answer_is_an_empty_frame_with_the_columns(stack):
     for frame in (wr.athena.read_sql_query(sql, ctas_approach=True, **common),
                   wr.athena.read_sql_query(sql, ctas_approach=False, **common)):
         assert list(frame.columns) == ["customer_id", "loyalty_points"] and len(frame) == 0
+
+
+def _glue_table(stack: Stack) -> dict[str, Any]:
+    return stack.session.client("glue").get_table(DatabaseName=stack.database, Name=stack.table)["Table"]
+
+
+def test_describe_table_lists_the_catalogs_columns_then_partition_keys(stack):
+    # awswrangler sends DESCRIBE `table` with the database quoted in backticks (`db`).
+    table = _glue_table(stack)
+    expected = [(c["Name"], c["Type"], False) for c in table["StorageDescriptor"]["Columns"]]
+    expected += [(k["Name"], k["Type"], True) for k in table["PartitionKeys"]]
+    frame = wr.athena.describe_table(table=stack.table, database=stack.database, workgroup=stack.workgroup,
+                                     boto3_session=stack.session)
+    got = [(row["Column Name"], row["Type"], bool(row["Partition"])) for _, row in frame.iterrows()]
+    assert got == expected
+
+
+def test_show_create_table_gives_the_ddl_of_the_catalog_table(stack):
+    table = _glue_table(stack)
+    ddl = wr.athena.show_create_table(table=stack.table, database=stack.database, workgroup=stack.workgroup,
+                                      boto3_session=stack.session)
+    assert ddl.startswith(f"CREATE EXTERNAL TABLE `{stack.database}`.`{stack.table}`(")
+    for column in table["StorageDescriptor"]["Columns"]:
+        assert f"`{column['Name']}` {column['Type']}" in ddl
+    partitioned = ddl[ddl.index("PARTITIONED BY"):ddl.index("ROW FORMAT")]
+    assert [k["Name"] for k in table["PartitionKeys"]] == [
+        name for name in (part.split("`")[1] for part in partitioned.split(",")) if name]
+    assert f"LOCATION '{table['StorageDescriptor']['Location']}'" in ddl
+    assert f"'{table['StorageDescriptor']['SerdeInfo']['SerializationLibrary']}'" in ddl
+
+
+def test_read_sql_table_and_a_chunked_read_give_the_parquet_rows(stack):
+    columns = SCALAR + PARTITIONS
+    truth = rows(stack.truth(), columns)
+    common = dict(database=stack.database, workgroup=stack.workgroup, boto3_session=stack.session)
+    table = wr.athena.read_sql_table(stack.table, ctas_approach=False, **common)
+    assert rows(table, columns) == truth
+    chunks = list(wr.athena.read_sql_query(f'SELECT {", ".join(columns)} FROM "{stack.table}"', ctas_approach=False,
+                                           chunksize=7, athena_query_wait_polling_delay=0.05, **common))
+    assert len(chunks) == -(-len(truth) // 7)
+    assert all(len(chunk) == 7 for chunk in chunks[:-1])
+    assert rows(pd.concat(chunks, ignore_index=True), columns) == truth

@@ -3,14 +3,12 @@ the account's Glue Data Catalog, always exists), GetDatabase, ListDatabases, Get
 ListTableMetadata (read from the local Glue catalog)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .backends import Backends
 from .catalog import MotoGlueCatalog, database_api, matches, table_metadata
 from .errors import InvalidRequest, MetadataError
 from .paging import list_page, with_token
-
-if TYPE_CHECKING:
-    from .service import Backends
 
 __all__ = ["AWS_DATA_CATALOG", "CatalogApi"]
 
@@ -21,7 +19,7 @@ class CatalogApi:
     ACTIONS = ("list_data_catalogs", "get_data_catalog", "get_database", "list_databases", "get_table_metadata",
                "list_table_metadata")
 
-    def __init__(self, backends: "Backends"):
+    def __init__(self, backends: Backends):
         self.backends = backends
 
     def _glue(self, account: str, region: str, catalog_name: str | None) -> MotoGlueCatalog:

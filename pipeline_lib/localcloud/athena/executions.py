@@ -80,6 +80,7 @@ class Execution:
     _finished_at: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     cancel_requested: threading.Event = field(default_factory=threading.Event, repr=False)
+    done: threading.Event = field(default_factory=threading.Event, repr=False)  # set with the final state
     running_query: Any = None  # the engine's Query while it runs (for cancel)
     on_finish: Any = None  # (execution, final state) -> None, called as the execution finishes
     action: Any = None  # a statement the service runs itself (PREPARE, DEALLOCATE PREPARE): () -> Failure | None
@@ -106,6 +107,7 @@ class Execution:
         if self.on_finish is not None:
             self.on_finish(self, state)
         self.state = state
+        self.done.set()
 
     def succeed(self, result: Result, data_scanned: int, manifest_location: str | None) -> None:
         with self.lock:
@@ -150,6 +152,10 @@ class Execution:
         with self.lock:
             if not self.finished:
                 self._finish("CANCELLED")
+
+    def wait_finished(self, timeout: float) -> bool:
+        """Until the execution is in a final state (woken as it enters it) or `timeout` seconds."""
+        return self.done.wait(timeout)
 
     # -- timings ---------------------------------------------------------------------------------
     def _ms(self, start: float | None, end: float | None) -> int:

@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..seam import SeamSet
 from .errors import ApiError
-from .service import ACTIONS, Backends
+from .backends import Backends
+from .service import ACTIONS
 
 if TYPE_CHECKING:
     from ..cloud import LocalCloud

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import metrics, results
+from .backends import Backends
 from .catalog import MotoGlueCatalog
 from .catalog_api import AWS_DATA_CATALOG, CatalogApi
 from .errors import ApiError, InvalidRequest
@@ -45,16 +46,11 @@ MAX_RESULTS_PAGE = 1000
 # Parsed result rows held in memory for GetQueryResults (values, most recently used kept); older
 # CSV results are read back from their file, as Athena reads its own results.
 HELD_VALUES = 5_000_000
-
-
-@dataclass(frozen=True)
-class Backends:
-    """moto's backends, looked up by (account, region)."""
-
-    athena: Callable[[str, str], Any]
-    glue: Callable[[str, str], Any]
-    s3: Callable[[str, str], Any]
-    cloudwatch: Callable[[str, str], Any] | None = None
+# GetQueryExecution on an execution still QUEUED/RUNNING answers once it finishes or after this
+# long, whichever comes first (woken by the finish, never a sleep). The answer is what Athena would
+# give at that moment; only its latency changes, and a polling client (awswrangler polls at once,
+# then every second) sees a short query's final state on its first poll instead of a second later.
+POLL_HOLD_SECONDS = 0.25
 
 
 @dataclass
@@ -319,7 +315,9 @@ class AthenaService:
         def deallocate() -> Failure | None:
             if self.saved.deallocate(account, region, work_group, name):
                 return None
-            return Failure("NOT_FOUND", f"Prepared statement not found: {name}")
+            # Trino's words and code for an unknown prepared statement (Session.getPreparedStatement);
+            # ErrorType 1301 "General entity not found" (Athena error catalog, error-reference.html).
+            return Failure("NOT_FOUND", f"Prepared statement not found: {name}", 2, 1301)
 
         return deallocate
 
@@ -361,7 +359,8 @@ class AthenaService:
         catalog_name = execution.context.get("Catalog") or AWS_DATA_CATALOG  # the engine resolves it
         bucket, _ = _split_s3(execution.output_dir)
         if not storage.bucket_exists(bucket):
-            execution.fail(Failure("INVALID_OUTPUT_LOCATION", f"Unable to verify/create output bucket {bucket}", 2, 1000))
+            execution.fail(Failure("INVALID_OUTPUT_LOCATION", f"Unable to verify/create output bucket {bucket}", 2,
+                                   1306))  # ErrorType 1306: Amazon S3 bucket not found (error-reference.html)
             return
         if execution.action is not None:
             failure = execution.action()
@@ -482,7 +481,10 @@ class AthenaService:
         return execution
 
     def _get_query_execution(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
-        return {"QueryExecution": self._execution(account, region, p.get("QueryExecutionId")).to_api()}
+        execution = self._execution(account, region, p.get("QueryExecutionId"))
+        if not execution.finished:
+            execution.wait_finished(POLL_HOLD_SECONDS)
+        return {"QueryExecution": execution.to_api()}
 
     def _batch_get_query_execution(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
         ids = p.get("QueryExecutionIds") or []

@@ -17,6 +17,9 @@ Module map
 - transpile   Trino -> DuckDB: sqlglot qualify/annotate, then the semantic fixes
 - functions   DuckDB macros / Python UDFs for Trino functions; the shared DuckDB database
 - execute     running a SELECT; DuckDB errors -> Athena errors; result columns -> Athena types
+- compile_query  a query expression bound, typed, translated and run (what SELECT, CTAS, INSERT,
+              UNLOAD, EXPLAIN and views share); below the statement modules, so imports flow
+              query -> statements -> ddl/dml/show -> compile_query
 - types       Glue <-> Arrow <-> DuckDB <-> Athena type names
 - render      values as Athena's varchar (1.0E20, [1, 2], {a=1}, {x=1, y=2}, timestamps .fff)
 - statements  dispatch of non-SELECT statements inside an undo log (changes)

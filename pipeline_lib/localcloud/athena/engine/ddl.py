@@ -14,6 +14,7 @@ from .errors import not_supported, user_error
 from .results import ddl_outcome
 from .resolve_views import encode_view
 from .scan import list_data_objects, partition_keys
+from .compile_query import require_column_names
 from .types import arrow_to_glue
 from .writers import JSON_SD, PARQUET_SD, TEXT_SD
 
@@ -170,8 +171,7 @@ def create_view(query, changes, stmt: exp.Create, describe_columns):
         raise user_error("ALREADY_EXISTS", f"{position(stmt.this)}: Table '{name}' already exists")
     m = _VIEW_BODY.match(query.sql)
     original = m.group(1) if m else stmt.expression.sql(dialect="athena")
-    from .dml import _require_column_names
-    _require_column_names(stmt.expression)
+    require_column_names(stmt.expression)
     columns = describe_columns(stmt.expression)  # [(name, athena sql type, arrow type)]
     view = {"originalSql": original, "catalog": "awsdatacatalog", "schema": name.database,
             "columns": [{"name": n, "type": t} for n, t, _ in columns], "owner": "local", "runAsInvoker": False,

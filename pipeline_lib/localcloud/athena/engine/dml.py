@@ -9,42 +9,23 @@ from sqlglot import exp
 
 from .catalog import lookup_table, position, require_database, table_name
 from .errors import not_supported, user_error
-from .execute import run_select
 from .formats import table_format
 from .outcome import QueryOutcome
 from .parse import parse
+from .results import text_outcome
 from .scan import partition_keys, split_uri, table_columns
+from .compile_query import compile_select, require_column_names, run_query
 from .transpile import substitute_parameters
 from .types import arrow_to_glue, glue_to_arrow
 from .writers import cast_timestamps_naive, format_descriptor, normalise_format, write_files
 
-__all__ = ["ctas", "insert", "unload", "explain", "run_query"]
-
-
-def run_query(query, con, expr: exp.Expression):
-    from .query import compile_select
-    binder = query.binder(con)
-    sql, original, zones = compile_select(expr, binder, query.database)
-    query._check_cancelled()
-    table, infos = run_select(con, sql, original, zones)
-    return table, infos, binder
+__all__ = ["ctas", "insert", "unload", "explain"]
 
 
 def _require_empty(storage, location: str, message: str) -> None:
     bucket, prefix = split_uri(location)
     if storage.list_objects(bucket, prefix if prefix.endswith("/") or not prefix else prefix + "/"):
         raise user_error("HIVE_PATH_ALREADY_EXISTS", message)
-
-
-def _require_column_names(expr: exp.Expression) -> None:
-    """CTAS and views need a name for every column (Trino: MISSING_COLUMN_NAME)."""
-    select = expr
-    while isinstance(select, (exp.SetOperation, exp.Subquery)):
-        select = select.this
-    if isinstance(select, exp.Select):
-        for i, e in enumerate(select.expressions, 1):
-            if not isinstance(e, (exp.Alias, exp.Column, exp.Star, exp.Dot)):
-                raise user_error("MISSING_COLUMN_NAME", f"{position(e)}: Column name not specified at position {i}")
 
 
 def _prop_value(node: exp.Expression):
@@ -89,7 +70,7 @@ def ctas(query, changes, con, stmt: exp.Create) -> QueryOutcome:
                    f"Target directory for table '{name.database}.{name.name}' already exists: {location}. You may need "
                    f"to manually clean the data at location '{location}' before retrying. Athena will not delete "
                    "data in your account.")
-    _require_column_names(stmt.expression)
+    require_column_names(stmt.expression)
     table, infos, binder = run_query(query, con, stmt.expression)
     keys = [k.lower() for k in props.get("partitioned_by") or []]
     names = [n.lower() for n in table.schema.names]
@@ -249,11 +230,9 @@ def explain(query, con, params) -> QueryOutcome:
     inner = substitute_parameters(inner, params)
     if not isinstance(inner, exp.Query):
         raise not_supported("EXPLAIN of a statement other than a query")
-    from .query import compile_select
     binder = query.binder(con)
     sql, _, _ = compile_select(inner, binder, query.database)
     rows = con.sql(("EXPLAIN ANALYZE " if m.group(1) else "EXPLAIN ") + sql).fetchall()
     plan = "\n".join(r[1] for r in rows)
-    from .results import text_outcome
     return text_outcome("UTILITY", "Query Plan", [plan], result_format="csv")
 

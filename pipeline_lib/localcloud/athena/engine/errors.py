@@ -12,31 +12,37 @@ __all__ = [
     "MalformedQuery", "AthenaQueryError", "ERROR_TYPES", "not_supported", "user_error",
 ]
 
-# ErrorType for each Trino error name the engine raises. The catalog lists 1000-range types for
-# user errors; these are the values Athena engine v3 reports for them.
+# ErrorType for each Trino error name the engine raises, chosen by the meaning the Athena error
+# catalog gives each number ("Error type reference",
+# https://docs.aws.amazon.com/athena/latest/ug/error-reference.html). The page lists the numbers and
+# their descriptions only, not which Trino error name Athena reports under which number; where two
+# fit, the more specific description is used.
 ERROR_TYPES: dict[str, int] = {
-    # Analysis of the statement (semantic errors found before reading data).
-    "TABLE_NOT_FOUND": 1301,
-    "COLUMN_NOT_FOUND": 1301,
-    "SCHEMA_NOT_FOUND": 1301,
-    "FUNCTION_NOT_FOUND": 1301,
-    "TYPE_MISMATCH": 1301,
-    "SYNTAX_ERROR": 1301,
-    "NOT_SUPPORTED": 1301,
-    "INVALID_PARAMETER_USAGE": 1301,
-    "AMBIGUOUS_NAME": 1301,
-    "MISSING_COLUMN_NAME": 1301,
-    "MISSING_SCHEMA_NAME": 1301,
-    "MISMATCHED_COLUMN_ALIASES": 1301,
-    "NOT_FOUND": 1301,
+    "TABLE_NOT_FOUND": 1110,  # Provided table or view does not exist
+    "SCHEMA_NOT_FOUND": 1301,  # General entity not found
     "CATALOG_NOT_FOUND": 1301,
-    "CONSTRAINT_VIOLATION": 1301,
-    "HIVE_COLUMN_ORDER_MISMATCH": 1301,
-    "HIVE_INVALID_METADATA": 1003,
-    "HIVE_INVALID_VIEW_DATA": 1301,
-    "VIEW_IS_RECURSIVE": 1301,
-    "DUPLICATE_COLUMN_NAME": 1301,
-    "INVALID_TABLE_PROPERTY": 1101,
+    "COLUMN_NOT_FOUND": 1301,
+    "NOT_FOUND": 1301,  # e.g. an unknown prepared statement
+    "FUNCTION_NOT_FOUND": 1303,  # Provided function or function implementation not found
+    "SYNTAX_ERROR": 1006,  # Syntax error
+    "NOT_SUPPORTED": 1200,  # Query not supported
+    "HIVE_INVALID_VIEW_DATA": 1107,  # Invalid view
+    "VIEW_IS_RECURSIVE": 1107,
+    "INVALID_TABLE_PROPERTY": 1103,  # Invalid table property provided
+    "INVALID_FUNCTION_ARGUMENT": 1106,  # Invalid function argument provided
+    "HIVE_COLUMN_ORDER_MISMATCH": 1004,  # Schema error
+    "HIVE_INVALID_METADATA": 1004,
+    # Analysis errors with no number of their own: User error.
+    "TYPE_MISMATCH": 1000,
+    "INVALID_PARAMETER_USAGE": 1000,
+    "AMBIGUOUS_NAME": 1000,
+    "MISSING_COLUMN_NAME": 1000,
+    "MISSING_SCHEMA_NAME": 1000,
+    "MISMATCHED_COLUMN_ALIASES": 1000,
+    "DUPLICATE_COLUMN_NAME": 1000,
+    "CONSTRAINT_VIOLATION": 1000,
+    "GENERIC_USER_ERROR": 1000,
+    # DDL that the catalog refuses: DDL task failed.
     "ALREADY_EXISTS": 1003,
     "TABLE_ALREADY_EXISTS": 1003,
     "SCHEMA_ALREADY_EXISTS": 1003,
@@ -44,16 +50,14 @@ ERROR_TYPES: dict[str, int] = {
     "HIVE_PATH_ALREADY_EXISTS": 1003,
     "HIVE_METASTORE_ERROR": 1003,
     "HIVE_INVALID_PARTITION_VALUE": 1003,
-    # Data errors found while the query runs.
+    # Errors in the data, found while the query runs: Data error.
     "DIVISION_BY_ZERO": 1001,
     "INVALID_CAST_ARGUMENT": 1001,
-    "INVALID_FUNCTION_ARGUMENT": 1103,
     "NUMERIC_VALUE_OUT_OF_RANGE": 1001,
     "HIVE_BAD_DATA": 1001,
     "HIVE_CURSOR_ERROR": 1001,
-    "GENERIC_USER_ERROR": 1000,
-    "USER_CANCELLED": 1011,
-    "GENERIC_INTERNAL_ERROR": 200,
+    "USER_CANCELLED": 1011,  # Query canceled by user
+    "GENERIC_INTERNAL_ERROR": 200,  # Query engine had an internal error (category 1, system)
 }
 
 

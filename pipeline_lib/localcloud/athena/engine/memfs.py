@@ -59,6 +59,23 @@ class BlobFileSystem(AbstractFileSystem):
         key = self._strip_protocol(path)
         return {"name": key, "size": len(self._blob(path)), "type": "file"}
 
+    # DuckDB asks for each path it was given (never a pattern: the engine lists the objects
+    # itself) whether it exists, and its size, several times per statement: answered from the
+    # dict directly, without fsspec's generic glob/find walk.
+    def glob(self, path, maxdepth=None, **kwargs):
+        key = self._strip_protocol(path)
+        if any(c in key for c in "*?["):
+            return super().glob(path, maxdepth=maxdepth, **kwargs)
+        with self._lock:
+            found = key in self._blobs
+        if kwargs.get("detail"):
+            return {key: {"name": key, "size": len(self._blobs[key]), "type": "file"}} if found else {}
+        return [key] if found else []
+
+    def exists(self, path, **kwargs):
+        with self._lock:
+            return self._strip_protocol(path) in self._blobs
+
     def ls(self, path, detail=True, **kwargs):
         key = self._strip_protocol(path).rstrip("/")
         with self._lock:

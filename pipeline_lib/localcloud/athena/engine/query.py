@@ -12,33 +12,19 @@ import threading
 import duckdb
 from sqlglot import exp
 
-from . import functions
+from . import functions, prepared, statements
 from .errors import AthenaQueryError, MalformedQuery, not_supported
 from .execute import map_duckdb_error, run_select
 from .outcome import QueryOutcome
 from .parse import classify, parse, statement_type
 from .resolve import Binder
-from .typecheck import check_types
-from .transpile import name_unnamed_columns, before_typing, fix_semantics, qualify_and_type, substitute_parameters, to_duckdb
+from .compile_query import compile_select
+from .transpile import substitute_parameters
 
-__all__ = ["Query", "compile_select"]
+__all__ = ["Query"]
 
 # The engine's DuckDB database (macros only, no data): shared by queries, each on its own connection.
 _DATABASE = functions.SharedDatabase()
-
-
-def compile_select(stmt: exp.Expression, binder: Binder, default_db: str | None) -> tuple[str, exp.Expression, dict]:
-    """Bind and load the tables of a query expression; the DuckDB SQL, the typed tree, the zones."""
-    original = stmt.copy()
-    stmt = binder.bind(stmt, default_db)
-    stmt = before_typing(stmt)
-    name_unnamed_columns(stmt)
-    stmt = qualify_and_type(stmt, binder.schema)
-    check_types(stmt)
-    binder.load(stmt)
-    zones: dict[str, str] = {}
-    stmt = fix_semantics(stmt, zones)
-    return to_duckdb(stmt), original, zones
 
 
 class Query:
@@ -80,7 +66,6 @@ class Query:
             raise AthenaQueryError("USER_CANCELLED", "Query was cancelled by user", error_category=2)
 
     def run(self) -> QueryOutcome:
-        from . import prepared
         kind = classify(self.sql)
         if kind == "prepare":
             parse(self.sql)
@@ -94,15 +79,13 @@ class Query:
                 raise not_supported(f"A prepared {kind.upper()} statement")
         (stmt,) = parse(self.sql)
         stype = statement_type(self.sql)
-        from .statements import RAW_KINDS
-        if kind not in RAW_KINDS:
+        if kind not in statements.RAW_KINDS:
             stmt = substitute_parameters(stmt, self.params)
         self._check_cancelled()
         con = self._connection()
         try:
             if kind == "select":
                 return self._select(con, stmt, stype)
-            from . import statements
             return statements.run(self, con, stmt, kind, stype)
         except duckdb.InterruptException:
             raise AthenaQueryError("USER_CANCELLED", "Query was cancelled by user") from None

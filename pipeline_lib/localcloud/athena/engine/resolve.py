@@ -48,6 +48,7 @@ class Binder:
         self._blobs = blobs
         self._prefix = f"{uuid.uuid4().hex}/"
         self._pending: list[tuple[str, dict, TableName, exp.Table]] = []
+        self.scans: list[tuple[str, str]] = []  # (name, DuckDB SELECT) of the Parquet tables loaded
 
     def _blob_sink(self, path: str, body: bytes) -> str:
         return self._blobs.put(self._prefix + path, body)
@@ -137,15 +138,29 @@ class Binder:
             self.bytes_read += result.bytes_read
             self.files_read += result.files
             if result.sql is not None:
-                if result.partitions is not None:
-                    self.con.register(result.partitions_name, result.partitions)
-                self.con.execute(f'CREATE TEMP VIEW "{reg}" AS {result.sql}')
+                self.scans.append((reg, result.sql))
             elif result.table is not None:
                 self.con.register(reg, result.table)
             else:  # no objects: the declared columns, no rows
                 cols = table_columns(glue) + partition_keys(glue)
                 self.con.register(reg, pa.schema([pa.field(n, glue_to_arrow(t)) for n, t in cols]).empty_table())
         self._pending = []
+
+    def with_scans(self, sql: str) -> str:
+        """`sql` (the translated statement) with the Parquet scans it reads as leading CTEs, so
+        DuckDB binds each read_parquet once, with the statement (a view is bound twice: when created
+        and when used). A statement of another shape (WITH RECURSIVE) reads them as views."""
+        scans, self.scans = self.scans, []
+        if not scans:
+            return sql
+        ctes = ", ".join(f'"{reg}" AS ({scan})' for reg, scan in scans)
+        if sql.startswith(("SELECT ", "(")):
+            return f"WITH {ctes} {sql}"
+        if sql.startswith("WITH ") and not sql.startswith("WITH RECURSIVE "):
+            return f"WITH {ctes}, {sql[5:]}"
+        for reg, scan in scans:
+            self.con.execute(f'CREATE TEMP VIEW "{reg}" AS {scan}')
+        return sql
 
     def _partition_predicates(self, node: exp.Table, keys: set[str]) -> list[exp.Expression]:
         select = node.find_ancestor(exp.Select)

@@ -30,8 +30,6 @@ class ScanResult:
     bytes_read: int = 0
     files: list[str] = field(default_factory=list)
     sql: str | None = None  # a DuckDB SELECT over the Parquet objects (typed as Glue declares)
-    partitions: pa.Table | None = None  # the partition values `sql` joins (register as `partitions_name`)
-    partitions_name: str | None = None
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -165,7 +163,7 @@ def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_s
 
     from .types import arrow_to_duckdb
 
-    paths, present, read_jobs = [], {}, []
+    paths, present, read_jobs, schemas = [], {}, [], set()
     for n, (uri, size, idx) in enumerate(jobs):
         bucket, key = split_uri(uri)
         try:
@@ -176,6 +174,7 @@ def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_s
             file_schema = pq.read_schema(pa.BufferReader(body))
         except Exception as exc:  # noqa: BLE001 - an unreadable object is bad data to Athena
             raise user_error("HIVE_BAD_DATA", f"Not valid Parquet file: {uri} ({exc})") from None
+        schemas.add(tuple((f.name, str(f.type)) for f in file_schema))
         declared = dict(data_cols)
         for f in file_schema:
             present.setdefault(f.name.lower(), f.name)
@@ -190,25 +189,51 @@ def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_s
         duck = arrow_to_duckdb(glue_to_arrow(glue))
         source = f'r."{present[col]}"' if col in present else "NULL"
         select.append(f'CAST({source} AS {duck}) AS "{col}"')
-    parts_table, parts_name = None, None
+    parts_sql = None
     if keys and partitions is not None:
-        parts_name = f"{name}__parts"
-        values = partition_values_table(partition_keys(table), [v for v, _ in partitions])
-        parts_table = values.select([k for k, _ in keys]).append_column(
-            "__i", pa.array(range(len(partitions)), pa.int64()))
+        values = partition_values_table(partition_keys(table), [v for v, _ in partitions]).select([k for k, _ in keys])
+        parts_sql = _values_sql(values)
         select += [f'p."{k}" AS "{k}"' for k, _ in keys]
     if not paths:
         return ScanResult(None, 0, [], sql=None)
     listing = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-    source = f"read_parquet([{listing}], union_by_name = true"
-    if parts_table is not None:
+    # Files of one schema are read by it (DuckDB binds the first file's footer only); files that
+    # differ are united by column name (the footer of every file read at bind).
+    source = f"read_parquet([{listing}], union_by_name = {'true' if len(schemas) > 1 else 'false'}"
+    if parts_sql is not None:
         source += ", hive_partitioning = true, hive_types = {'__p': BIGINT}) AS r " \
-                  f'JOIN "{parts_name}" AS p ON r.__p = p.__i'
+                  f"JOIN {parts_sql} ON r.__p = p.__i"
     else:
         source += ", hive_partitioning = false) AS r"
     sql = f"SELECT {', '.join(select)} FROM {source}"
-    return ScanResult(None, sum(s for _, s in read_jobs), [u for u, _ in read_jobs], sql=sql,
-                      partitions=parts_table, partitions_name=parts_name)
+    return ScanResult(None, sum(s for _, s in read_jobs), [u for u, _ in read_jobs], sql=sql)
+
+
+def _values_sql(values: pa.Table) -> str:
+    """The partitions' typed values as an inline DuckDB VALUES list `p("__i", <keys>)`, row i the
+    i-th partition: part of the scan's SQL, so nothing is registered on the connection. Each value
+    is its canonical text cast to the column's DuckDB type (NULL where the value did not convert)."""
+    from .types import arrow_to_duckdb
+
+    def literal(value, duck: str) -> str:
+        if value is None:
+            return f"CAST(NULL AS {duck})"
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, float):
+            text = repr(value)
+        elif hasattr(value, "isoformat"):
+            text = value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+        else:
+            text = str(value)
+        return "CAST('" + text.replace("'", "''") + f"' AS {duck})"
+
+    types = [arrow_to_duckdb(f.type) for f in values.schema]
+    columns = [values.column(i).to_pylist() for i in range(values.num_columns)]
+    rows = [f"({i}, " + ", ".join(literal(col[i], duck) for col, duck in zip(columns, types)) + ")"
+            for i in range(values.num_rows)]
+    names = ", ".join(['"__i"'] + [f'"{n}"' for n in values.column_names])
+    return f"(VALUES {', '.join(rows)}) AS p({names})"
 
 
 _INT_WIDTH = {8: 1, 16: 2, 32: 3, 64: 4}

@@ -9,6 +9,7 @@ from . import ddl, dml, show
 from .changes import Changes
 from .errors import not_supported, user_error
 from .information_schema import trino_type
+from .compile_query import run_query
 from .types import arrow_to_glue
 
 __all__ = ["run", "RAW_KINDS"]
@@ -31,7 +32,7 @@ def run(query, con, stmt: exp.Expression, kind: str, stype: str):
 def _describe_columns(query, con):
     """The columns a view's query produces: (name, Trino type for the Presto view JSON, Arrow type)."""
     def describe(expr: exp.Expression):
-        table, _, _ = dml.run_query(query, con, exp.select("*").from_(expr.subquery("_v")).limit(0)
+        table, _, _ = run_query(query, con, exp.select("*").from_(expr.subquery("_v")).limit(0)
                                     if isinstance(expr, exp.Query) else expr)
         out = []
         for f in table.schema:
