@@ -70,26 +70,7 @@ class WorkbenchStack(cdk.Stack):
         delivery.delivery_stream.node.add_dependency(catalog.table)
         dataset = Dataset(self, "Dataset", folder=dataset_dir, bucket=storage.raw, log_retention=LOG_RETENTION)
 
-        # The seeder reads exactly the two data set objects and writes to the table.
-        # (explicit statements: Bucket.grant_read would add s3:GetObject*/List* wildcards)
-        functions.seeder.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="ReadDataSet",
-                actions=["s3:GetObject"],
-                resources=[storage.raw.arn_for_objects(k) for k in (dataset.items_key, dataset.changes_key)],
-            )
-        )
-        functions.seeder.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="SeedTable", actions=["dynamodb:BatchWriteItem"], resources=[table_stream.table.table_arn]
-            )
-        )
-        for name, value in {
-            "RAW_BUCKET": storage.raw.bucket_name,
-            "TABLE_NAME": table_stream.table.table_name,
-            "DATA_SET_KEYS": f"{dataset.items_key},{dataset.changes_key}",
-        }.items():
-            functions.seeder.add_environment(name, value)
+        _grant_seeder(functions, storage, dataset, table_stream)
 
         orchestration = Orchestration(
             self,
@@ -104,25 +85,54 @@ class WorkbenchStack(cdk.Stack):
         # Names are used by the state machine and the monitor; make sure the resources exist first.
         orchestration.state_machine.node.add_dependency(delivery.delivery_stream, catalog.crawler)
 
-        outputs = {
-            "TableName": (table_stream.table.table_name, "DynamoDB table (PK/SK) the changes come from"),
-            "StreamName": (table_stream.stream.stream_name, "Kinesis stream the table streams changes to"),
-            "StreamArn": (table_stream.stream.stream_arn, "ARN of that stream"),
-            "RawBucketName": (storage.raw.bucket_name, "bucket holding the data set under dataset/"),
-            "LakeBucketName": (storage.lake.bucket_name, "bucket Firehose writes Parquet to"),
-            "DataSetKey": (dataset.items_key, "key of the data set (WriteRequests, JSON lines) in the raw bucket"),
-            "ChangeSetKey": (dataset.changes_key, "key of the change set (WriteRequests, JSON lines) in the raw bucket"),
-            "DeliveryStreamName": (DELIVERY_STREAM_NAME, "Firehose delivery stream"),
-            "EnricherFunctionName": (functions.enricher.function_name, "Firehose transformation Lambda"),
-            "SeederFunctionName": (functions.seeder.function_name, "Lambda that seeds the table from the raw bucket"),
-            "GlueDatabaseName": (catalog.database_name, "Glue database of the lake"),
-            "GlueTableName": (catalog.table_name, "Glue table of the lake (columns from the lake schema)"),
-            "CrawlerName": (CRAWLER_NAME, "Glue crawler adding the lake table's partitions"),
-            "AthenaWorkGroupName": (ATHENA_WORKGROUP_NAME, "Athena workgroup for queries of the lake"),
-            "AthenaResultsLocation": (catalog.athena_results_location, "where the workgroup writes query results"),
-            "StateMachineArn": (orchestration.state_machine.state_machine_arn, "seed -> deliver -> crawl state machine"),
-            "LakePrefix": (delivery.lake_prefix, "key prefix of the lake table's data in the lake bucket"),
-            "ErrorPrefix": (delivery.error_prefix, "key prefix of Firehose's error output in the lake bucket"),
-        }
-        for name, (value, description) in outputs.items():
-            cdk.CfnOutput(self, name, value=value, description=description)
+        _outputs(self, table_stream, storage, dataset, functions, catalog, orchestration, delivery)
+
+
+def _grant_seeder(functions: PipelineFunctions, storage: Storage, dataset: Dataset, table_stream: TableStream) -> None:
+    # The seeder reads exactly the two data set objects and writes to the table.
+    # (explicit statements: Bucket.grant_read would add s3:GetObject*/List* wildcards)
+    functions.seeder.add_to_role_policy(
+        iam.PolicyStatement(
+            sid="ReadDataSet",
+            actions=["s3:GetObject"],
+            resources=[storage.raw.arn_for_objects(k) for k in (dataset.items_key, dataset.changes_key)],
+        )
+    )
+    functions.seeder.add_to_role_policy(
+        iam.PolicyStatement(
+            sid="SeedTable", actions=["dynamodb:BatchWriteItem"], resources=[table_stream.table.table_arn]
+        )
+    )
+    for name, value in {
+        "RAW_BUCKET": storage.raw.bucket_name,
+        "TABLE_NAME": table_stream.table.table_name,
+        "DATA_SET_KEYS": f"{dataset.items_key},{dataset.changes_key}",
+    }.items():
+        functions.seeder.add_environment(name, value)
+
+
+def _outputs(stack: cdk.Stack, table_stream: TableStream, storage: Storage, dataset: Dataset,
+             functions: PipelineFunctions, catalog: Catalog, orchestration: Orchestration, delivery: Delivery) -> None:
+    """The stack's outputs: the names pipeline_lib reads (stack.outputs)."""
+    outputs = {
+        "TableName": (table_stream.table.table_name, "DynamoDB table (PK/SK) the changes come from"),
+        "StreamName": (table_stream.stream.stream_name, "Kinesis stream the table streams changes to"),
+        "StreamArn": (table_stream.stream.stream_arn, "ARN of that stream"),
+        "RawBucketName": (storage.raw.bucket_name, "bucket holding the data set under dataset/"),
+        "LakeBucketName": (storage.lake.bucket_name, "bucket Firehose writes Parquet to"),
+        "DataSetKey": (dataset.items_key, "key of the data set (WriteRequests, JSON lines) in the raw bucket"),
+        "ChangeSetKey": (dataset.changes_key, "key of the change set (WriteRequests, JSON lines) in the raw bucket"),
+        "DeliveryStreamName": (DELIVERY_STREAM_NAME, "Firehose delivery stream"),
+        "EnricherFunctionName": (functions.enricher.function_name, "Firehose transformation Lambda"),
+        "SeederFunctionName": (functions.seeder.function_name, "Lambda that seeds the table from the raw bucket"),
+        "GlueDatabaseName": (catalog.database_name, "Glue database of the lake"),
+        "GlueTableName": (catalog.table_name, "Glue table of the lake (columns from the lake schema)"),
+        "CrawlerName": (CRAWLER_NAME, "Glue crawler adding the lake table's partitions"),
+        "AthenaWorkGroupName": (ATHENA_WORKGROUP_NAME, "Athena workgroup for queries of the lake"),
+        "AthenaResultsLocation": (catalog.athena_results_location, "where the workgroup writes query results"),
+        "StateMachineArn": (orchestration.state_machine.state_machine_arn, "seed -> deliver -> crawl state machine"),
+        "LakePrefix": (delivery.lake_prefix, "key prefix of the lake table's data in the lake bucket"),
+        "ErrorPrefix": (delivery.error_prefix, "key prefix of Firehose's error output in the lake bucket"),
+    }
+    for name, (value, description) in outputs.items():
+        cdk.CfnOutput(stack, name, value=value, description=description)
