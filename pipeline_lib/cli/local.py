@@ -1,4 +1,4 @@
-"""`python -m pipeline_lib local up|down|status|env|flush` — the local cloud's lifecycle."""
+"""`python -m pipeline_lib local up|down|status|env|flush|snapshot` — the local cloud's lifecycle."""
 from __future__ import annotations
 
 import argparse
@@ -48,6 +48,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = common(sub.add_parser("flush", help="return when everything accepted so far is delivered"))
     p.add_argument("--timeout", type=float, default=300.0)
     p.set_defaults(func=_flush)
+    from . import snapshot
+
+    snapshot.add_parser(sub)
 
 
 @_user_errors

@@ -7,6 +7,8 @@ it belongs to: no module keeps "the active instance"); `install` applies them (d
 the server answers); `start`/`stop` run its background work; `flush` returns when everything it
 accepted so far has been delivered; `status` summarises what it holds for `local status`;
 `cloudformation_types` hands the package's CloudFormation models to the cfn registry.
+`save_state`/`load_state` carry what the extension holds outside moto's backends across
+`down`/`up` (see `localcloud/state/`).
 """
 from __future__ import annotations
 
@@ -38,6 +40,14 @@ class Extension:
 
     def status(self) -> dict[str, Any]:
         return {}
+
+    def save_state(self) -> Any:
+        """What this extension holds outside moto's backends, picklable (None: nothing). Called
+        while the cloud runs (periodic saves): take a consistent copy."""
+        return None
+
+    def load_state(self, state: Any) -> None:
+        """Take back what `save_state` returned; called after install, before start."""
 
     def cloudformation_types(self) -> tuple[type, ...]:
         """The CloudFormation resource types this service models: `RESOURCE_TYPES` of the

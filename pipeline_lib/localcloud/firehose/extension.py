@@ -30,6 +30,8 @@ class FirehoseExtension(Extension):
         self.engines: dict[str, DeliveryEngine] = {}  # by delivery stream ARN
         self._refused: dict[str, str] = {}  # streams that cannot run locally, ARN -> why
         self._lock = threading.RLock()
+        self._restored: dict[str, dict[str, Any]] = {}  # loaded checkpoints by ARN, until start
+        self._loaded = False
 
     # -- seams ----------------------------------------------------------------------------------
     def install(self) -> None:
@@ -37,9 +39,11 @@ class FirehoseExtension(Extension):
 
     # -- engines --------------------------------------------------------------------------------
     def start_engine(self, backend, delivery_stream_name: str,
-                     resume: DeliveryEngine | None = None) -> DeliveryEngine | None:
+                     resume: DeliveryEngine | None = None,
+                     restored: dict[str, Any] | None = None) -> DeliveryEngine | None:
         """Start the stream's engine; `resume`: the engine it replaces, whose source checkpoints
-        the new one continues from (a Kinesis source would otherwise skip what arrived between)."""
+        the new one continues from (a Kinesis source would otherwise skip what arrived between);
+        `restored`: a saved checkpoint (`DeliveryEngine.checkpoint`) it continues from instead."""
         description = backend.describe_delivery_stream(delivery_stream_name)["DeliveryStreamDescription"]
         try:
             config = parse_config(description)
@@ -48,7 +52,13 @@ class FirehoseExtension(Extension):
             log.error("delivery stream %s cannot run locally: %s", delivery_stream_name, exc)
             self._refused[description["DeliveryStreamARN"]] = str(exc)
             return None
-        engine = DeliveryEngine(config, self._source_for(config, resume), self._services(backend))
+        if restored is not None and config.source_stream_arn is not None:
+            source = KinesisSource(self.cloud, config.source_stream_arn, positions=restored.get("positions", {}))
+        else:
+            source = self._source_for(config, resume)
+        engine = DeliveryEngine(config, source, self._services(backend))
+        if restored is not None:
+            engine.restore(restored)
         with self._lock:
             old = self.engines.pop(config.arn, None)
             if old is not None:
@@ -117,8 +127,31 @@ class FirehoseExtension(Extension):
             region=region,
         )
 
+    # -- saved state (localcloud/state/) -----------------------------------------------------------
+    def save_state(self) -> dict[str, Any]:
+        with self._lock:
+            engines = list(self.engines.items())
+        return {arn: engine.checkpoint() for arn, engine in engines}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self._restored = dict(state)
+        self._loaded = True
+
+    def _start_restored(self) -> None:
+        """The engines of the delivery streams a loaded state holds, continuing from their
+        checkpoints (a stream without one starts as a new stream would)."""
+        if not self._loaded:
+            return
+        from ..moto_backends import backends
+
+        restored, self._restored = self._restored, {}
+        for found in backends("firehose"):
+            for name, stream in list(found.delivery_streams.items()):
+                self.start_engine(found, name, restored=restored.get(stream.delivery_stream_arn))
+
     # -- Extension API ----------------------------------------------------------------------------
     def start(self) -> None:
+        self._start_restored()
         # pyarrow.parquet takes about half a second to import: pay it now, not on the first delivery.
         threading.Thread(target=importlib.import_module, args=("pyarrow.parquet",), name="warm-parquet",
                          daemon=True).start()
