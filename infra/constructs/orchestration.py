@@ -243,35 +243,10 @@ class Orchestration(Construct):
     def _crawler_loop(self, crawler_name: str, crawler_arn: str) -> sfn.Chain:
         """Start the crawler, poll it until READY (or maxPolls), end on the crawl's outcome."""
         P = sfn.JsonPath
-        start_crawler = tasks.CallAwsService(
-            self,
-            "StartCrawler",
-            service="glue",
-            action="startCrawler",
-            parameters={"Name": crawler_name},
-            iam_resources=[crawler_arn],
-            iam_action="glue:StartCrawler",
-            result_path=P.DISCARD,
-        )
-        # A crawl started by someone else must finish first; back off briefly and retry.
-        start_crawler.add_retry(
-            errors=["Glue.CrawlerRunningException"],
-            interval=cdk.Duration.seconds(15),
-            backoff_rate=2,
-            max_attempts=5,
-        )
         wait_crawler = sfn.Wait(self, "WaitForCrawler", time=sfn.WaitTime.seconds_path("$.pollSeconds"))
-        get_crawler = tasks.CallAwsService(
-            self,
-            "GetCrawler",
-            service="glue",
-            action="getCrawler",
-            parameters={"Name": crawler_name},
-            iam_resources=[crawler_arn],
-            iam_action="glue:GetCrawler",
-            result_selector={"Crawler": P.object_at("$.Crawler")},
-            result_path="$.crawler",
-        )
+        get_crawler = self._crawler_call(crawler_name, crawler_arn, "GetCrawler", "getCrawler",
+                                         result_selector={"Crawler": P.object_at("$.Crawler")},
+                                         result_path="$.crawler")
         count_crawler = sfn.Pass(
             self,
             "CountCrawlerPoll",
@@ -291,6 +266,45 @@ class Orchestration(Construct):
                 P.string_at("$.polls.crawler"),
             ),
         )
+        crawler_loop = wait_crawler.next(get_crawler).next(
+            sfn.Choice(self, "CrawlerReady?")
+            .when(sfn.Condition.string_equals("$.crawler.Crawler.State", "READY"), self._crawl_outcome())
+            .otherwise(
+                count_crawler.next(
+                    sfn.Choice(self, "TooManyCrawlerPolls?")
+                    .when(sfn.Condition.number_greater_than_equals_json_path("$.polls.crawler", "$.maxPolls"), crawler_timed_out)
+                    .otherwise(wait_crawler)
+                )
+            )
+        )
+        start_crawler = self._crawler_call(crawler_name, crawler_arn, "StartCrawler", "startCrawler",
+                                           result_path=P.DISCARD)
+        # A crawl started by someone else must finish first; back off briefly and retry.
+        start_crawler.add_retry(
+            errors=["Glue.CrawlerRunningException"],
+            interval=cdk.Duration.seconds(15),
+            backoff_rate=2,
+            max_attempts=5,
+        )
+        return start_crawler.next(crawler_loop)
+
+    def _crawler_call(self, crawler_name: str, crawler_arn: str, state_id: str, action: str,
+                      **result: Any) -> tasks.CallAwsService:
+        """A Glue API call on the crawler (the role gets exactly that action on it)."""
+        return tasks.CallAwsService(
+            self,
+            state_id,
+            service="glue",
+            action=action,
+            parameters={"Name": crawler_name},
+            iam_resources=[crawler_arn],
+            iam_action=f"glue:{action[0].upper()}{action[1:]}",
+            **result,
+        )
+
+    def _crawl_outcome(self) -> sfn.Choice:
+        """After the crawler is READY: succeed with a summary only if its last crawl SUCCEEDED."""
+        P = sfn.JsonPath
         crawl_failed = sfn.Fail(
             self,
             "CrawlFailed",
@@ -312,32 +326,18 @@ class Orchestration(Construct):
                 "lastCrawl": P.object_at("$.crawler.Crawler.LastCrawl"),
             },
         )
-        done = sfn.Succeed(self, "Done")
-
-        crawl_outcome = (
+        return (
             sfn.Choice(self, "CrawlSucceeded?")
             .when(
                 sfn.Condition.and_(
                     sfn.Condition.is_present("$.crawler.Crawler.LastCrawl.Status"),
                     sfn.Condition.string_equals("$.crawler.Crawler.LastCrawl.Status", "SUCCEEDED"),
                 ),
-                summary.next(done),
+                summary.next(sfn.Succeed(self, "Done")),
             )
             .when(sfn.Condition.is_present("$.crawler.Crawler.LastCrawl.ErrorMessage"), crawl_failed)
             .otherwise(crawl_failed_silently)
         )
-        crawler_loop = wait_crawler.next(get_crawler).next(
-            sfn.Choice(self, "CrawlerReady?")
-            .when(sfn.Condition.string_equals("$.crawler.Crawler.State", "READY"), crawl_outcome)
-            .otherwise(
-                count_crawler.next(
-                    sfn.Choice(self, "TooManyCrawlerPolls?")
-                    .when(sfn.Condition.number_greater_than_equals_json_path("$.polls.crawler", "$.maxPolls"), crawler_timed_out)
-                    .otherwise(wait_crawler)
-                )
-            )
-        )
-        return start_crawler.next(crawler_loop)
 
     def _state_machine(self, definition: sfn.IChainable, functions: PipelineFunctions,
                        log_retention: logs.RetentionDays) -> None:

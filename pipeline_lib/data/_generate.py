@@ -398,12 +398,12 @@ def generate_items(
 
 
 def _items(plan: DataSetPlan, seed: int, window: Window) -> Iterator[dict[str, Any]]:
-    r = random.Random(seed)
-    rnd = r.random
-    clock = _Clock()
-    iso = clock.iso
+    # One random stream for the whole data set: the helpers below draw from it in a fixed order,
+    # which is what keeps a data set byte-identical for the same arguments.
+    rnd = random.Random(seed).random
+    iso = _Clock().iso
     start_ms, span_ms = window.start_ms, window.days * DAY_MS
-    n_first, n_last, n_cities, n_products = len(_FIRST), len(_LAST), len(_CITIES), len(_PRODUCTS)
+    end_ms = start_ms + span_ms
 
     customer_no = 0
     order_no = 0
@@ -419,51 +419,13 @@ def _items(plan: DataSetPlan, seed: int, window: Window) -> Iterator[dict[str, A
             cust_id = f"c-{customer_no:06d}"
             cust_pk = "CUSTOMER#" + cust_id
             cust_created = start_ms + int(rnd() * span_ms)
-            fi, li = int(rnd() * n_first), int(rnd() * n_last)
-            city, country, currency, postcode_t, phone_t, streets = _CITIES[int(rnd() * n_cities)]
-            created = iso(cust_created)
-            item = {
-                "PK": S(cust_pk),
-                "SK": S("PROFILE"),
-                "entityType": S("customer"),
-                "customerId": S(cust_id),
-                "name": S(f"{_FIRST[fi]} {_LAST[li]}"),
-                "email": S(
-                    f"{_FIRST_EMAIL[fi]}.{_LAST_EMAIL[li]}.{customer_no}@{_EMAIL_DOMAINS[customer_no % 3]}"
-                ),
-                "tier": S(_TIERS[_pick(_TIER_CUMULATIVE, rnd())]),
-                "isActive": {"BOOL": rnd() < 0.9},
-                "loyaltyPoints": N(int(rnd() * rnd() * 50_000)),  # skewed towards few points
-                "phone": _NULL if rnd() < 0.25 else S(_fill(phone_t, rnd)),
-                "address": {
-                    "M": {
-                        "street": S(f"{1 + int(rnd() * 250)} {streets[int(rnd() * len(streets))]}"),
-                        "city": S(city),
-                        "postcode": S(_fill(postcode_t, rnd)),
-                        "country": S(country),
-                    }
-                },
-                "tags": {"SS": _pick_tags(_CUSTOMER_TAG_SETS, rnd)},
-                "createdAt": S(created),
-                "updatedAt": S(created),
-            }
+            item, currency = _customer_item(customer_no, cust_id, iso(cust_created), rnd)
             yield {"PutRequest": {"Item": item}}
             continue
 
         # An order (or a bad order) of the current customer, placed after the customer joined.
-        created_ms = cust_created + int(rnd() * (start_ms + span_ms - cust_created))
-        lines = []
-        total = 0
-        picked: set[int] = set()
-        for _ in range(1 + _pick(_LINES_CUMULATIVE, rnd())):
-            p = int(rnd() * n_products)
-            while p in picked:  # distinct products per order
-                p = int(rnd() * n_products)
-            picked.add(p)
-            sku, cents, price = _PRODUCTS[p]
-            qty = 1 + _pick(_QUANTITY_CUMULATIVE, rnd())
-            total += qty * cents
-            lines.append({"M": {"sku": {"S": sku}, "quantity": {"N": str(qty)}, "unitPrice": {"N": price}}})
+        created_ms = cust_created + int(rnd() * (end_ms - cust_created))
+        lines, total = _order_lines(rnd)
         if kind == KIND_OTHER:
             bad_no += 1
             order_id = f"{BAD_ORDER_PREFIX}{bad_no:06d}"
@@ -492,6 +454,53 @@ def _items(plan: DataSetPlan, seed: int, window: Window) -> Iterator[dict[str, A
         if kind == KIND_OTHER:
             _spoil_created_at(item, bad_no - 1, created[:4])
         yield {"PutRequest": {"Item": item}}
+
+
+def _customer_item(customer_no: int, cust_id: str, created: str, rnd: Any) -> tuple[dict[str, Any], str]:
+    """A customer's PROFILE item, and the currency of the city drawn for it (its orders use it)."""
+    fi, li = int(rnd() * len(_FIRST)), int(rnd() * len(_LAST))
+    city, country, currency, postcode_t, phone_t, streets = _CITIES[int(rnd() * len(_CITIES))]
+    item = {
+        "PK": S("CUSTOMER#" + cust_id),
+        "SK": S("PROFILE"),
+        "entityType": S("customer"),
+        "customerId": S(cust_id),
+        "name": S(f"{_FIRST[fi]} {_LAST[li]}"),
+        "email": S(f"{_FIRST_EMAIL[fi]}.{_LAST_EMAIL[li]}.{customer_no}@{_EMAIL_DOMAINS[customer_no % 3]}"),
+        "tier": S(_TIERS[_pick(_TIER_CUMULATIVE, rnd())]),
+        "isActive": {"BOOL": rnd() < 0.9},
+        "loyaltyPoints": N(int(rnd() * rnd() * 50_000)),  # skewed towards few points
+        "phone": _NULL if rnd() < 0.25 else S(_fill(phone_t, rnd)),
+        "address": {
+            "M": {
+                "street": S(f"{1 + int(rnd() * 250)} {streets[int(rnd() * len(streets))]}"),
+                "city": S(city),
+                "postcode": S(_fill(postcode_t, rnd)),
+                "country": S(country),
+            }
+        },
+        "tags": {"SS": _pick_tags(_CUSTOMER_TAG_SETS, rnd)},
+        "createdAt": S(created),
+        "updatedAt": S(created),
+    }
+    return item, currency
+
+
+def _order_lines(rnd: Any) -> tuple[list[dict[str, Any]], int]:
+    """An order's lines (distinct products) and its total in cents."""
+    lines = []
+    total = 0
+    picked: set[int] = set()
+    for _ in range(1 + _pick(_LINES_CUMULATIVE, rnd())):
+        p = int(rnd() * len(_PRODUCTS))
+        while p in picked:  # distinct products per order
+            p = int(rnd() * len(_PRODUCTS))
+        picked.add(p)
+        sku, cents, price = _PRODUCTS[p]
+        qty = 1 + _pick(_QUANTITY_CUMULATIVE, rnd())
+        total += qty * cents
+        lines.append({"M": {"sku": {"S": sku}, "quantity": {"N": str(qty)}, "unitPrice": {"N": price}}})
+    return lines, total
 
 
 def _pick_tags(sets_by_size: tuple[tuple[list[str], ...], ...], rnd: Any) -> list[str]:

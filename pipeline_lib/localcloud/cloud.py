@@ -179,27 +179,6 @@ class LocalCloud:
 
 def holdings() -> dict[str, int]:
     """A count of what the cloud holds, per service, for `local status`."""
-    from .moto_backends import backends as each
+    from .moto_backends import holdings as counted
 
-    counts: dict[str, int] = {}
-
-    # label -> (moto service, count of one backend)
-    probes: dict[str, tuple[str, Callable[[Any], int]]] = {
-        "s3 buckets": ("s3", lambda b: len(getattr(b, "buckets", {}))),
-        "dynamodb tables": ("dynamodb", lambda b: len(getattr(b, "tables", {}))),
-        "kinesis streams": ("kinesis", lambda b: len(getattr(b, "streams", {}))),
-        "firehose delivery streams": ("firehose", lambda b: len(getattr(b, "delivery_streams", {}))),
-        "lambda functions": ("lambda", lambda b: len(list(b.list_functions())) if hasattr(b, "list_functions") else 0),
-        "cloudformation stacks": ("cloudformation", lambda b: len(
-            [s for s in getattr(b, "stacks", {}).values() if s.status != "DELETE_COMPLETE"])),
-        "glue databases": ("glue", lambda b: len(getattr(b, "databases", {}))),
-    }
-    for label, (service, probe) in probes.items():
-        total = 0
-        try:
-            for backend in each(service):
-                total += probe(backend)
-        except Exception:  # a probe must never break status
-            log.debug("holdings probe %s failed", label, exc_info=True)
-        counts[label] = total
-    return counts
+    return counted()

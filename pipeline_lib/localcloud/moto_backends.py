@@ -10,9 +10,12 @@ functions in its "simple" backend, which `moto.awslambda.utils.get_backend` retu
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+import logging
+from typing import Any, Callable, Iterator
 
-__all__ = ["backend", "backends", "PARTITIONED"]
+log = logging.getLogger(__name__)
+
+__all__ = ["backend", "backends", "holdings", "PARTITIONED"]
 
 # Services whose backends moto keys by partition, not region.
 PARTITIONED = frozenset({"s3", "iam", "organizations", "route53", "cloudfront"})
@@ -59,6 +62,30 @@ def backends(service: str) -> Iterator[Any]:
             yield found
 
 
+def holdings() -> dict[str, int]:
+    """How many buckets, tables, streams, ... moto holds, over all accounts and regions. The
+    attributes read here are declared in `declare`, so a moto that renamed one is refused at
+    start instead of counting zero."""
+    probes: dict[str, tuple[str, Callable[[Any], int]]] = {
+        "s3 buckets": ("s3", lambda b: len(b.buckets)),
+        "dynamodb tables": ("dynamodb", lambda b: len(b.tables)),
+        "kinesis streams": ("kinesis", lambda b: len(b.streams)),
+        "firehose delivery streams": ("firehose", lambda b: len(b.delivery_streams)),
+        "lambda functions": ("lambda", lambda b: len(list(b.list_functions()))),
+        "cloudformation stacks": ("cloudformation", lambda b: sum(
+            1 for s in b.stacks.values() if s.status != "DELETE_COMPLETE")),
+        "glue databases": ("glue", lambda b: len(b.databases)),
+    }
+    counts: dict[str, int] = {}
+    for label, (service, probe) in probes.items():
+        try:
+            counts[label] = sum(probe(found) for found in backends(service))
+        except Exception:  # `local status` reports what it can; the log says what failed
+            log.warning("counting %s failed", label, exc_info=True)
+            counts[label] = 0
+    return counts
+
+
 def declare(seams: Any) -> None:
     """The moto names this module relies on, for a service's `SeamSet`."""
     import moto.awslambda.utils as lambda_utils
@@ -74,3 +101,19 @@ def declare(seams: Any) -> None:
     seams.expect(lambda_models, "lambda_backends")
     seams.expect(stepfunctions_responses, "get_backend", ("account", "region"))
     seams.expect(utilities, "get_partition", ("region",))
+    # What `holdings` reads.
+    from moto.cloudformation.models import CloudFormationBackend, Stack
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.firehose.models import FirehoseBackend
+    from moto.glue.models import GlueBackend
+    from moto.kinesis.models import KinesisBackend
+    from moto.s3.models import S3Backend
+
+    seams.reads(S3Backend, "buckets")
+    seams.reads(DynamoDBBackend, "tables")
+    seams.reads(KinesisBackend, "streams")
+    seams.reads(FirehoseBackend, "delivery_streams")
+    seams.reads(CloudFormationBackend, "stacks")
+    seams.reads(Stack, "status")
+    seams.reads(GlueBackend, "databases")
+    seams.expect(simple.LambdaSimpleBackend, "list_functions", ("self", "func_version"))

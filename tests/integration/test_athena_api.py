@@ -281,6 +281,29 @@ def test_results_before_the_end_are_refused_and_stop_cancels(lake):
     lake.athena.stop_query_execution(QueryExecutionId=first)  # stopping a finished query is fine
 
 
+def test_queries_beyond_the_worker_pool_wait_queued_and_cancel_from_the_queue(lake):
+    from pipeline_lib.localcloud.athena.service import DEFAULT_WORKERS
+
+    lake.put_table("wide", pa.table({"n": pa.array(range(4000), pa.int64())}))
+    slow = "SELECT count(*) FROM wide a CROSS JOIN wide b CROSS JOIN wide c WHERE (a.n * b.n + c.n) % 1000003 = {}"
+    ids = [lake.start(slow.format(i)) for i in range(DEFAULT_WORKERS + 2)]
+
+    def states() -> list[str]:
+        return [lake.athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Status"]["State"] for i in ids]
+
+    deadline = time.monotonic() + 30
+    while sorted(states()) != ["QUEUED"] * 2 + ["RUNNING"] * DEFAULT_WORKERS:
+        assert time.monotonic() < deadline, states()
+    queued = [i for i, state in zip(ids, states()) if state == "QUEUED"]
+    for execution_id in queued + [i for i in ids if i not in queued]:
+        lake.athena.stop_query_execution(QueryExecutionId=execution_id)
+    for execution_id in ids:
+        execution = lake.wait(execution_id, timeout=60)
+        assert execution["Status"]["State"] == "CANCELLED"
+        if execution_id in queued:
+            assert execution["Statistics"]["EngineExecutionTimeInMillis"] == 0
+
+
 # -- parameters, prepared statements, idempotency ---------------------------------------------------
 def test_execution_parameters_fill_the_question_marks(lake):
     lake.put_table("people", PEOPLE)
@@ -331,6 +354,30 @@ def test_sql_prepare_and_deallocate(lake):
     with pytest.raises(ClientError) as error:
         lake.start(f"PREPARE {name} FROM SELEC 1")
     assert error.value.response["AthenaErrorCode"] == "MALFORMED_QUERY"
+
+
+def test_result_reuse_answers_from_an_earlier_result(lake):
+    lake.put_table("people", PEOPLE)
+    sql = "SELECT id FROM people ORDER BY id"
+    reuse = {"ResultReuseByAgeConfiguration": {"Enabled": True, "MaxAgeInMinutes": 5}}
+    first = lake.run(sql)
+    assert first["ResultReuseConfiguration"] == {"ResultReuseByAgeConfiguration": {"Enabled": False}}
+    again = lake.run(sql, ResultReuseConfiguration=reuse)
+    assert again["QueryExecutionId"] != first["QueryExecutionId"]
+    assert again["ResultReuseConfiguration"] == reuse
+    assert again["Statistics"]["ResultReuseInformation"] == {"ReusedPreviousResult": True}
+    assert again["Statistics"]["DataScannedInBytes"] == 0
+    assert again["ResultConfiguration"]["OutputLocation"] == first["ResultConfiguration"]["OutputLocation"]
+    rows = lake.athena.get_query_results(QueryExecutionId=again["QueryExecutionId"])["ResultSet"]["Rows"]
+    assert [r["Data"][0]["VarCharValue"] for r in rows] == ["id", "1", "2", "3"]
+    # Another query text, or no earlier result file, runs afresh.
+    other = lake.run(sql + " ", ResultReuseConfiguration=reuse)
+    assert other["Statistics"]["ResultReuseInformation"] == {"ReusedPreviousResult": False}
+    for execution in (first, other):
+        lake.s3.delete_object(Bucket=lake.bucket, Key=execution["ResultConfiguration"]["OutputLocation"].split("/", 3)[3])
+    fresh = lake.run(sql, ResultReuseConfiguration=reuse)
+    assert fresh["Statistics"]["ResultReuseInformation"] == {"ReusedPreviousResult": False}
+    assert fresh["Statistics"]["DataScannedInBytes"] > 0
 
 
 def test_client_request_token_makes_start_idempotent(lake):
@@ -390,6 +437,26 @@ def test_work_group_configuration_decides_the_result_location(lake):
     assert updated["EnforceWorkGroupConfiguration"] is True and "OutputLocation" not in updated["ResultConfiguration"]
     primary = lake.athena.get_work_group(WorkGroup="primary")["WorkGroup"]
     assert "EnforceWorkGroupConfiguration" in primary["Configuration"]
+
+
+def test_a_work_group_with_contents_is_deleted_only_recursively(lake):
+    group = f"wg-del-{uuid.uuid4().hex[:6]}"
+    lake.athena.create_work_group(Name=group, Configuration={"ResultConfiguration": {"OutputLocation": lake.output}})
+    lake.athena.create_named_query(Name="n", Database=lake.database, QueryString="SELECT 1", WorkGroup=group)
+    ran = lake.run("SELECT 1", WorkGroup=group)
+    with pytest.raises(ClientError) as error:
+        lake.athena.delete_work_group(WorkGroup=group)
+    assert error.value.response["Error"]["Message"] == f"WorkGroup {group} is not empty"
+    lake.athena.delete_work_group(WorkGroup=group, RecursiveDeleteOption=True)
+    with pytest.raises(ClientError):
+        lake.athena.get_work_group(WorkGroup=group)
+    lake.athena.create_work_group(Name=group, Configuration={"ResultConfiguration": {"OutputLocation": lake.output}})
+    assert lake.athena.list_query_executions(WorkGroup=group)["QueryExecutionIds"] == []
+    assert lake.athena.list_named_queries(WorkGroup=group)["NamedQueryIds"] == []
+    assert ran["QueryExecutionId"]
+    lake.athena.delete_work_group(WorkGroup=group)  # empty: no option needed
+    with pytest.raises(ClientError):
+        lake.athena.delete_work_group(WorkGroup="primary")
 
 
 def test_list_query_executions_newest_first_and_batch_get(lake):

@@ -64,6 +64,22 @@ class SavedQueries:
         with self._lock:
             return self._store(account, region).prepared.pop((work_group, name), None) is not None
 
+    def holds(self, account: str, region: str, work_group: str) -> bool:
+        """Whether the work group holds named queries or prepared statements."""
+        store = self._store(account, region)
+        with self._lock:
+            return (any(q["WorkGroup"] == work_group for q in store.named.values())
+                    or any(group == work_group for group, _ in store.prepared))
+
+    def drop_work_group(self, account: str, region: str, work_group: str) -> None:
+        """DeleteWorkGroup with RecursiveDeleteOption: the work group's named queries and statements go too."""
+        store = self._store(account, region)
+        with self._lock:
+            for query_id in [i for i, q in store.named.items() if q["WorkGroup"] == work_group]:
+                del store.named[query_id]
+            for key in [k for k in store.prepared if k[0] == work_group]:
+                del store.prepared[key]
+
     # -- named queries -----------------------------------------------------------------------------
     def create_named_query(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
         for required in ("Name", "Database", "QueryString"):

@@ -16,14 +16,17 @@ prepared statements).
 
 Called or read (checked, never patched): ``moto.athena.models.athena_backends``,
 ``AthenaBackend.create_work_group / delete_work_group / work_groups / data_catalogs``, the
-``WorkGroup`` attributes ``name / state / description / configuration``;
+``WorkGroup`` attributes ``name / state / description / configuration`` and the ``DataCatalog``
+attributes ``name / type / description / parameters``;
 ``moto.glue.models.glue_backends``, ``GlueBackend.create_database / delete_database /
 create_table / update_table / delete_table / create_partition / get_table / databases``,
 ``FakeDatabase.as_dict``, ``FakeTable.as_dict / delete_partition / partitions``,
 ``FakePartition.as_dict``; ``moto.s3.models.s3_backends``, ``S3Backend.get_bucket / put_object /
 delete_object``, ``FakeKey`` (``size / lock / _value_buffer``) and ``FakeBucket.keys``;
 ``moto.cloudwatch.models.cloudwatch_backends`` and ``CloudWatchBackend.put_metric_data`` (AWS/Athena
-metrics); ``BaseResponse.current_account / region / body`` of the request.
+metrics); ``BaseResponse.current_account / region / body`` of the request. Signatures and module
+attributes are checked by the SeamSet; instance attributes, which no signature shows, by the
+integration tests (tests/integration/test_athena_*.py).
 """
 from __future__ import annotations
 

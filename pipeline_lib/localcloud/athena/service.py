@@ -183,9 +183,24 @@ class AthenaService:
 
     def _delete_work_group(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
         work_group = self._work_group(account, region, p.get("WorkGroup"))
-        if work_group.name == PRIMARY:
+        name = work_group.name
+        if name == PRIMARY:
             raise InvalidRequest("The primary workgroup cannot be deleted")
-        self.backends.athena(account, region).delete_work_group(work_group.name)
+        state = self._region(account, region)
+        with self._lock:
+            executions = [i for i, e in state.executions.items() if e.work_group == name]
+        if executions or self.saved.holds(account, region, name):
+            if not p.get("RecursiveDeleteOption"):
+                raise InvalidRequest(f"WorkGroup {name} is not empty")
+            for execution_id in executions:
+                state.executions[execution_id].cancel("The work group was deleted")
+            with self._lock:
+                for execution_id in executions:
+                    state.executions.pop(execution_id, None)
+            self.saved.drop_work_group(account, region, name)
+        self.backends.athena(account, region).delete_work_group(name)
+        with self._lock:
+            state.work_groups_created.pop(name, None)
         return {}
 
     # -- StartQueryExecution -----------------------------------------------------------------------
@@ -245,12 +260,15 @@ class AthenaService:
         execution_id = str(uuid.uuid4())
         # DDL and utility output is text, the rest CSV; once the query ran, the file it wrote is named.
         result_configuration["OutputLocation"] = f"{output_dir}{execution_id}.{'csv' if kind == 'DML' else 'txt'}"
+        reuse = p.get("ResultReuseConfiguration") or {"ResultReuseByAgeConfiguration": {"Enabled": False}}
         execution = Execution(
             id=execution_id, query=query, sql=sql, params=list(params) if params else None, statement_type=kind,
             work_group=work_group.name, context=context, result_configuration=result_configuration,
             output_dir=output_dir, execution_parameters=execution_parameters, region=region, account_id=account,
             token=token, fingerprint=fingerprint, action=action, on_finish=self._finished,
+            reuse_configuration=reuse,
         )
+        earlier = self._reusable(state, execution)
         with self._lock:
             if token and token in state.tokens:  # a concurrent retry won the race
                 return {"QueryExecutionId": state.tokens[token]}
@@ -260,8 +278,34 @@ class AthenaService:
             self.counts["queries_started"] += 1
             self._sequence += 1
             sequence = self._sequence
-        self._pool.submit(self._run, execution, sequence)
+        if earlier is not None:
+            execution.reuse(earlier)
+        else:
+            self._pool.submit(self._run, execution, sequence)
         return {"QueryExecutionId": execution_id}
+
+    def _reusable(self, state: _Region, execution: Execution) -> Execution | None:
+        """An earlier execution whose result this one may reuse (ResultReuseByAgeConfiguration):
+        the same query text, context, parameters and work group, a SELECT-like result set that
+        SUCCEEDED within MaxAgeInMinutes (default 60) and whose result file still exists."""
+        by_age = execution.reuse_configuration.get("ResultReuseByAgeConfiguration") or {}
+        if not by_age.get("Enabled") or execution.action is not None or execution.statement_type != "DML":
+            return None
+        max_age = float(by_age.get("MaxAgeInMinutes") or 60) * 60
+        now = datetime.now(timezone.utc)
+        with self._lock:
+            candidates = list(reversed(state.executions.values()))
+        for earlier in candidates:
+            result = earlier.result
+            if (earlier.state != "SUCCEEDED" or result is None or not result.header or earlier.completed is None
+                    or (now - earlier.completed).total_seconds() > max_age
+                    or (earlier.query, earlier.context, earlier.params, earlier.work_group)
+                    != (execution.query, execution.context, execution.params, execution.work_group)):
+                continue
+            bucket, key = _split_s3(result.csv_location or "")
+            if self.storage(execution.account_id, execution.region).exists(bucket, key):
+                return earlier
+        return None
 
     def _prepare_action(self, account: str, region: str, work_group: str, name: str,
                         statement: str) -> Callable[[], Failure | None]:

@@ -240,14 +240,17 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
         "cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
         partial(_table_create_from_cloudformation_json, hook))
     seams.add(Table, "update_from_cloudformation_json", _table_update_from_cloudformation_json(hook))
-    # Read, not patched (capture.snapshot, _item_for_key).
+    # Read, not patched: capture (snapshots, table keys), the destinations API (table ids) and
+    # table_update (whether a template change replaces the table, its stream specification).
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
     from .. import moto_backends
 
     seams.reads(Item, "attrs")
     seams.reads(DynamoType, "type", "value")
-    seams.reads(Table, "hash_key_attr", "range_key_attr", "name")
+    seams.reads(Table, "hash_key_attr", "range_key_attr", "name", "account_id", "region_name", "table_arn",
+                "created_at", "schema", "indexes", "global_indexes", "stream_specification")
     seams.expect(Table, "get_item", ("self", "hash_key", "range_key", "projection_expression"))
+    seams.expect(Table, "set_stream_specification", ("self", "streams"))
     moto_backends.declare(seams)
     return seams

@@ -102,6 +102,9 @@ CASES = [
      "DATE '2024-01-01' + INTERVAL '1' DAY", [["2024-03-01", "2024-02-29", "2024-01-02"]]),
     ("extract_parts", "SELECT year(ts), month(ts), day(ts), hour(ts), day_of_week(ts), day_of_year(ts) "
      "FROM orders WHERE order_id = 5", [["2024", "1", "3", "6", "3", "3"]]),
+    # datetime.html: day_of_week / EXTRACT(DOW ...) are ISO (Monday 1 .. Sunday 7).
+    ("iso_day_of_week", "SELECT extract(dow FROM DATE '2024-03-10'), day_of_week(DATE '2024-03-10'), "
+     "year_of_week(DATE '2024-12-30')", [["7", "7", "2025"]]),
     # datetime.html date_format uses MySQL-style specifiers.
     ("date_format_mysql", "SELECT date_format(TIMESTAMP '2024-03-05 07:08:09', '%Y-%m-%d %H:%i:%s'), "
      "date_parse('2024-03-05 07:08', '%Y-%m-%d %H:%i')", [["2024-03-05 07:08:09", "2024-03-05 07:08:00.000"]]),
@@ -177,6 +180,9 @@ ERRORS = [
     ("SELECT x FROM orders", "COLUMN_NOT_FOUND", "line 1:8: Column 'x' cannot be resolved"),
     ("SELECT * FROM nowhere.t", "SCHEMA_NOT_FOUND", "line 1:15: Schema 'nowhere' does not exist"),
     ("SELECT foo(1)", "FUNCTION_NOT_FOUND", "line 1:8: Function 'foo' not registered"),
+    ("SELECT o.x FROM orders o", "COLUMN_NOT_FOUND", "line 1:8: Column 'o.x' cannot be resolved"),
+    ("SELECT customer FROM orders o JOIN customers c ON o.customer = c.customer", "AMBIGUOUS_NAME",
+     "line 1:8: Column 'customer' is ambiguous"),
     ("SELECT 1 / 0", "DIVISION_BY_ZERO", "Division by zero"),
     ("SELECT CAST('1.9' AS integer)", "INVALID_CAST_ARGUMENT", "Cannot cast '1.9' to INT"),
     ("SELECT CAST('abc' AS double)", "INVALID_CAST_ARGUMENT", "Cannot cast 'abc' to DOUBLE"),
@@ -196,12 +202,25 @@ def test_error(lake, sql: str, name: str, message: str) -> None:
     assert str(err.value) == f"{name}: {message}"
 
 
-@pytest.mark.parametrize("sql", ["SELECT 'a' + 1", "SELECT DATE '2024-01-02' - DATE '2024-01-01'"])
+@pytest.mark.parametrize("sql", [
+    "SELECT 'a' + 1", "SELECT DATE '2024-01-02' - DATE '2024-01-01'",
+    # No implicit varchar <-> number/date coercion in Trino (DuckDB would compare these).
+    "SELECT count(*) FROM orders WHERE order_id = '1'", "SELECT count(*) FROM orders WHERE customer = 1",
+    "SELECT count(*) FROM customers WHERE signup = '2023-05-01'", "SELECT count(*) FROM orders WHERE dt = 2024",
+    "SELECT 'a' || 1", "SELECT CASE WHEN true THEN 1 ELSE 'a' END", "SELECT coalesce(1, 'a')", "SELECT 1 UNION SELECT 'a'",
+])
 def test_type_mismatch(lake, sql: str) -> None:
     # Trino has no varchar + integer and no date - date operator (use date_diff).
     with pytest.raises(AthenaQueryError) as err:
         lake.query(sql)
     assert err.value.error_name == "TYPE_MISMATCH"
+
+
+def test_function_argument_types_are_checked(lake) -> None:
+    with pytest.raises(AthenaQueryError) as err:
+        lake.query("SELECT concat('a', 1)")
+    assert str(err.value) == ("FUNCTION_NOT_FOUND: line 1:15: Unexpected parameters (varchar(1), integer) "
+                              "for function concat")
 
 
 def test_unreproducible_fails_loudly_with_not_supported(lake) -> None:

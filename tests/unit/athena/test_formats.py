@@ -77,3 +77,11 @@ def test_parquet_column_of_an_incompatible_type_is_hive_bad_data() -> None:
     lake.table("narrow", [("m", "int")], "s3://lake/b/")  # int64 read as int: narrowing
     with pytest.raises(AthenaQueryError):
         lake.query("SELECT m FROM narrow")
+
+
+def test_json_numbers_read_exactly() -> None:
+    lake = Lake()
+    lake.put("s3://lake/n/a.json", b'{"d": 12345678901234567.89, "x": 3.0, "s": 1.50, "i": 4.0}\n')
+    lake.table("n", [("d", "decimal(20,2)"), ("x", "double"), ("s", "string"), ("i", "bigint")], "s3://lake/n/",
+               fmt=JSON)
+    assert lake.rows("SELECT * FROM n") == [["12345678901234567.89", "3.0", "1.50", "4"]]

@@ -113,3 +113,19 @@ def test_outer_joined_side_is_not_pruned_by_where(lake: Lake) -> None:
     # the other rows into NULL-extended ones that pass `r.dt IS NULL`.
     assert lake.rows("SELECT count(*) FROM ev l LEFT JOIN ev r ON l.id = r.id WHERE r.dt IS NULL OR r.dt = 'b'") == [["1"]]
     assert lake.rows("SELECT count(*) FROM ev l JOIN ev r ON l.id = r.id WHERE r.dt = 'b'") == [["1"]]
+
+
+def test_date_projection_relative_to_now_with_hourly_template() -> None:
+    import datetime as dt
+
+    now = dt.datetime.utcnow().replace(minute=0, second=0, microsecond=0)
+    hours = [now - dt.timedelta(hours=h) for h in (0, 1, 30)]  # the last is outside NOW-1DAYS
+    lake = Lake()
+    lake.table("hourly", [("id", "bigint")], "s3://lake/h/", partition_keys=[("dh", "string")], parameters={
+        "projection.enabled": "true", "projection.dh.type": "date", "projection.dh.format": "yyyy/MM/dd/HH",
+        "projection.dh.range": "NOW-1DAYS,NOW", "projection.dh.interval": "1", "projection.dh.interval.unit": "HOURS",
+        "storage.location.template": "s3://lake/h/${dh}/"})
+    for i, h in enumerate(hours):
+        lake.put(f"s3://lake/h/{h:%Y/%m/%d/%H}/x.parquet", parquet_bytes(pa.table({"id": [i]})))
+    assert lake.rows("SELECT id, dh FROM hourly ORDER BY id") == [["0", f"{hours[0]:%Y/%m/%d/%H}"],
+                                                                 ["1", f"{hours[1]:%Y/%m/%d/%H}"]]

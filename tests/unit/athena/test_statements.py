@@ -202,3 +202,34 @@ def test_describe_text_is_what_awswrangler_parses(lake: Lake) -> None:
     parsed = _parse_describe_table(frame)
     assert parsed.to_dict("list") == {"Column Name": ["id", "v", "dt"], "Type": ["bigint", "double", "string"],
                                       "Partition": [False, False, True], "Comment": ["the id", "", ""]}
+
+
+def test_information_schema(lake: Lake) -> None:
+    lake.query("CREATE VIEW v AS SELECT id FROM src")
+    assert lake.rows("SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'db' "
+                     "ORDER BY table_name") == [["src", "BASE TABLE"], ["v", "VIEW"]]
+    assert lake.rows("SELECT column_name, data_type, ordinal_position FROM information_schema.columns "
+                     "WHERE table_schema = 'db' AND table_name = 'src' ORDER BY ordinal_position") == [
+        ["id", "bigint", "1"], ["day", "varchar", "2"], ["amount", "double", "3"]]
+    assert ["information_schema"] in lake.rows("SELECT schema_name FROM information_schema.schemata")
+    assert lake.rows("SELECT view_definition FROM information_schema.views") == [["SELECT id FROM src"]]
+
+
+@pytest.mark.parametrize("sql", [
+    "CREATE TABLE b WITH (external_location = 's3://lake/b/', bucketed_by = ARRAY['id'], bucket_count = 4) "
+    "AS SELECT id FROM src",
+    "CREATE TABLE o WITH (external_location = 's3://lake/o/', format = 'ORC') AS SELECT id FROM src",
+    "CREATE TABLE i WITH (table_type = 'ICEBERG', location = 's3://lake/i/') AS SELECT id FROM src",
+])
+def test_ctas_features_without_a_faithful_local_form_are_refused(lake: Lake, sql: str) -> None:
+    with pytest.raises(AthenaQueryError) as err:
+        lake.query(sql)
+    assert err.value.error_name == "NOT_SUPPORTED"
+    assert lake.catalog.get_tables("db") == [lake.catalog.get_table("db", "src")]
+
+
+def test_json_output_keeps_decimals_exact(lake: Lake) -> None:
+    out = lake.query("UNLOAD (SELECT DECIMAL '12345678901234567.89' AS d, ARRAY[DECIMAL '1.10'] AS a) "
+                     "TO 's3://lake/dec/' WITH (format = 'JSON', compression = 'NONE')")
+    body = lake.storage.objects[("lake", out.written_files[0][len("s3://lake/"):])]
+    assert body == b'{"d":12345678901234567.89,"a":[1.10]}\n'

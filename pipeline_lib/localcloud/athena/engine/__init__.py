@@ -4,13 +4,16 @@ the Glue catalog's tables read from S3 (both given as protocols). No moto, no HT
 Module map
 - parse       syntax check (MalformedQuery "line L:C: ..."), statement kinds, StatementType
 - catalog     table names (t, db.t, "awsdatacatalog"."db"."t") -> Glue tables; not-found errors
-- resolve     binding a statement: views inlined (Presto view JSON), tables declared for analysis,
-              partitions pruned by WHERE conjuncts, data handed to DuckDB
+- resolve     binding a statement: views inlined, tables declared for analysis, partitions pruned
+              by WHERE conjuncts, data handed to DuckDB; information_schema tables from the catalog
+- resolve_views  Athena's Presto view encoding ('/* Presto View: <base64 JSON> */')
+- information_schema  schemata, tables, columns, views; Glue types in Trino's spelling
 - scan        partitions (catalog or projection, never S3 listings), objects under a location,
               Parquet as a DuckDB read_parquet over in-memory bytes (memfs), text formats as Arrow
 - formats     which format a table is; JSON lines / delimited / OpenCSV objects -> Arrow
 - projection  partition projection (integer, date, enum, injected; storage.location.template)
 - memfs       the fsspec filesystem DuckDB reads the fetched Parquet bytes through
+- typecheck   Trino's strictness DuckDB lacks (no varchar <-> number/date coercion, CASE/UNION types)
 - transpile   Trino -> DuckDB: sqlglot qualify/annotate, then the semantic fixes
 - functions   DuckDB macros / Python UDFs for Trino functions; the shared DuckDB database
 - execute     running a SELECT; DuckDB errors -> Athena errors; result columns -> Athena types

@@ -12,7 +12,7 @@ from pipeline_lib import schema
 from .catalog import TableName, lookup_table, position, require_database, table_name
 from .errors import not_supported, user_error
 from .results import ddl_outcome
-from .resolve import encode_view
+from .resolve_views import encode_view
 from .scan import list_data_objects, partition_keys
 from .types import arrow_to_glue
 from .writers import JSON_SD, PARQUET_SD, TEXT_SD

@@ -83,7 +83,7 @@ def _converter(t: schema.HiveType):
                     return int(v)
                 if isinstance(v, int):
                     return v
-                if isinstance(v, float) and v.is_integer():
+                if isinstance(v, (float, decimal.Decimal)) and v == int(v):
                     return int(v)
                 s = str(v).strip()
                 try:
@@ -106,7 +106,15 @@ def _converter(t: schema.HiveType):
                 return True if s == "true" else False if s == "false" else None
             return conv_bool
         if n == "string":
-            return lambda v: v if isinstance(v, str) else json.dumps(v, separators=(",", ":")) if isinstance(v, (dict, list)) else str(v).lower() if isinstance(v, bool) else str(v)
+            def conv_str(v):
+                if isinstance(v, str):
+                    return v
+                if isinstance(v, bool):
+                    return str(v).lower()
+                if isinstance(v, (dict, list)):
+                    return json.dumps(v, separators=(",", ":"), default=str)
+                return str(v)
+            return conv_str
         if n == "date":
             def conv_date(v):
                 try:
@@ -169,7 +177,7 @@ def _read_json(body: bytes, columns: list[tuple[str, str]], uri: str, ignore_mal
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(line, parse_float=decimal.Decimal)  # decimals exactly as written
         except json.JSONDecodeError as exc:
             if ignore_malformed:  # OpenX SerDe 'ignore.malformed.json': the row reads as all NULL
                 obj = {}

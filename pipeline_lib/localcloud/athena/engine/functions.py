@@ -158,13 +158,15 @@ class SharedDatabase:
             if self._db is None:
                 from .memfs import BlobFileSystem
                 db = duckdb.connect()
+                # Each statement's objects live under a path of their own, read once: caching their
+                # blocks would only hold memory.
+                db.execute("SET enable_external_file_cache = false")
+                db.execute("SET GLOBAL TimeZone = 'UTC'")  # Athena's session zone, for every connection
                 db.execute(";\n".join(_MACROS))
                 self.blobs = BlobFileSystem()
                 db.register_filesystem(self.blobs)
                 self._db = db
-            con = self._db.cursor()
-        con.execute("SET TimeZone = 'UTC'")
-        return con
+            return self._db.cursor()
 
 
 def install(con: duckdb.DuckDBPyConnection, sql: str | None = None) -> None:

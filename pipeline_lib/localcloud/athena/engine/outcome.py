@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from .render import render_value
+from .render import render_column
 
 __all__ = ["ColumnInfo", "QueryOutcome"]
 
@@ -45,11 +45,10 @@ class QueryOutcome:
         """Each row's values as Athena's varchar (None for NULL)."""
         if self.table is None:
             return
-        types = [f.type for f in self.table.schema]
-        for batch in self.table.to_batches():
-            columns = [c.to_pylist() for c in batch.columns]
-            for i in range(batch.num_rows):
-                yield [render_value(col[i], t) for col, t in zip(columns, types)]
+        for batch in self.table.to_batches(max_chunksize=65536):
+            columns = [render_column(c) for c in batch.columns]
+            for row in zip(*columns):
+                yield list(row)
 
     def render_text(self) -> str:
         """The .txt result (DDL/SHOW/DESCRIBE): one line per row, fields tab-separated."""

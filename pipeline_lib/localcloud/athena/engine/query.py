@@ -18,6 +18,7 @@ from .execute import map_duckdb_error, run_select
 from .outcome import QueryOutcome
 from .parse import classify, parse, statement_type
 from .resolve import Binder
+from .typecheck import check_types
 from .transpile import name_unnamed_columns, before_typing, fix_semantics, qualify_and_type, substitute_parameters, to_duckdb
 
 __all__ = ["Query", "compile_select"]
@@ -33,6 +34,7 @@ def compile_select(stmt: exp.Expression, binder: Binder, default_db: str | None)
     stmt = before_typing(stmt)
     name_unnamed_columns(stmt)
     stmt = qualify_and_type(stmt, binder.schema)
+    check_types(stmt)
     binder.load(stmt)
     zones: dict[str, str] = {}
     stmt = fix_semantics(stmt, zones)

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["java_double", "java_float", "render_value", "column_renderer"]
+__all__ = ["java_double", "java_float", "render_value", "render_column"]
 
 
 def _java_from_repr(digits_repr: str, value: float) -> str:
@@ -44,7 +44,10 @@ def _java_from_repr(digits_repr: str, value: float) -> str:
 
 def java_double(value: float) -> str:
     """Java's Double.toString (shortest round-trip digits, as JDK 19+ prints them)."""
-    return _java_from_repr(repr(float(value)), float(value))
+    value = float(value)
+    if 1e-3 <= abs(value) < 1e7:
+        return repr(value)  # Python's repr is the same plain notation here ("0.1", "100.0")
+    return _java_from_repr(repr(value), value)
 
 
 def java_float(value: float) -> str:
@@ -101,5 +104,26 @@ def render_value(v, t: pa.DataType, nested: bool = False) -> str | None:
     return str(v)
 
 
-def column_renderer(t: pa.DataType):
-    return lambda v: render_value(v, t)
+def render_column(col: pa.ChunkedArray | pa.Array) -> list[str | None]:
+    """A whole column as Athena's varchar values (None for NULL). Arrow's own string casts where
+    they print what Trino prints (integers, varchar, booleans, decimals with their scale, dates,
+    timestamps to the millisecond); Java's double rendering and nested values value by value."""
+    import pyarrow.compute as pc
+
+    t = col.type
+    if pa.types.is_integer(t) or pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_boolean(t) \
+            or pa.types.is_decimal(t) or pa.types.is_date32(t):
+        return pc.cast(col, pa.string()).to_pylist()
+    if pa.types.is_timestamp(t):
+        # Floor (not truncate) to the second, so times before 1970 keep their second too.
+        seconds = pc.cast(pc.floor_temporal(col, unit="second"), pa.timestamp("s", tz=t.tz))
+        text = pc.strftime(seconds, format="%Y-%m-%d %H:%M:%S")
+        millis = pc.utf8_lpad(pc.cast(pc.millisecond(col), pa.string()), 3, "0")
+        text = pc.binary_join_element_wise(text, millis, ".")
+        if t.tz:
+            zone = "UTC" if t.tz in ("UTC", "Etc/UTC", "Z", "+00:00") else t.tz
+            text = pc.binary_join_element_wise(text, pa.scalar(zone), " ")
+        return text.to_pylist()
+    if pa.types.is_float64(t):
+        return [None if v is None else java_double(v) for v in col.to_pylist()]
+    return [render_value(v, t) for v in col.to_pylist()]

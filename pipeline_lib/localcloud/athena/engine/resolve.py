@@ -7,8 +7,6 @@ by DuckDB over the partitions' typed values, so any predicate prunes exactly as 
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 import uuid
 
@@ -17,27 +15,15 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from .catalog import TableName, lookup_table, table_name
+from .catalog import TableName, lookup_table, position, table_name
+from .information_schema import SCHEMA, information_schema_table
 from .errors import AthenaQueryError, user_error
 from .scan import table_columns, partition_keys, partition_values_table, scan_table, table_partitions
 from .projection import is_projected
+from .resolve_views import decode_view
 from .types import arrow_schema_to_duckdb, glue_to_arrow
 
-__all__ = ["Binder", "decode_view", "encode_view"]
-
-VIEW_PREFIX = "/* Presto View: "
-VIEW_SUFFIX = " */"
-
-
-def encode_view(view: dict) -> str:
-    return VIEW_PREFIX + base64.b64encode(json.dumps(view, separators=(",", ":")).encode()).decode() + VIEW_SUFFIX
-
-
-def decode_view(text: str) -> dict:
-    if not text.startswith(VIEW_PREFIX) or not text.endswith(VIEW_SUFFIX):
-        raise user_error("HIVE_INVALID_VIEW_DATA", "View data missing prefix: /* Presto View: ")
-    return json.loads(base64.b64decode(text[len(VIEW_PREFIX):-len(VIEW_SUFFIX)]))
-
+__all__ = ["Binder"]
 
 def _conjuncts(where: exp.Expression | None) -> list[exp.Expression]:
     if where is None:
@@ -82,6 +68,17 @@ class Binder:
             if not table.db and table.name.lower() in cte_names:
                 continue
             name = table_name(table, default_db, self.catalog_name)
+            if name.database == SCHEMA:
+                data = information_schema_table(self.catalog, name.name)
+                if data is None:
+                    raise user_error("TABLE_NOT_FOUND", f"{position(table)}: Table '{name}' does not exist")
+                self._n += 1
+                reg = f"__t{self._n}"
+                self.con.register(reg, data)
+                self.schema[reg] = arrow_schema_to_duckdb(data.schema)
+                table.replace(exp.Table(this=exp.to_identifier(reg),
+                                        alias=exp.TableAlias(this=exp.to_identifier(table.alias or name.name))))
+                continue
             glue = lookup_table(self.catalog, name, table)
             alias = table.alias or name.name
             if glue.get("TableType") == "VIRTUAL_VIEW":

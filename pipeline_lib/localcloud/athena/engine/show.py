@@ -9,9 +9,9 @@ from sqlglot import exp
 
 from .catalog import TableName, lookup_table, require_database, table_name
 from .errors import not_supported, user_error
-from .resolve import decode_view
+from .resolve_views import decode_view
 from .results import text_outcome, text_table_outcome
-from .scan import partition_keys, table_columns, table_partitions
+from .scan import partition_keys, table_columns
 
 __all__ = ["show", "describe"]
 
@@ -62,12 +62,9 @@ def show(query, sql: str):
         keys = [k for k, _ in partition_keys(table)]
         if not keys:
             raise user_error("NOT_SUPPORTED", f"Table {name.database}.{name.name} is not partitioned")
-        parts = table_partitions(query.catalog, name.database, name.name, table) \
-            if not (table.get("Parameters") or {}).get("projection.enabled") else None
-        if parts is None:
-            raise not_supported("SHOW PARTITIONS of a projected table (Athena lists only catalogued partitions)")
-        return text_outcome(stype, "partition", ["/".join(f"{k}={v}" for k, v in zip(keys, values))
-                                                 for values, _ in parts])
+        # The catalogue's partitions only: Athena does not list projected ones.
+        parts = sorted(p["Values"] for p in query.catalog.get_partitions(name.database, name.name))
+        return text_outcome(stype, "partition", ["/".join(f"{k}={v}" for k, v in zip(keys, values)) for values in parts])
     m = re.match(r"SHOW\s+COLUMNS\s+(?:IN|FROM)\s+(\S+)(?:\s+(?:IN|FROM)\s+(\S+))?$", text, re.I)
     if m:
         target = m.group(1) if not m.group(2) else f"{m.group(2)}.{m.group(1)}"

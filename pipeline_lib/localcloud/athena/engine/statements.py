@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 from sqlglot import exp
 
 from . import ddl, dml, show
 from .changes import Changes
-from .errors import not_supported
+from .errors import not_supported, user_error
+from .information_schema import trino_type
+from .types import arrow_to_glue
 
 __all__ = ["run", "RAW_KINDS"]
 
@@ -26,36 +29,17 @@ def run(query, con, stmt: exp.Expression, kind: str, stype: str):
 
 
 def _describe_columns(query, con):
+    """The columns a view's query produces: (name, Trino type for the Presto view JSON, Arrow type)."""
     def describe(expr: exp.Expression):
-        table, infos, _ = dml.run_query(query, con, exp.select("*").from_(expr.subquery("_v")).limit(0)
-                                        if isinstance(expr, exp.Query) else expr)
+        table, _, _ = dml.run_query(query, con, exp.select("*").from_(expr.subquery("_v")).limit(0)
+                                    if isinstance(expr, exp.Query) else expr)
         out = []
-        for f, info in zip(table.schema, infos):
-            out.append((f.name, _sql_type(f.type, info), f.type))
+        for f in table.schema:
+            if pa.types.is_null(f.type):
+                raise user_error("NOT_SUPPORTED", f"View column '{f.name}' has no type (a bare NULL); cast it")
+            out.append((f.name, trino_type(arrow_to_glue(f.type)), f.type))
         return out
     return describe
-
-
-def _sql_type(t, info) -> str:
-    import pyarrow as pa
-    if info.type == "decimal":
-        return f"decimal({info.precision},{info.scale})"
-    if pa.types.is_list(t) or pa.types.is_map(t) or pa.types.is_struct(t):
-        from pipeline_lib import schema
-        return _trino(schema.from_arrow(t))
-    return {"float": "real"}.get(info.type, info.type)
-
-
-def _trino(t) -> str:
-    from pipeline_lib import schema
-    if isinstance(t, schema.ArrayType):
-        return f"array({_trino(t.element)})"
-    if isinstance(t, schema.MapType):
-        return f"map({_trino(t.key)}, {_trino(t.value)})"
-    if isinstance(t, schema.StructType):
-        return "row(" + ", ".join(f"{f.name} {_trino(f.type)}" for f in t.fields) + ")"
-    name = str(t)
-    return {"string": "varchar", "int": "integer", "float": "real"}.get(name, name)
 
 
 def _dispatch(query, changes, con, stmt, kind):

@@ -102,20 +102,26 @@ def name_unnamed_columns(stmt: exp.Expression) -> None:
 
 def qualify_and_type(stmt: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     mapping = MappingSchema(schema, dialect="duckdb")
+    # The columns as written (qualify rewrites them in place), for Athena's error messages.
+    written = [(c.name.lower(), (c.table or "").lower(), position(c)) for c in stmt.find_all(exp.Column)]
     try:
         stmt = qualify(stmt, schema=mapping, dialect="athena", quote_identifiers=False,
                        validate_qualify_columns=True, identify=False)
     except OptimizeError as err:
-        m = re.search(r"Column '(.+?)' could not be resolved", str(err))
+        m = re.search(r"Column '(.+?)' could not be resolved", str(err)) or re.search(r"Unknown column: (\S+)", str(err))
         if m:
-            name = m.group(1).strip('"')
-            node = next((c for c in stmt.find_all(exp.Column) if c.name == name.split(".")[-1]), None)
-            raise user_error("COLUMN_NOT_FOUND", f"{position(node)}: Column '{name}' cannot be resolved") from None
+            name = m.group(1).split(".")[-1].strip('"').lower()
+            table, where = next(((t, w) for n, t, w in written if n == name), ("", "line 1:1"))
+            owners = [t for t, cols in schema.items() if name in {c.lower() for c in cols}]
+            if not table and len(owners) > 1:
+                raise user_error("AMBIGUOUS_NAME", f"{where}: Column '{name}' is ambiguous") from None
+            shown = f"{table}.{name}" if table else name
+            raise user_error("COLUMN_NOT_FOUND", f"{where}: Column '{shown}' cannot be resolved") from None
         m = re.search(r"Ambiguous column '(.+?)'", str(err))
         if m:
-            node = next((c for c in stmt.find_all(exp.Column) if c.name == m.group(1)), None)
-            raise user_error("AMBIGUOUS_NAME", f"{position(node)}: Column '{m.group(1)}' is ambiguous") from None
-        raise user_error("SYNTAX_ERROR", f"line 1:1: {err}") from None
+            where = next((w for n, _, w in written if n == m.group(1).lower()), "line 1:1")
+            raise user_error("AMBIGUOUS_NAME", f"{where}: Column '{m.group(1)}' is ambiguous") from None
+        raise not_supported(f"This statement (analysis: {err})") from None
     return annotate_types(stmt, schema=mapping, dialect="athena")
 
 
@@ -321,8 +327,8 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
             left, right = decimal_type(node.left), decimal_type(node.right)
             if left is None or right is None:
                 raise not_supported("Division of a decimal whose precision and scale are not known before execution")
-            (p1, s1), (p2, s2) = left, right
-            rp, rs = min(38, p1 + s2 + max(s2 - s1, 0)), max(s1, s2)
+            (p1, s1), (_, s2) = left, right
+            rp, rs = min(38, p1 + s2 + max(s2 - s1, 0)), max(s1, s2)  # Trino's DecimalOperators.divide
             return exp.Cast(this=_fn("trino_decimal_div", node.left, node.right, exp.Literal.number(rs)),
                             to=exp.DataType.build(f"DECIMAL({rp}, {rs})"))
         if isinstance(node, (exp.Cast, exp.TryCast)) and node.to.this in _DUCK_INT and (
@@ -334,6 +340,10 @@ def fix_semantics(stmt: exp.Expression, zones: dict[str, str]) -> exp.Expression
             name = {"tinyint": "tinyint", "smallint": "smallint", "integer": "integer", "bigint": "bigint"}[
                 _DUCK_INT[node.to.this]]
             return _fn(prefix + name, node.this)
+        if isinstance(node, exp.Extract) and node.this.name.upper() in ("DOW", "DAY_OF_WEEK", "DAYOFWEEK"):
+            return _fn("isodow", node.expression)  # Trino: ISO day of week, Monday 1 .. Sunday 7
+        if isinstance(node, exp.Extract) and node.this.name.upper() in ("YOW", "YEAR_OF_WEEK"):
+            return _fn("isoyear", node.expression)
         if isinstance(node, exp.Split) and node.args.get("limit") is not None:
             return _fn("trino_split_limit", node.this, node.expression, node.args["limit"])
         if isinstance(node, exp.Length) and _is_type(node.this, exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY,

@@ -7,10 +7,10 @@ default). Partitioned output goes to `key=value/` folders, partition columns las
 
 from __future__ import annotations
 
-import decimal
 import gzip
 import io
 import json
+import re
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -73,7 +73,7 @@ def _json_value(v, t: pa.DataType):
     if v is None:
         return None
     if pa.types.is_decimal(t):
-        return float(v) if isinstance(v, decimal.Decimal) else v
+        return _DECIMAL_MARK + format(v, "f") + _DECIMAL_MARK  # written as a bare JSON number, exactly
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         return render_value(v, t)
     if pa.types.is_map(t):
@@ -88,6 +88,15 @@ def _json_value(v, t: pa.DataType):
     if pa.types.is_floating(t):
         return float(v)
     return v
+
+
+_DECIMAL_MARK = "\u0000dec\u0000"
+_DECIMAL_TOKEN = re.compile('"' + re.escape(json.dumps(_DECIMAL_MARK)[1:-1]) + r'(-?[0-9.]+)' +
+                            re.escape(json.dumps(_DECIMAL_MARK)[1:-1]) + '"')
+
+
+def _json_line(obj: dict) -> str:
+    return _DECIMAL_TOKEN.sub(r"\1", json.dumps(obj, separators=(",", ":"), default=str, ensure_ascii=False))
 
 
 def _encode(table: pa.Table, fmt: str, compression: str, field_delimiter: str | None) -> bytes:
@@ -105,7 +114,7 @@ def _encode(table: pa.Table, fmt: str, compression: str, field_delimiter: str | 
     if fmt == "JSON":
         for row in rows:
             obj = {n: _json_value(row[n], t) for n, t in zip(names, types) if row[n] is not None}
-            lines.append(json.dumps(obj, separators=(",", ":"), default=str))
+            lines.append(_json_line(obj))
     else:
         delim = field_delimiter or "\x01"
         for row in rows:
