@@ -10,6 +10,11 @@ import pytest
 from pipeline_lib.localcloud import lifecycle
 
 
+# The shared cloud is thrown away after the session: its periodic state saves would only cost
+# time (tests/integration/test_durable_state.py sets its own interval for the clouds it restarts).
+os.environ.setdefault("PIPELINE_STATE_INTERVAL", "0")
+
+
 @pytest.fixture(scope="session")
 def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[lifecycle.Running]:
     """A running local cloud; AWS clients in this process point at it while the session lasts."""

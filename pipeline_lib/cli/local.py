@@ -1,5 +1,5 @@
-"""`python -m pipeline_lib local up|down|status|env|flush|faults` — the local cloud's lifecycle
-(fault injection: local_faults.py)."""
+"""`python -m pipeline_lib local up|down|status|env|flush|faults|snapshot` — the local cloud's
+lifecycle (fault injection: local_faults.py; snapshots: snapshot.py)."""
 from __future__ import annotations
 
 import argparse
@@ -53,6 +53,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from . import local_faults
 
     local_faults.add_parser(sub, common)
+
+    from . import snapshot
+
+    snapshot.add_parser(sub)
 
 
 @_user_errors

@@ -52,6 +52,7 @@ class LocalCloud:
         region: str = DEFAULT_REGION,
         extension_modules: Iterable[str] = EXTENSION_MODULES,
         on_shutdown: Callable[[], None] | None = None,
+        persistent: bool = False,
     ):
         self.host = host
         self.port = port
@@ -64,10 +65,17 @@ class LocalCloud:
         self.account_id = ACCOUNT_ID
         self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.extensions: list[Extension] = []
+        self.requests = 0  # API requests answered so far (not control ones)
         self._shutdown_hook = on_shutdown
         for name in extension_modules:
             module = importlib.import_module(name)
             self.extensions.append(module.extension(self))
+        # persistent: state loaded at install, saved periodically and at stop (localcloud/state/)
+        self.state = None
+        if persistent:
+            from .state import StateKeeper
+
+            self.state = StateKeeper(self)
 
     @property
     def endpoint(self) -> str:
@@ -95,15 +103,24 @@ class LocalCloud:
     def install(self) -> None:
         for ext in self.extensions:
             ext.install()
+        if self.state is not None:
+            self.state.install()
 
     def start(self) -> None:
         for ext in self.extensions:
             ext.start()
+        if self.state is not None:
+            self.state.start()
         # moto imports a service's models on first use (seconds for all of them): do it now, in
         # the background, so the first `local status` answers quickly.
         threading.Thread(target=holdings, name="warm-up", daemon=True).start()
 
     def stop(self) -> None:
+        if self.state is not None:
+            try:
+                self.state.stop()  # flush, then the final save
+            except Exception:
+                log.exception("the final state save failed")
         for ext in reversed(self.extensions):
             try:
                 ext.stop()
@@ -128,6 +145,7 @@ class LocalCloud:
             "buffering": self.buffering,
             "holds": holdings(),
             "extensions": {ext.name: ext.status() for ext in self.extensions},
+            "state": self.state.status() if self.state is not None else None,
         }
 
     # -- WSGI -----------------------------------------------------------------------------------
@@ -140,6 +158,7 @@ class LocalCloud:
         def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
             path = environ.get("PATH_INFO", "")
             if not path.startswith(CONTROL_PREFIX):
+                self.requests += 1  # what periodic state saves look at (state/keeper.py)
                 return moto_app(environ, start_response)
             return self._control(path[len(CONTROL_PREFIX):], environ, start_response)
 
@@ -160,6 +179,10 @@ class LocalCloud:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 args = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
                 body = self.extension("faults").control(method, args)
+            elif action.startswith("state/") and self.state is not None:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                args = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+                body = self.state.control(action[len("state/"):], method, args)
             elif action == "shutdown" and method == "POST":
                 if self._shutdown_hook:
                     threading.Thread(target=self._shutdown_hook, daemon=True).start()

@@ -8,6 +8,8 @@ the server answers); `start`/`stop` run its background work; `flush` returns whe
 accepted so far has been delivered; `status` summarises what it holds for `local status`; `wrap` may put a WSGI layer in front
 of moto's app (IAM's request check);
 `cloudformation_types` hands the package's CloudFormation models to the cfn registry.
+`save_state`/`load_state` carry what the extension holds outside moto's backends across
+`down`/`up` (see `localcloud/state/`).
 """
 from __future__ import annotations
 
@@ -43,6 +45,14 @@ class Extension:
     def wrap(self, app: Any) -> Any:
         """The WSGI app in front of moto's, if the service has to see requests first (IAM)."""
         return app
+
+    def save_state(self) -> Any:
+        """What this extension holds outside moto's backends, picklable (None: nothing). Called
+        while the cloud runs (periodic saves): take a consistent copy."""
+        return None
+
+    def load_state(self, state: Any) -> None:
+        """Take back what `save_state` returned; called after install, before start."""
 
     def cloudformation_types(self) -> tuple[type, ...]:
         """The CloudFormation resource types this service models: `RESOURCE_TYPES` of the

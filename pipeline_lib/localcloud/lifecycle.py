@@ -147,8 +147,9 @@ def _tail(state: StateDir, start: int = 0, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:]) or "(no log)"
 
 
-def down(state_dir: str | None = None, timeout: float = 30.0) -> bool:
-    """Stop the cloud cleanly; True if one was running."""
+def down(state_dir: str | None = None, timeout: float = 180.0) -> bool:
+    """Stop the cloud cleanly; True if one was running. A clean stop delivers what is in flight
+    and saves the state (up to 120 s of flush, then the save), hence the generous timeout."""
     state = StateDir(state_dir)
     record = state.read_record()
     # Without the lock held the record is stale (the cloud crashed or is a zombie) and its pid

@@ -18,6 +18,7 @@ import sys
 import threading
 from datetime import datetime, timezone
 
+from .state.fileformat import StateFileError
 from .statedir import DEFAULT_PORT, CloudRecord, StateDir
 
 log = logging.getLogger("pipeline_lib.localcloud")
@@ -65,6 +66,9 @@ def bind_socket(host: str, port: int | None) -> socket.socket:
     last_error: OSError | None = None
     for candidate in candidates:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # A restart on the same port (`down`/`up`, snapshot load) must not wait for the previous
+        # process's connections in TIME_WAIT; a port another process listens on still fails.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, candidate))
             sock.listen(128)
@@ -101,8 +105,9 @@ def serve(host: str, port: int | None, state_dir: str | None, time_scale: float,
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     default_user_config["lambda"]["use_docker"] = False
 
-    cloud = LocalCloud(host, real_port, str(state.path), time_scale=time_scale, buffering=buffering)
-    cloud.install()
+    cloud = LocalCloud(host, real_port, str(state.path), time_scale=time_scale, buffering=buffering,
+                       persistent=True)
+    cloud.install()  # loads the state dir's saved state (a state it cannot load stops the start)
     app = cloud.wsgi(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, real_port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno())
 
@@ -171,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return serve(args.host, args.port, args.state_dir, args.time_scale, args.buffering)
-    except (StateDirBusy, OSError, FaultConfigError) as exc:
+    except (StateDirBusy, OSError, FaultConfigError, StateFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

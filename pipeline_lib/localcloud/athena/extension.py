@@ -46,6 +46,34 @@ class AthenaExtension(Extension):
         drained = self.service.wait(timeout)
         return {"drained": drained, "queries_running": self.service.running()}
 
+    def save_state(self) -> dict[str, Any]:
+        """Query history (finished executions; one still running is not resumable and is left
+        out), tokens, work-group creation times and named/prepared statements
+        (for localcloud/state/)."""
+        from dataclasses import replace
+
+        service = self.service
+        with service._lock:
+            regions = {}
+            for key, region in service._regions.items():
+                done = [(eid, replace(e, running_query=None, on_finish=None, action=None))
+                        for eid, e in list(region.executions.items()) if e.finished]
+                regions[key] = replace(region, executions=type(region.executions)(done),
+                                       tokens=dict(region.tokens), work_groups_created=dict(region.work_groups_created))
+            sequence = service._sequence
+        with service.saved._lock:
+            stores = dict(service.saved._stores)
+        return {"regions": regions, "sequence": sequence, "saved": stores, "counts": dict(service.counts)}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        service = self.service
+        with service._lock:
+            service._regions = dict(state.get("regions", {}))
+            service._sequence = state.get("sequence", 0)
+            service.counts.update(state.get("counts", {}))
+        with service.saved._lock:
+            service.saved._stores = dict(state.get("saved", {}))
+
     def status(self) -> dict[str, Any]:
         return {"seams": self.seams.applied, "queries_running": self.service.running(),
                 **self.service.counts}

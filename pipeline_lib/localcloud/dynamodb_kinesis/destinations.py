@@ -129,6 +129,23 @@ class DestinationRegistry:
                 return live.stream_arn, live.effective_precision
         return None
 
+    # -- saved state --------------------------------------------------------------------------------
+    def export(self) -> dict[TableKey, list[Destination]]:
+        """Every table's destinations, transitions settled as of now (a monotonic deadline means
+        nothing in another process: what would have settled by then has, once loaded)."""
+        with self._lock:
+            for table in list(self._tables):
+                self._live(table)
+            return {table: list(entries) for table, entries in self._tables.items()}
+
+    def import_(self, tables: dict[TableKey, list[Destination]]) -> None:
+        now = self._clock()
+        with self._lock:
+            self._tables = {
+                table: [replace(d, settles_at=now) if d.settles_at is not None else d for d in entries]
+                for table, entries in tables.items()
+            }
+
     # -- API ----------------------------------------------------------------------------------------
     def enable(self, table: TableKey, stream_arn: str, precision: str | None = None,
                immediate: bool = False) -> Destination:

@@ -74,6 +74,17 @@ class DynamoDBKinesis(Extension):
         drained = self.queue.drained(timeout)
         return {"drained": drained, **self._counts()}
 
+    def save_state(self) -> dict[str, Any]:
+        # Taken before Kinesis is written (state/keeper.py), so a change is never in neither.
+        return {"destinations": self.registry.export() if self.registry else {},
+                "unfinished": self.queue.unfinished()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        if self.registry is not None:
+            self.registry.import_(state.get("destinations", {}))
+        if state.get("unfinished"):
+            self.queue.put(state["unfinished"])  # forwarded once the forwarder starts
+
     def _counts(self) -> dict[str, Any]:
         forwarder = self.forwarder
         return {

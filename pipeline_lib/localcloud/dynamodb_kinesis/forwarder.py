@@ -50,6 +50,7 @@ class ChangeQueue:
         self._max = max_size
         self._cond = threading.Condition()
         self._closed = False
+        self._taken: list[Change] = []  # handed to the forwarder, not yet finished (saved state)
         self.accepted = 0
         self.finished = 0
 
@@ -76,11 +77,13 @@ class ChangeQueue:
             time.sleep(linger)  # not cond.wait: every put would wake it again
         with self._cond:
             batch = [self._items.popleft() for _ in range(min(max_items, len(self._items)))]
+            self._taken.extend(batch)
             self._cond.notify_all()  # room for writers held back
             return batch
 
     def finish(self, n: int) -> None:
         with self._cond:
+            del self._taken[:n]
             self.finished += n
             self._cond.notify_all()
 
@@ -89,6 +92,12 @@ class ChangeQueue:
         with self._cond:
             target = self.accepted
             return self._cond.wait_for(lambda: self.finished >= target, timeout=max(0.0, timeout))
+
+    def unfinished(self) -> list[Change]:
+        """Every change accepted and not yet finished, oldest first (what a saved state keeps:
+        a change being forwarded may also reach Kinesis, a duplicate, never a loss)."""
+        with self._cond:
+            return [*self._taken, *self._items]
 
     def close(self) -> None:
         with self._cond:

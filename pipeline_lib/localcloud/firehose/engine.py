@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -95,6 +96,7 @@ class DeliveryEngine:
         )
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
+        self._cycle_lock = threading.Lock()  # held while a cycle moves records (see checkpoint)
         self._pending: list[InRecord] = []  # waiting for the Lambda processor's buffer
         self._pending_size = 0
         self._pending_since: float | None = None
@@ -161,6 +163,42 @@ class DeliveryEngine:
                 "failure": self.failure,
             }
 
+    # -- saved state (localcloud/state/) ---------------------------------------------------------
+    def checkpoint(self) -> dict[str, Any]:
+        """Between two cycles: where the source stands and every record read but not yet in S3
+        (pending for the processor, in partition and error buffers), copied."""
+        with self._cycle_lock, self._lock:
+            return {
+                "positions": dict(getattr(self.source, "positions", {}) or {}),
+                "pending": list(self._pending),
+                "buffers": [(k, replace(b, rows=list(b.rows))) for k, b in self._buffers.items()],
+                "errors": [(t, replace(b, rows=list(b.rows))) for t, b in self._errors.items()],
+                "totals": dict(self.metrics.totals),
+            }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take back a checkpoint before `start` (the source was built from its positions).
+        Buffer deadlines restart now: the time the cloud was down does not count."""
+        now = time.monotonic()
+        with self._lock:
+            self._pending = list(state.get("pending", []))
+            self._pending_size = sum(r.size() for r in self._pending)
+            self._pending_since = now if self._pending else None
+            for key, buffer in state.get("buffers", []):
+                self._buffers[key] = buffer
+                self._buffer_opened[key] = now
+            for output_type, buffer in state.get("errors", []):
+                self._errors[output_type] = buffer
+                self._error_opened[output_type] = now
+            # What was read but not in S3 holds the checkpoint again (committed_positions), so a
+            # crash after the restore re-reads it instead of skipping it.
+            for record in self._pending:
+                self._held[id(record)] = record
+            for _key, buffer in [*state.get("buffers", []), *state.get("errors", [])]:
+                for record in buffer.holds:
+                    self._held[id(record)] = record
+            self.metrics.totals.update(state.get("totals", {}))
+
     # -- the loop -------------------------------------------------------------------------------
     def _run(self) -> None:
         while True:
@@ -170,7 +208,8 @@ class DeliveryEngine:
                 target = self._flush_requested
             forced = target > self._flush_done
             try:
-                self._cycle(forced)
+                with self._cycle_lock:
+                    self._cycle(forced)
             except _Stopped:
                 return
             except InjectedCrash as exc:  # the services restart the stream from committed_positions()

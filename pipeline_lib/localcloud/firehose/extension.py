@@ -32,7 +32,8 @@ class FirehoseExtension(Extension):
         self._refused: dict[str, str] = {}  # streams that cannot run locally, ARN -> why
         self.restarts: dict[str, int] = {}  # engines restarted after an injected crash, by ARN
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
+        self._restored: dict[str, dict[str, Any]] = {}  # loaded checkpoints by ARN, until start
+        self._loaded = False
 
     # -- seams ----------------------------------------------------------------------------------
     def install(self) -> None:
@@ -40,9 +41,11 @@ class FirehoseExtension(Extension):
 
     # -- engines --------------------------------------------------------------------------------
     def start_engine(self, backend, delivery_stream_name: str,
-                     resume: DeliveryEngine | None = None) -> DeliveryEngine | None:
+                     resume: DeliveryEngine | None = None,
+                     restored: dict[str, Any] | None = None) -> DeliveryEngine | None:
         """Start the stream's engine; `resume`: the engine it replaces, whose source checkpoints
-        the new one continues from (a Kinesis source would otherwise skip what arrived between)."""
+        the new one continues from (a Kinesis source would otherwise skip what arrived between);
+        `restored`: a saved checkpoint (`DeliveryEngine.checkpoint`) it continues from instead."""
         description = backend.describe_delivery_stream(delivery_stream_name)["DeliveryStreamDescription"]
         try:
             config = parse_config(description)
@@ -52,13 +55,14 @@ class FirehoseExtension(Extension):
             self._refused[description["DeliveryStreamARN"]] = str(exc)
             return None
         roles = role_access.delivery_roles(description)
-        holder: dict[str, DeliveryEngine] = {}
         services = self._services(backend)
         iam = self._iam()
         if iam is not None:  # every call the stream makes as its roles is decided by their policies
             services = role_access.guarded(services, config, roles, iam)
-        engine = DeliveryEngine(config, self._source_for(config, resume, roles, iam), services)
-        holder["engine"] = engine
+        positions = restored.get("positions", {}) if restored is not None else None
+        engine = DeliveryEngine(config, self._source_for(config, resume, roles, iam, positions), services)
+        if restored is not None:
+            engine.restore(restored)
         with self._lock:
             old = self.engines.pop(config.arn, None)
             if old is not None:
@@ -104,15 +108,19 @@ class FirehoseExtension(Extension):
             return None
 
     def _source_for(self, config: StreamConfig, resume: DeliveryEngine | None = None,
-                    roles: "role_access.DeliveryRoles | None" = None, iam: Any = None):
+                    roles: "role_access.DeliveryRoles | None" = None, iam: Any = None,
+                    positions: dict[str, Any] | None = None):
+        """The stream's source: Kinesis from `positions` (a saved checkpoint) or from the
+        positions of the engine it replaces (`resume`), else from the start; or Direct PUT."""
         if config.source_stream_arn is None:
             return DirectPutSource()
         authorize = (role_access.source_check(iam, roles, config.source_stream_arn)
                      if iam is not None and roles is not None else None)
         previous = resume.source if resume is not None else None
-        if isinstance(previous, KinesisSource) and previous.stream_arn == config.source_stream_arn:
-            return KinesisSource(self.cloud, config.source_stream_arn, positions=previous.positions,
-                                 authorize=authorize)
+        if positions is None and isinstance(previous, KinesisSource) and previous.stream_arn == config.source_stream_arn:
+            positions = previous.positions
+        if positions is not None:
+            return KinesisSource(self.cloud, config.source_stream_arn, positions=positions, authorize=authorize)
         return KinesisSource(self.cloud, config.source_stream_arn, authorize=authorize)
 
     def _services(self, backend) -> Services:
@@ -168,14 +176,36 @@ class FirehoseExtension(Extension):
             buffer_wait=self.cloud.buffer_wait,
         )
 
+    # -- saved state (localcloud/state/) -----------------------------------------------------------
+    def save_state(self) -> dict[str, Any]:
+        with self._lock:
+            engines = list(self.engines.items())
+        return {arn: engine.checkpoint() for arn, engine in engines}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self._restored = dict(state)
+        self._loaded = True
+
+    def _start_restored(self) -> None:
+        """The engines of the delivery streams a loaded state holds, continuing from their
+        checkpoints (a stream without one starts as a new stream would)."""
+        if not self._loaded:
+            return
+        from ..moto_backends import backends
+
+        restored, self._restored = self._restored, {}
+        for found in backends("firehose"):
+            for name, stream in list(found.delivery_streams.items()):
+                self.start_engine(found, name, restored=restored.get(stream.delivery_stream_arn))
+
     # -- Extension API ----------------------------------------------------------------------------
     def start(self) -> None:
+        self._start_restored()
         # pyarrow.parquet takes about half a second to import: pay it now, not on the first delivery.
         threading.Thread(target=importlib.import_module, args=("pyarrow.parquet",), name="warm-parquet",
                          daemon=True).start()
 
     def stop(self) -> None:
-        self._stopping.set()
         with self._lock:
             engines = list(self.engines.values())
             self.engines.clear()

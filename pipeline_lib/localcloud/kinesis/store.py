@@ -111,6 +111,10 @@ class _StreamSignal:
         self.changed = threading.Condition(threading.Lock())
         self.count = 0
 
+    def __reduce__(self):
+        # Locks and waiters belong to the running process; a loaded stream starts a fresh signal.
+        return _StreamSignal, ()
+
     def bump(self, n: int = 1) -> None:
         with self.changed:
             self.count += n

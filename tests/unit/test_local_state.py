@@ -1,0 +1,130 @@
+"""The local cloud's state file and pickling (pipeline_lib/localcloud/state/): what loads, what is
+refused and why, and the runtime machinery a saved object gets back fresh."""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import defaultdict
+
+import pytest
+
+from pipeline_lib.localcloud.state import fileformat, pickling
+from pipeline_lib.localcloud.state.keeper import snapshot_path, valid_name
+
+
+def test_round_trip_and_no_temp_file_left(tmp_path):
+    path = tmp_path / "state" / "current.state"
+    fileformat.write_atomic(path, b"payload")
+    header, payload = fileformat.read(path)
+    assert payload == b"payload"
+    assert header.format == fileformat.FORMAT_VERSION
+    assert header.sha256 == hashlib.sha256(b"payload").hexdigest()
+    assert [p.name for p in path.parent.iterdir()] == ["current.state"]
+
+
+def test_a_crash_mid_save_leaves_the_previous_file(tmp_path):
+    path = tmp_path / "current.state"
+    fileformat.write_atomic(path, b"first")
+    # A save killed before its rename leaves only its temp file behind.
+    (tmp_path / ".current.state.999.tmp").write_bytes(fileformat.MAGIC + b'{"format": 1')
+    assert fileformat.read(path)[1] == b"first"
+
+
+def _rewrite_header(path, **changes):
+    data = path.read_bytes()
+    end = data.index(b"\n", len(fileformat.MAGIC))
+    header = json.loads(data[len(fileformat.MAGIC):end])
+    header.update(changes)
+    path.write_bytes(fileformat.MAGIC + json.dumps(header).encode() + data[end:])
+
+
+def test_an_older_format_is_refused_with_what_to_do(tmp_path):
+    path = tmp_path / "current.state"
+    fileformat.write_atomic(path, b"x")
+    _rewrite_header(path, format=fileformat.FORMAT_VERSION - 1)
+    with pytest.raises(fileformat.StateFileError) as caught:
+        fileformat.read(path)
+    message = str(caught.value)
+    assert "older version" in message and f"format {fileformat.FORMAT_VERSION - 1}" in message
+    assert "move" in message and str(path) in message
+
+
+def test_another_moto_version_is_refused(tmp_path):
+    path = tmp_path / "current.state"
+    fileformat.write_atomic(path, b"x")
+    _rewrite_header(path, moto="4.0.0")
+    with pytest.raises(fileformat.StateFileError, match="moto 4.0.0"):
+        fileformat.read(path)
+
+
+def test_a_damaged_file_is_refused(tmp_path):
+    path = tmp_path / "current.state"
+    fileformat.write_atomic(path, b"0123456789")
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(fileformat.StateFileError, match="damaged"):
+        fileformat.read(path)
+    path.write_bytes(path.read_bytes()[:-4])  # truncated
+    with pytest.raises(fileformat.StateFileError, match="damaged"):
+        fileformat.read(path)
+
+
+def test_a_foreign_file_is_refused(tmp_path):
+    path = tmp_path / "current.state"
+    path.write_bytes(b"\x80\x04not ours")
+    with pytest.raises(fileformat.StateFileError, match="not a local-cloud state file"):
+        fileformat.read(path)
+
+
+class _Holder:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.rlock = threading.RLock()
+        self.changed = threading.Condition()
+        self.done = threading.Event()
+        self.done.set()
+        self.thread = threading.Thread(target=print)
+        self.nested = defaultdict(lambda: defaultdict(dict))
+        self.nested["a"]["b"]["c"] = 1
+        self.items = {"k": [1, 2, 3]}
+
+
+class _Params(defaultdict):
+    """Like moto's ParameterDict: a defaultdict subclass whose constructor takes other arguments."""
+
+    def __init__(self, account_id, region_name):
+        super().__init__(list)
+        self.region_name = region_name
+
+
+def test_runtime_machinery_comes_back_fresh_and_data_intact():
+    holder = _Holder()
+    params = _Params("123456789012", "us-east-1")
+    params["p"].append("v1")
+    loaded, loaded_params = pickling.loads(pickling.dumps((holder, params)))
+    assert loaded.items == {"k": [1, 2, 3]}
+    assert loaded.lock.acquire(blocking=False)  # a fresh, unlocked lock
+    with loaded.changed:
+        loaded.changed.notify_all()
+    assert loaded.done.is_set() and loaded.thread is None
+    assert loaded.nested["a"]["b"] == {"c": 1}
+    assert loaded.nested["new"]["x"] == {}  # the factory still makes the same shape
+    assert type(loaded_params) is _Params and loaded_params.region_name == "us-east-1"
+    assert loaded_params["p"] == ["v1"] and loaded_params["q"] == []
+
+
+def test_unpicklable_objects_are_named():
+    where = pickling.find_unpicklable({"ok": 1, "bad": {"inner": (lambda: 1)}})
+    assert where and where[0].startswith("state['bad']['inner']")
+
+
+@pytest.mark.parametrize("name", ["", "../x", ".hidden", "a/b", "x" * 101])
+def test_snapshot_names_are_checked(tmp_path, name):
+    with pytest.raises(ValueError, match="snapshot name"):
+        snapshot_path(tmp_path, name)
+
+
+def test_a_good_snapshot_name():
+    assert valid_name("just-deployed_1.0") == "just-deployed_1.0"
