@@ -171,7 +171,10 @@ class DeliveryEngine:
             return {
                 "positions": dict(getattr(self.source, "positions", {}) or {}),
                 "pending": list(self._pending),
-                "buffers": [(k, replace(b, rows=list(b.rows))) for k, b in self._buffers.items()],
+                # Without their converter (it holds the role check's closures, and is rebuilt from the
+                # Glue table after a load: rows converted before a schema change saved across a
+                # down/up are written with the table's schema at that time).
+                "buffers": [(k, replace(b, rows=list(b.rows), converter=None)) for k, b in self._buffers.items()],
                 "errors": [(t, replace(b, rows=list(b.rows))) for t, b in self._errors.items()],
                 "totals": dict(self.metrics.totals),
             }
@@ -514,7 +517,7 @@ class DeliveryEngine:
         arrival = _dt(buffer.oldest_arrival_ms or _now_ms())
         prefix = self._prefix.evaluate(arrival=arrival, partition_keys=buffer.partition_keys)
         if self.config.conversion is not None:
-            body = (buffer.converter or self._converter).to_parquet(buffer.rows)
+            body = (buffer.converter or self._current_converter()[0]).to_parquet(buffer.rows)
             extension = self.config.file_extension if self.config.file_extension is not None else naming.default_extension(self.config.compression, parquet=True)
         else:
             body = b"".join(buffer.rows)
