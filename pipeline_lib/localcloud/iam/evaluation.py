@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
 __all__ = [
-    "ALLOW", "DENY", "Decision", "Identity", "conditions_hold", "decide", "evaluate_document",
+    "ALLOW", "DENY", "Decision", "Identity", "as_list", "conditions_hold", "decide", "evaluate_document", "matches_any",
     "statement_applies",
 ]
 
@@ -67,7 +67,7 @@ class Decision:
         return f"User: {identity.session_arn} is not authorized to perform: {self.action} on resource: {resource} {why}"
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
@@ -80,7 +80,7 @@ def _pattern(pattern: str, ignore_case: bool) -> "re.Pattern[str]":
     return re.compile(regex, (re.IGNORECASE | re.DOTALL) if ignore_case else re.DOTALL)
 
 
-def _matches_any(patterns: Iterable[Any], value: str, ignore_case: bool = False) -> bool:
+def matches_any(patterns: Iterable[Any], value: str, ignore_case: bool = False) -> bool:
     return any(_pattern(str(p), ignore_case).fullmatch(value) is not None for p in patterns)
 
 
@@ -90,7 +90,7 @@ def _condition_holds(operator: str, key: str, expected: Any, context: Mapping[st
     for prefix in ("ForAnyValue:", "ForAllValues:"):
         if op.startswith(prefix):
             op = op[len(prefix):]
-    wanted = [str(v) for v in _as_list(expected)]
+    wanted = [str(v) for v in as_list(expected)]
     # Condition keys are case-insensitive (values are not).
     present = {k.lower(): v for k, v in context.items()}
     if op == "Null":
@@ -98,7 +98,7 @@ def _condition_holds(operator: str, key: str, expected: Any, context: Mapping[st
         return all((v.lower() == "true") != there for v in wanted)
     if key.lower() not in present:
         return if_exists
-    values = [str(v) for v in _as_list(present[key.lower()])]
+    values = [str(v) for v in as_list(present[key.lower()])]
 
     def one(actual: str) -> bool:
         if op in ("StringEquals", "ArnEquals"):
@@ -110,9 +110,9 @@ def _condition_holds(operator: str, key: str, expected: Any, context: Mapping[st
         if op == "StringNotEqualsIgnoreCase":
             return actual.lower() not in (w.lower() for w in wanted)
         if op in ("StringLike", "ArnLike"):
-            return _matches_any(wanted, actual)
+            return matches_any(wanted, actual)
         if op in ("StringNotLike", "ArnNotLike"):
-            return not _matches_any(wanted, actual)
+            return not matches_any(wanted, actual)
         if op == "Bool":
             return actual.lower() in (w.lower() for w in wanted)
         compare = {
@@ -152,7 +152,7 @@ def _principal_matches(principal: Any, identity: Identity) -> bool:
         return True
     if not isinstance(principal, dict):
         return False
-    for value in _as_list(principal.get("AWS")):
+    for value in as_list(principal.get("AWS")):
         value = str(value)
         if value in ("*", identity.role_arn, identity.session_arn):
             return True
@@ -164,14 +164,14 @@ def statement_applies(statement: Mapping[str, Any], action: str, resource: str, 
     """Whether the statement matches the request. `identity` is given for resource policies,
     whose statements also have to name the caller."""
     if "NotAction" in statement:
-        if _matches_any(_as_list(statement["NotAction"]), action, ignore_case=True):
+        if matches_any(as_list(statement["NotAction"]), action, ignore_case=True):
             return False
-    elif not _matches_any(_as_list(statement.get("Action")), action, ignore_case=True):
+    elif not matches_any(as_list(statement.get("Action")), action, ignore_case=True):
         return False
     if "NotResource" in statement:
-        if _matches_any(_as_list(statement["NotResource"]), resource):
+        if matches_any(as_list(statement["NotResource"]), resource):
             return False
-    elif "Resource" in statement and not _matches_any(_as_list(statement["Resource"]), resource):
+    elif "Resource" in statement and not matches_any(as_list(statement["Resource"]), resource):
         return False
     elif "Resource" not in statement and identity is None:
         return False  # an identity-policy statement without Resource is invalid: it grants nothing
@@ -188,7 +188,7 @@ def evaluate_document(document: Mapping[str, Any], action: str, resource: str, c
                       identity: Identity | None = None) -> str | None:
     """ALLOW, DENY, or None when no statement of the document applies."""
     decision = None
-    for statement in _as_list(document.get("Statement")):
+    for statement in as_list(document.get("Statement")):
         if statement_applies(statement, action, resource, context, identity):
             if statement.get("Effect") == DENY:
                 return DENY
