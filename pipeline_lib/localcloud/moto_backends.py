@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 
 log = logging.getLogger(__name__)
 
-__all__ = ["backend", "backends", "holdings", "PARTITIONED"]
+__all__ = ["backend", "backends", "holdings", "stable_read", "PARTITIONED"]
 
 # Services whose backends moto keys by partition, not region.
 PARTITIONED = frozenset({"s3", "iam", "organizations", "route53", "cloudfront"})
@@ -53,6 +53,18 @@ def backend(service: str, account_id: str, region: str) -> Any:
 
         region = get_partition(region)
     return _backend_dict(service)[account_id][region]
+
+
+def stable_read(read: Callable[[], Any], attempts: int = 50) -> Any:
+    """Run a read of moto's dicts again if a request thread resized one mid-iteration (moto's
+    request threads change them without a lock the local cloud could take)."""
+    for _ in range(attempts - 1):
+        try:
+            return read()
+        except RuntimeError as exc:
+            if "changed size during iteration" not in str(exc) and "mutated during iteration" not in str(exc):
+                raise
+    return read()
 
 
 def backends(service: str) -> Iterator[Any]:

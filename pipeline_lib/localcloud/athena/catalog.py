@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from .storage import stable
+from ..moto_backends import stable_read
 
 __all__ = ["MotoGlueCatalog", "database_api", "matches", "table_metadata"]
 
@@ -21,7 +21,7 @@ class MotoGlueCatalog:
 
     # -- databases ---------------------------------------------------------------------------------
     def get_databases(self) -> list[dict]:
-        databases = stable(lambda: list(self._glue.databases.values()))
+        databases = stable_read(lambda: list(self._glue.databases.values()))
         return [copy.deepcopy(db.as_dict()) for db in databases]
 
     def get_database(self, name: str) -> dict | None:
@@ -43,7 +43,7 @@ class MotoGlueCatalog:
         db = self._glue.databases.get(database)
         if db is None:
             return []
-        tables = stable(lambda: list(db.tables.values()))
+        tables = stable_read(lambda: list(db.tables.values()))
         return [copy.deepcopy(table.as_dict()) for table in tables]
 
     def get_table(self, database: str, name: str) -> dict | None:
@@ -64,7 +64,7 @@ class MotoGlueCatalog:
         fake = self._table(database, table)
         if fake is None:
             return []
-        partitions = stable(lambda: list(fake.partitions.values()))
+        partitions = stable_read(lambda: list(fake.partitions.values()))
         return [copy.deepcopy(p.as_dict()) for p in partitions]
 
     def create_partitions(self, database: str, table: str, partition_inputs: list[dict]) -> None:

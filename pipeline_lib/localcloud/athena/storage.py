@@ -4,21 +4,11 @@ HTTP and no copy to disk; object bytes are read straight from moto's key buffers
 The moto internals used here are declared in `seams.build_seams` (expect)."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-__all__ = ["MotoS3Storage", "stable"]
+from ..moto_backends import stable_read
 
-
-def stable(read: Callable[[], Any], attempts: int = 50) -> Any:
-    """Run a read of moto's dicts again if a request thread resized one mid-iteration."""
-    for _ in range(attempts - 1):
-        try:
-            return read()
-        except RuntimeError as exc:
-            if "changed size during iteration" not in str(exc) and "mutated during iteration" not in str(exc):
-                raise
-    return read()
+__all__ = ["MotoS3Storage"]
 
 
 class MotoS3Storage:
@@ -51,7 +41,7 @@ class MotoS3Storage:
         from moto.s3.models import FakeKey
 
         fake_bucket = self._bucket(bucket)
-        items = stable(lambda: list(fake_bucket.keys.items()))  # latest version of each key
+        items = stable_read(lambda: list(fake_bucket.keys.items()))  # latest version of each key
         return sorted(
             (name, key.size) for name, key in items if name.startswith(prefix) and isinstance(key, FakeKey)
         )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from ..moto_backends import backend as moto_backend
+from ..moto_backends import stable_read
 from .classify import UnreadableFile
 from .config import CrawlerSpec
 from .crawl import CrawlCancelled
@@ -22,17 +23,6 @@ LOG_GROUP = "/aws-glue/crawlers"
 
 
 # -- reading moto's state ------------------------------------------------------------------------
-def _stable(read: Callable[[], Any], attempts: int = 50) -> Any:
-    """Run a read of moto's dicts, again if a request thread resized one mid-iteration."""
-    for _ in range(attempts - 1):
-        try:
-            return read()
-        except RuntimeError as exc:
-            if "changed size during iteration" not in str(exc) and "mutated during iteration" not in str(exc):
-                raise
-    return read()
-
-
 def crawler_spec(crawler: Any) -> CrawlerSpec:
     return CrawlerSpec.from_api(
         {
@@ -51,16 +41,16 @@ def catalog_snapshot(backend: Any, spec: CrawlerSpec) -> CatalogState:
     """Copies of the tables (and partitions) the crawl may touch."""
 
     def table_state(table: Any) -> TableState:
-        partitions = _stable(lambda: list(table.partitions.values()))
+        partitions = stable_read(lambda: list(table.partitions.values()))
         return TableState(
             table=copy_json(table.as_dict()),
             partitions={tuple(p.values): copy_json(p.as_dict()) for p in partitions},
         )
 
-    databases = _stable(lambda: dict(backend.databases))
+    databases = stable_read(lambda: dict(backend.databases))
     tables: dict[tuple[str, str], TableState] = {}
     if spec.s3_targets and spec.database in databases:
-        for name, table in _stable(lambda: list(databases[spec.database].tables.items())):
+        for name, table in stable_read(lambda: list(databases[spec.database].tables.items())):
             tables[(spec.database, name)] = table_state(table)
     for target in spec.catalog_targets:
         database = databases.get(target.database)
@@ -85,7 +75,7 @@ def list_objects(account_id: str, region: str, bucket: str, prefix: str) -> list
     from moto.s3.models import FakeKey
 
     fake_bucket = _bucket(account_id, region, bucket)
-    items = _stable(lambda: list(fake_bucket.keys.items()))  # moto's items() iterates a copy
+    items = stable_read(lambda: list(fake_bucket.keys.items()))  # moto's items() iterates a copy
     return [
         S3Object(bucket, name, key.size, key.last_modified)
         for name, key in items

@@ -1,21 +1,5 @@
-"""The Kinesis extension: the seams (seams.py) and an in-process reader API over moto's streams.
-
-Why: in moto 5.2.5 `Shard.put_record` takes the next sequence number from `list(records.keys())[-1]`
-(a copy of the whole shard on every put) and stores it without a lock. Concurrent PutRecords calls
-draw the same number and overwrite each other's record (records are lost), and every put costs
-O(records in the shard), so writes slow down as a shard fills. `Shard.get_records` scans the shard
-from its first record on every call, and AT_TIMESTAMP / describe copy it again.
-
-What changes (moto's public behaviour is kept: sequence numbers 1, 2, 3 ... per shard, shard
-iterators of every type, MillisBehindLatest, ApproximateArrivalTimestamp, MD5 hash-key routing):
-
-- each shard's records live in a `ShardLog`: append-only arrays under one lock per shard, so a put
-  is O(1) and atomic (number drawn and record stored together), GetRecords is a binary search plus
-  a slice, AT_TIMESTAMP is a binary search over arrival times (kept non-decreasing);
-- routing by hash key considers open shards only, with inclusive ending hash keys (as AWS does;
-  moto also matched closed parents after a split and missed the top hash key);
-- a per-stream lock orders routing against resharding, and a per-stream condition counts appended
-  records so in-process consumers can sleep until something arrives.
+"""The Kinesis extension: the seams (seams.py: why moto's shards are replaced by `ShardLog`s, and
+what changes) and an in-process reader API over moto's streams.
 
 In-process API (a contract: the Firehose engine and the DynamoDB→Kinesis forwarder use it)
 -------------------------------------------------------------------------------------------
