@@ -23,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from .. import protobuf
+
 __all__ = [
     "NULLABLE_CODES",
     "csv_bytes",
@@ -61,33 +63,15 @@ def engine_query_id(when: datetime | None = None, sequence: int = 0, rng: random
 
 
 # -- protobuf (proto3) encoding, the few wire types the metadata uses ------------------------------
-def _varint(value: int) -> bytes:
-    if value < 0:
-        value &= (1 << 64) - 1  # proto3 int32/int64 negatives are 10-byte varints
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _key(field: int, wire_type: int) -> bytes:
-    return _varint(field << 3 | wire_type)
-
-
 def _string(field: int, value: str) -> bytes:
     if not value:
         return b""
     data = value.encode("utf-8")
-    return _key(field, 2) + _varint(len(data)) + data
+    return protobuf.length_delimited(field, data)
 
 
 def _int(field: int, value: int) -> bytes:
-    return b"" if not value else _key(field, 0) + _varint(value)
+    return b"" if not value else protobuf.key(field, 0) + protobuf.varint(value)
 
 
 def _column(info: dict[str, Any]) -> bytes:
@@ -110,7 +94,7 @@ def metadata_bytes(engine_id: str, columns: Sequence[dict[str, Any]]) -> bytes:
     out = bytearray(_string(1, engine_id))
     for info in columns:
         body = _column(info)
-        out += _key(4, 2) + _varint(len(body)) + body
+        out += protobuf.length_delimited(4, body)
     return bytes(out)
 
 

@@ -26,6 +26,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from .. import protobuf
+
 KPL_MAGIC = b"\xf3\x89\x9a\xc2"
 MD5_LENGTH = 16
 MAX_SUB_RECORDS = 500
@@ -147,22 +149,6 @@ def deaggregate(data: bytes) -> list[bytes]:
     return [r.data for r in records]
 
 
-def _write_varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return _write_varint(number << 3 | 2) + _write_varint(len(payload)) + payload
-
-
 def aggregate(records: Iterable[bytes | tuple[str, bytes]], partition_key: str = "a") -> bytes:
     """A KPL-aggregated record (as the KPL writes it) holding `records`: bytes, or
     (partition key, bytes) pairs. For tests and local producers."""
@@ -171,9 +157,9 @@ def aggregate(records: Iterable[bytes | tuple[str, bytes]], partition_key: str =
     for item in records:
         key, data = item if isinstance(item, tuple) else (partition_key, item)
         index = keys.setdefault(key, len(keys))
-        record = _write_varint(1 << 3 | 0) + _write_varint(index) + _field(3, bytes(data))
-        body += _field(3, record)
-    message = b"".join(_field(1, k.encode("utf-8")) for k in keys) + bytes(body)
+        record = protobuf.key(1, 0) + protobuf.varint(index) + protobuf.length_delimited(3, bytes(data))
+        body += protobuf.length_delimited(3, record)
+    message = b"".join(protobuf.length_delimited(1, k.encode("utf-8")) for k in keys) + bytes(body)
     return KPL_MAGIC + message + hashlib.md5(message).digest()
 
 
