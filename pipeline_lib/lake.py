@@ -90,11 +90,14 @@ def raw_change(error_record: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def error_summary(record: dict[str, Any]) -> dict[str, Any]:
-    """One Firehose error record (as `error_records` returns it) with its raw data decoded."""
+    """One Firehose error record (as `error_records` returns it) with its raw data decoded.
+
+    Format-conversion failures carry their reason as `lastErrorCode`/`lastErrorMessage`; the other
+    kinds as `errorCode`/`errorMessage` (Firehose's two error-record shapes)."""
     row = {
         "kind": record.get("kind"),
-        "error_code": record.get("errorCode"),
-        "error_message": record.get("errorMessage"),
+        "error_code": record.get("errorCode", record.get("lastErrorCode")),
+        "error_message": record.get("errorMessage", record.get("lastErrorMessage")),
     }
     try:
         change = decode_change(base64.b64decode(record.get("rawData", "")))

@@ -94,10 +94,23 @@ def test_error_summary_decodes_the_raw_data() -> None:
 
 
 def test_error_summary_keeps_a_record_whose_data_is_not_a_change() -> None:
-    record = {"kind": "format-conversion-failed", "errorCode": "DataFormatConversion.X",
+    record = {"kind": "processing-failed", "errorCode": "Lambda.ProcessingFailedStatus",
               "rawData": base64.b64encode(b"plain text").decode()}
     row = lake.error_summary(record)
-    assert row["error_code"] == "DataFormatConversion.X" and row["event"] is None
+    assert row["error_code"] == "Lambda.ProcessingFailedStatus" and row["event"] is None
+
+
+def test_error_summary_reads_a_conversion_failure_s_last_error() -> None:
+    # The format-conversion-failed shape of Firehose's developer guide ("Record format conversion
+    # error handling"): the reason is in lastErrorCode/lastErrorMessage.
+    record = {"kind": "format-conversion-failed", "attemptsMade": 1, "arrivalTimestamp": 1700000000000,
+              "lastErrorCode": "DataFormatConversion.MalformedData",
+              "lastErrorMessage": "The input record is not valid JSON.",
+              "rawData": base64.b64encode(json.dumps(_change(new=NEW_IMAGE)).encode()).decode()}
+    row = lake.error_summary(record)
+    assert row["error_code"] == "DataFormatConversion.MalformedData"
+    assert row["error_message"] == "The input record is not valid JSON."
+    assert (row["event"], row["SK"]) == ("INSERT", "ORDER#o-0000001")
 
 
 # -- delivery stream settings -------------------------------------------------------------------
