@@ -12,13 +12,22 @@ from constructs import Construct
 
 from infra.nag import acknowledge, arn_finding
 
-LAKE_PREFIX = "data/"
+LAKE_ROOT = "data/"
 ERROR_PREFIX = "errors/"
-# Partition keys come from the enricher's `metadata.partitionKeys` (year/month/day of createdAt).
-DATA_PREFIX_EXPRESSION = (
-    f"{LAKE_PREFIX}year=!{{partitionKeyFromLambda:year}}/month=!{{partitionKeyFromLambda:month}}"
-    "/day=!{partitionKeyFromLambda:day}/"
-)
+
+
+def lake_prefix_for(table: str) -> str:
+    """Each Glue table reads its own folder: a stack redeployed with another schema (bring your own
+    data) must not read the objects an earlier table's delivery wrote."""
+    return f"{LAKE_ROOT}{table}/"
+
+
+def data_prefix_expression(lake_prefix: str) -> str:
+    """Partition keys come from the enricher's `metadata.partitionKeys` (year/month/day of createdAt)."""
+    return (f"{lake_prefix}year=!{{partitionKeyFromLambda:year}}/month=!{{partitionKeyFromLambda:month}}"
+            "/day=!{partitionKeyFromLambda:day}/")
+
+
 # Required with dynamic partitioning; must contain !{firehose:error-output-type}.
 ERROR_PREFIX_EXPRESSION = (
     f"{ERROR_PREFIX}!{{firehose:error-output-type}}/year=!{{timestamp:yyyy}}/month=!{{timestamp:MM}}/day=!{{timestamp:dd}}/"
@@ -46,11 +55,12 @@ class Delivery(Construct):
         glue_table_arn: str,
         glue_database_name: str,
         glue_table_name: str,
+        lake_prefix: str,
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, id_)
         self.delivery_stream_name = delivery_stream_name
-        self.lake_prefix = LAKE_PREFIX
+        self.lake_prefix = lake_prefix
         self.error_prefix = ERROR_PREFIX
         self._logs(delivery_stream_name, log_retention)
         policy = self._role(delivery_stream_name, source, lake, enricher, glue_catalog_arn, glue_database_arn,
@@ -121,7 +131,7 @@ class Delivery(Construct):
                 iam.PolicyStatement(
                     sid="LakeObjects",
                     actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-                    resources=[lake.arn_for_objects(f"{LAKE_PREFIX}*"), lake.arn_for_objects(f"{ERROR_PREFIX}*")],
+                    resources=[lake.arn_for_objects(f"{self.lake_prefix}*"), lake.arn_for_objects(f"{ERROR_PREFIX}*")],
                 ),
                 iam.PolicyStatement(
                     sid="DeliveryLogs",
@@ -146,7 +156,7 @@ class Delivery(Construct):
             "AwsSolutions-IAM5",
             "Firehose writes objects whose keys it generates (partition values, timestamps, uuids) "
             "under the lake's data/ and errors/ prefixes only.",
-            applies_to=[arn_finding(lake, f"/{LAKE_PREFIX}*"), arn_finding(lake, f"/{ERROR_PREFIX}*")],
+            applies_to=[arn_finding(lake, f"/{self.lake_prefix}*"), arn_finding(lake, f"/{ERROR_PREFIX}*")],
         )
         return policy
 
@@ -182,7 +192,7 @@ class Delivery(Construct):
         return firehose.CfnDeliveryStream.ExtendedS3DestinationConfigurationProperty(
             bucket_arn=lake.bucket_arn,
             role_arn=self.role.role_arn,
-            prefix=DATA_PREFIX_EXPRESSION,
+            prefix=data_prefix_expression(self.lake_prefix),
             error_output_prefix=ERROR_PREFIX_EXPRESSION,
             buffering_hints=firehose.CfnDeliveryStream.BufferingHintsProperty(
                 size_in_m_bs=BUFFER_SIZE_MB, interval_in_seconds=BUFFER_INTERVAL_S

@@ -11,7 +11,7 @@ from constructs import Construct
 
 from infra.constructs.catalog import Catalog
 from infra.constructs.dataset import Dataset
-from infra.constructs.delivery import LAKE_PREFIX, Delivery
+from infra.constructs.delivery import Delivery, lake_prefix_for
 from infra.constructs.orchestration import Orchestration, PipelineFunctions
 from infra.constructs.storage import Storage
 from infra.constructs.table_stream import TableStream
@@ -39,6 +39,7 @@ class WorkbenchStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, id_, **kwargs)
         storage = Storage(self, "Storage")
+        lake_prefix = lake_prefix_for(schema.table)
         table_stream = TableStream(self, "TableStream")
         functions = PipelineFunctions(self, "Functions", asset_dir=lambda_asset_dir, log_retention=LOG_RETENTION)
         catalog = Catalog(
@@ -46,7 +47,7 @@ class WorkbenchStack(cdk.Stack):
             "Catalog",
             lake=storage.lake,
             schema=schema,
-            lake_prefix=LAKE_PREFIX,  # the table points where Firehose writes
+            lake_prefix=lake_prefix,  # the table points where Firehose writes
             athena_results_prefix=ATHENA_RESULTS_PREFIX,
             database_name=GLUE_DATABASE_NAME,
             crawler_name=CRAWLER_NAME,
@@ -64,6 +65,7 @@ class WorkbenchStack(cdk.Stack):
             glue_table_arn=catalog.table_arn,
             glue_database_name=catalog.database_name,
             glue_table_name=catalog.table_name,
+            lake_prefix=lake_prefix,
             log_retention=LOG_RETENTION,
         )
         # Firehose reads the schema from the table when the stream is created.

@@ -75,7 +75,7 @@ def test_output_values(template):
     _, workgroup = only(template, "AWS::Athena::WorkGroup")
     assert out["DataSetKey"] == "dataset/items.jsonl"
     assert out["ChangeSetKey"] == "dataset/changes.jsonl"
-    assert out["LakePrefix"] == "data/"
+    assert out["LakePrefix"] == f"data/{schema.table}/"
     assert out["ErrorPrefix"] == "errors/"
     assert out["GlueDatabaseName"] == "cdc_lake"
     assert out["GlueTableName"] == schema.table
@@ -158,8 +158,9 @@ def test_firehose_delivery_stream(template):
     assert props["DeliveryStreamType"] == "KinesisStreamAsSource"
     assert props["KinesisStreamSourceConfiguration"]["KinesisStreamARN"] == {"Fn::GetAtt": [stream_id, "Arn"]}
     s3 = props["ExtendedS3DestinationConfiguration"]
+    # Each table has its own folder under data/ (a redeploy with another schema reads only its own).
     assert s3["Prefix"] == (
-        "data/year=!{partitionKeyFromLambda:year}/month=!{partitionKeyFromLambda:month}/day=!{partitionKeyFromLambda:day}/"
+        f"data/{schema.table}/" + "year=!{partitionKeyFromLambda:year}/month=!{partitionKeyFromLambda:month}/day=!{partitionKeyFromLambda:day}/"
     )
     assert s3["ErrorOutputPrefix"] == (
         "errors/!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
@@ -230,7 +231,7 @@ def test_glue_table_columns_come_from_schema_json(template):
     assert [c["Name"] for c in table_input["PartitionKeys"]] == ["year", "month", "day"]
     assert all(c["Type"] == "string" for c in table_input["PartitionKeys"])
     assert table_input["Name"] == schema.table and table_input["TableType"] == "EXTERNAL_TABLE"
-    assert render(sd["Location"]) == f"s3://<{lake_id}>/data/"
+    assert render(sd["Location"]) == f"s3://<{lake_id}>/data/{schema.table}/"
     assert sd["SerdeInfo"]["SerializationLibrary"] == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
     assert sd["InputFormat"] == "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
     assert sd["OutputFormat"] == "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"

@@ -277,3 +277,28 @@ def test_demo_prints_the_summary_and_writes_the_report(own_cloud, tmp_path: Path
     document = report.read_text(encoding="utf-8")
     assert document.count('src="data:image/png;base64,') == 3  # self-contained: the plots are inside
     assert "Rows per partition" in document and "Write to queryable latency" in document
+
+
+def test_a_second_data_set_reads_only_its_own_rows(own_cloud, tmp_path: Path) -> None:
+    """Last in this module (it redeploys the stack with another schema): on a stack whose lake
+    already holds other tables' objects (the counties above, the demo's changes), a new data set's
+    table reads only the rows its own delivery wrote: each table has its own lake folder."""
+    running, session = own_cloud
+    path = tmp_path / "harbours.csv"
+    path.write_text("Port,Country,Berths,Opened\nRotterdam,NL,80,2019-05-01\nHamburg,DE,60,2019-05-02\n"
+                    "Antwerp,BE,70,2019-05-02\n", encoding="utf-8")
+    result = _cli(running.endpoint, "run", "--data", str(path), "--pk", "PORT#{Port}", "--sk", "COUNTRY#{Country}",
+                  "--created-at", "Opened", "--poll-seconds", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    from pipeline_lib.stack import outputs
+
+    out = outputs(boto3_session=session)
+    assert out["GlueTableName"] == "harbours" and out["LakePrefix"] == "data/harbours/"
+    counted = query.run_query("SELECT count(*) AS n, count(port) AS named FROM harbours",
+                              database=out["GlueDatabaseName"], workgroup=out["AthenaWorkGroupName"],
+                              boto3_session=session).frame
+    assert (int(counted["n"][0]), int(counted["named"][0])) == (3, 3)
+    # The earlier tables' objects are still in the lake, in their own folders.
+    keys = [o["Key"] for page in session.client("s3").get_paginator("list_objects_v2").paginate(
+        Bucket=out["LakeBucketName"], Prefix="data/") for o in page.get("Contents", [])]
+    assert {k.split("/")[1] for k in keys} >= {"counties_2024", "harbours"}
