@@ -110,7 +110,8 @@ class Binder:
 
     # -- pass 2: read the data (after analysis: columns are qualified) --------------------------
     def load(self, stmt: exp.Expression) -> None:
-        star = any(isinstance(s, exp.Star) for s in stmt.find_all(exp.Star))
+        # A star left after qualification reads every column; count(*)'s star names none.
+        star = any(not isinstance(s.parent, exp.Count) for s in stmt.find_all(exp.Star))
         names = {c.name.lower() for c in stmt.find_all(exp.Column)}
         names |= {i.name.lower() for i in stmt.find_all(exp.Identifier)}
         tables = {t.name: t for t in stmt.find_all(exp.Table)}
