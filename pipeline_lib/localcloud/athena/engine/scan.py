@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.parquet as pq  # at import (the engine is warmed at the cloud's start), not in the first scan
 
 from pipeline_lib import schema
 
@@ -135,8 +136,6 @@ class _FooterSchemas:
         return body[-8 - length:] if length + 12 <= len(body) else None
 
     def schema(self, body: bytes) -> pa.Schema:
-        import pyarrow.parquet as pq
-
         footer = self.footer(body)
         if footer is not None:
             with self._lock:
