@@ -40,7 +40,7 @@ from .errors import AthenaQueryError, MalformedQuery
 from .outcome import ColumnInfo, QueryOutcome
 from .parse import parse_check, statement_type
 from .protocols import Catalog, PreparedStatements, Storage
-from .query import Query
+from .query import Query, warm_up
 
 __all__ = ["AthenaQueryError", "Catalog", "ColumnInfo", "MalformedQuery", "PreparedStatements", "Query",
-           "QueryOutcome", "Storage", "parse_check", "statement_type"]
+           "QueryOutcome", "Storage", "parse_check", "statement_type", "warm_up"]

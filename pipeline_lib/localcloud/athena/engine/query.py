@@ -21,10 +21,19 @@ from .resolve import Binder
 from .compile_query import compile_select_cached
 from .transpile import substitute_parameters
 
-__all__ = ["Query"]
+__all__ = ["Query", "warm_up"]
 
 # The engine's DuckDB database (macros only, no data): shared by queries, each on its own connection.
 _DATABASE = functions.SharedDatabase()
+
+
+def warm_up() -> None:
+    """Pay now what the first queries would: the shared DuckDB database (its macros), and pyarrow's
+    first conversion of Python values (partition values), which imports pandas (~0.5 s)."""
+    import pyarrow as pa
+
+    pa.array(["warm"], pa.string())
+    _DATABASE.connect().close()
 
 
 class Query:
