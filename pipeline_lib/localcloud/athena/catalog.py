@@ -67,6 +67,15 @@ class MotoGlueCatalog:
         partitions = stable_read(lambda: list(fake.partitions.values()))
         return [copy.deepcopy(p.as_dict()) for p in partitions]
 
+    def partition_locations(self, database: str, table: str) -> list[tuple[list[str], str]]:
+        """Each partition's values and location, read from moto's partition input without copying
+        the rest (a scan asks for them per query; `get_partitions` deep-copies whole partitions)."""
+        fake = self._table(database, table)
+        if fake is None:
+            return []
+        inputs = stable_read(lambda: [p.partition_input for p in fake.partitions.values()])
+        return [(list(i.get("Values") or []), (i.get("StorageDescriptor") or {}).get("Location") or "") for i in inputs]
+
     def create_partitions(self, database: str, table: str, partition_inputs: list[dict]) -> None:
         for partition_input in partition_inputs:
             self._glue.create_partition(database, table, copy.deepcopy(partition_input))

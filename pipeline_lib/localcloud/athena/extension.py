@@ -26,12 +26,14 @@ class AthenaExtension(Extension):
         self.seams.apply()
 
     def start(self) -> None:
-        # DuckDB and sqlglot take a while to import: pay it now, not on the first query.
+        # DuckDB and sqlglot take a while to import (and more is loaded on first use): pay it now,
+        # not on the first query (awswrangler polls a second later when a query takes > 250 ms).
         import threading
 
         def warm() -> None:
             try:
-                from . import engine  # noqa: F401
+                from .engine import warm_up
+                warm_up()
             except Exception:  # the first query reports a broken engine; warming must not
                 pass
 

@@ -21,12 +21,13 @@ attributes ``name / type / description / parameters``;
 ``moto.glue.models.glue_backends``, ``GlueBackend.create_database / delete_database /
 create_table / update_table / delete_table / create_partition / get_table / databases``,
 ``FakeDatabase.as_dict``, ``FakeTable.as_dict / delete_partition / partitions``,
-``FakePartition.as_dict``; ``moto.s3.models.s3_backends``, ``S3Backend.get_bucket / put_object /
+``FakePartition.as_dict / partition_input``; ``moto.s3.models.s3_backends``, ``S3Backend.get_bucket / put_object /
 delete_object``, ``FakeKey`` (``size / lock / _value_buffer``) and ``FakeBucket.keys``;
 ``moto.cloudwatch.models.cloudwatch_backends`` and ``CloudWatchBackend.put_metric_data`` (AWS/Athena
 metrics); ``BaseResponse.current_account / region / body`` of the request. Signatures and module
-attributes are checked by the SeamSet; instance attributes, which no signature shows, by the
-integration tests (tests/integration/test_athena_*.py).
+attributes are checked by the SeamSet, and so are the instance attributes the catalog and storage
+adapters read (`SeamSet.reads`); the rest (work groups', data catalogs') by the integration tests
+(tests/integration/test_athena_*.py).
 """
 from __future__ import annotations
 
@@ -147,4 +148,11 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
         for name in names:
             seams.expect(module, name)
     seams.expect(BaseResponse, "setup_class")
+    # Instance attributes the catalog and storage adapters read (catalog.py, storage.py).
+    seams.reads(glue_models.GlueBackend, "databases")
+    seams.reads(glue_models.FakeDatabase, "tables")
+    seams.reads(glue_models.FakeTable, "partitions")
+    seams.reads(glue_models.FakePartition, "partition_input")
+    seams.reads(s3_models.FakeBucket, "keys")
+    seams.reads(s3_models.FakeKey, "size", "lock", "_value_buffer")
     return seams

@@ -8,8 +8,10 @@ Module map
               by WHERE conjuncts, data handed to DuckDB; information_schema tables from the catalog
 - resolve_views  Athena's Presto view encoding ('/* Presto View: <base64 JSON> */')
 - information_schema  schemata, tables, columns, views; Glue types in Trino's spelling
-- scan        partitions (catalog or projection, never S3 listings), objects under a location,
-              Parquet as a DuckDB read_parquet over in-memory bytes (memfs), text formats as Arrow
+- scan        partitions (catalog or projection, never S3 listings), objects under a location
+              (one listing per bucket for all of a table's partitions), Parquet as a DuckDB
+              read_parquet over in-memory bytes (memfs; schemas remembered by footer, bounded),
+              text formats as Arrow
 - formats     which format a table is; JSON lines / delimited / OpenCSV objects -> Arrow
 - projection  partition projection (integer, date, enum, injected; storage.location.template)
 - memfs       the fsspec filesystem DuckDB reads the fetched Parquet bytes through
@@ -18,8 +20,9 @@ Module map
 - functions   DuckDB macros / Python UDFs for Trino functions; the shared DuckDB database
 - execute     running a SELECT; DuckDB errors -> Athena errors; result columns -> Athena types
 - compile_query  a query expression bound, typed, translated and run (what SELECT, CTAS, INSERT,
-              UNLOAD, EXPLAIN and views share); below the statement modules, so imports flow
-              query -> statements -> ddl/dml/show -> compile_query
+              UNLOAD, EXPLAIN and views share); a SELECT's compilation remembered (bounded) while
+              the catalog answers its lookups alike, the data read afresh every run; below the
+              statement modules, so imports flow query -> statements -> ddl/dml/show -> compile_query
 - types       Glue <-> Arrow <-> DuckDB <-> Athena type names
 - render      values as Athena's varchar (1.0E20, [1, 2], {a=1}, {x=1, y=2}, timestamps .fff)
 - statements  dispatch of non-SELECT statements inside an undo log (changes)
@@ -40,7 +43,7 @@ from .errors import AthenaQueryError, MalformedQuery
 from .outcome import ColumnInfo, QueryOutcome
 from .parse import parse_check, statement_type
 from .protocols import Catalog, PreparedStatements, Storage
-from .query import Query
+from .query import Query, warm_up
 
 __all__ = ["AthenaQueryError", "Catalog", "ColumnInfo", "MalformedQuery", "PreparedStatements", "Query",
-           "QueryOutcome", "Storage", "parse_check", "statement_type"]
+           "QueryOutcome", "Storage", "parse_check", "statement_type", "warm_up"]

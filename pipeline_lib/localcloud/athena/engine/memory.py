@@ -110,6 +110,10 @@ class MemoryCatalog:
     def get_partitions(self, database: str, table: str) -> list[dict]:
         return copy.deepcopy(self.partitions.get((database, table), []))
 
+    def partition_locations(self, database: str, table: str) -> list[tuple[list[str], str]]:
+        return [(list(p["Values"]), (p.get("StorageDescriptor") or {}).get("Location") or "")
+                for p in self.partitions.get((database, table), [])]
+
     def create_partitions(self, database: str, table: str, partition_inputs: list[dict]) -> None:
         parts = self.partitions.setdefault((database, table), [])
         existing = {tuple(p["Values"]) for p in parts}

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections import OrderedDict
 
 import sqlglot
 from sqlglot import exp
@@ -129,6 +131,41 @@ def parse(sql: str) -> list[exp.Expression]:
     return statements
 
 
+class _Accepted:
+    """Texts that parsed, the most recently checked kept up to `limit` characters in all: a client
+    that runs the same statements again (a dashboard, a poll) is not parsed again on every call."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._held = 0
+        self._texts: "OrderedDict[str, None]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, sql: str) -> bool:
+        with self._lock:
+            if sql in self._texts:
+                self._texts.move_to_end(sql)
+                return True
+        return False
+
+    def add(self, sql: str) -> None:
+        if len(sql) > self._limit:
+            return
+        with self._lock:
+            if sql not in self._texts:
+                self._texts[sql] = None
+                self._held += len(sql)
+            while self._held > self._limit:
+                dropped, _ = self._texts.popitem(last=False)
+                self._held -= len(dropped)
+
+
+_ACCEPTED = _Accepted(1_000_000)
+
+
 def parse_check(sql: str) -> None:
     """Raise MalformedQuery if StartQueryExecution would refuse the text."""
+    if sql in _ACCEPTED:
+        return
     parse(sql)
+    _ACCEPTED.add(sql)

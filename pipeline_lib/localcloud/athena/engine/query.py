@@ -18,13 +18,22 @@ from .execute import map_duckdb_error, run_select
 from .outcome import QueryOutcome
 from .parse import classify, parse, statement_type
 from .resolve import Binder
-from .compile_query import compile_select
+from .compile_query import compile_select_cached
 from .transpile import substitute_parameters
 
-__all__ = ["Query"]
+__all__ = ["Query", "warm_up"]
 
 # The engine's DuckDB database (macros only, no data): shared by queries, each on its own connection.
 _DATABASE = functions.SharedDatabase()
+
+
+def warm_up() -> None:
+    """Pay now what the first queries would: the shared DuckDB database (its macros), and pyarrow's
+    first conversion of Python values (partition values), which imports pandas (~0.5 s)."""
+    import pyarrow as pa
+
+    pa.array(["warm"], pa.string())
+    _DATABASE.connect().close()
 
 
 class Query:
@@ -77,15 +86,18 @@ class Query:
             kind = classify(self.sql)
             if kind in ("execute", "prepare", "deallocate"):
                 raise not_supported(f"A prepared {kind.upper()} statement")
-        (stmt,) = parse(self.sql)
         stype = statement_type(self.sql)
-        if kind not in statements.RAW_KINDS:
-            stmt = substitute_parameters(stmt, self.params)
+        if kind == "select":
+            stmt = None  # parsed by the compilation, unless it is remembered
+        else:
+            (stmt,) = parse(self.sql)
+            if kind not in statements.RAW_KINDS:
+                stmt = substitute_parameters(stmt, self.params)
         self._check_cancelled()
         con = self._connection()
         try:
             if kind == "select":
-                return self._select(con, stmt, stype)
+                return self._select(con, stype)
             return statements.run(self, con, stmt, kind, stype)
         except duckdb.InterruptException:
             raise AthenaQueryError("USER_CANCELLED", "Query was cancelled by user") from None
@@ -109,11 +121,18 @@ class Query:
         self._binders.append(binder)
         return binder
 
-    def _select(self, con, stmt, stype) -> QueryOutcome:
+    def _statement(self) -> exp.Query:
+        (stmt,) = parse(self.sql)
         if not isinstance(stmt, exp.Query):
             raise not_supported(f"Statement {type(stmt).__name__}")
+        return substitute_parameters(stmt, self.params)
+
+    def _select(self, con, stype) -> QueryOutcome:
         binder = self.binder(con)
-        sql, original, zones = compile_select(stmt, binder, self.database)
+        # The compilation depends on the text, its parameters, the database context and catalog
+        # (and on the catalog's answers, which the cache checks).
+        key = (self.sql, tuple(self.params or ()), self.database, self.catalog_name)
+        sql, original, zones = compile_select_cached(key, self._statement, binder, self.database)
         self._check_cancelled()
         table, columns = run_select(con, sql, original, zones)
         return QueryOutcome(statement_type=stype, result_format="csv", columns=columns, table=table,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
@@ -23,7 +24,22 @@ from .projection import is_projected
 from .resolve_views import decode_view
 from .types import arrow_schema_to_duckdb, glue_to_arrow
 
-__all__ = ["Binder"]
+__all__ = ["Binder", "TableRead"]
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """What a statement reads of one table occurrence, decided from the analysed statement alone
+    (so a compiled statement can read again without analysing again): the registered name, the Glue
+    table, the data columns (None: all) and partition columns (None: all) it needs, and its WHERE
+    conjuncts on partition columns (copies, taken before Trino's semantics are applied)."""
+
+    reg: str
+    glue: dict
+    name: TableName
+    columns: list[str] | None
+    partition_columns: list[str] | None
+    predicates: tuple[exp.Expression, ...]
 
 def _conjuncts(where: exp.Expression | None) -> list[exp.Expression]:
     if where is None:
@@ -47,8 +63,9 @@ class Binder:
         self._n = 0
         self._blobs = blobs
         self._prefix = f"{uuid.uuid4().hex}/"
-        self._pending: list[tuple[str, dict, TableName, exp.Table]] = []
+        self._pending: list[tuple[str, dict, TableName]] = []
         self.scans: list[tuple[str, str]] = []  # (name, DuckDB SELECT) of the Parquet tables loaded
+        self.cacheable = True  # False once a table whose rows come with the analysis is bound
 
     def _blob_sink(self, path: str, body: bytes) -> str:
         return self._blobs.put(self._prefix + path, body)
@@ -76,6 +93,7 @@ class Binder:
                 self._n += 1
                 reg = f"__t{self._n}"
                 self.con.register(reg, data)
+                self.cacheable = False  # its rows are registered here, as the catalog is now
                 self.schema[reg] = arrow_schema_to_duckdb(data.schema)
                 table.replace(exp.Table(this=exp.to_identifier(reg),
                                         alias=exp.TableAlias(this=exp.to_identifier(table.alias or name.name))))
@@ -110,31 +128,47 @@ class Binder:
 
     # -- pass 2: read the data (after analysis: columns are qualified) --------------------------
     def load(self, stmt: exp.Expression) -> None:
-        star = any(isinstance(s, exp.Star) for s in stmt.find_all(exp.Star))
+        self.read(self.plan(stmt))
+
+    def plan(self, stmt: exp.Expression) -> list[TableRead]:
+        """What to read of each table the analysed statement uses."""
+        # A star left after qualification reads every column; count(*)'s star names none.
+        star = any(not isinstance(s.parent, exp.Count) for s in stmt.find_all(exp.Star))
         names = {c.name.lower() for c in stmt.find_all(exp.Column)}
         names |= {i.name.lower() for i in stmt.find_all(exp.Identifier)}
         tables = {t.name: t for t in stmt.find_all(exp.Table)}
+        plans = []
         for reg, glue, name in self._pending:
             node = tables.get(reg)
+            if node is None:
+                continue
             data_names = [c for c, _ in table_columns(glue)]
             wanted = sorted(n for n in names if n in set(data_names))
             if not wanted and data_names:
                 wanted = data_names[:1]  # row counts need one column
-            if node is None:
-                continue
+            keys = partition_keys(glue)
+            predicates = self._partition_predicates(node, {k for k, _ in keys}) if keys else []
+            plans.append(TableRead(reg, glue, name, None if star else wanted,
+                                   None if star else [k for k, _ in keys if k in names],
+                                   tuple(p.copy() for p in predicates)))
+        self._pending = []
+        return plans
+
+    def read(self, plans: list[TableRead]) -> None:
+        """Read each table as planned: its partitions now (pruned), its objects now."""
+        for plan in plans:
             if self.cancelled.is_set():
                 raise AthenaQueryError("USER_CANCELLED", "Query was cancelled by user")
+            glue, name, reg = plan.glue, plan.name, plan.reg
             keys = partition_keys(glue)
             partitions = None
             if keys:
-                predicates = self._partition_predicates(node, {k for k, _ in keys})
+                predicates = list(plan.predicates)
                 injected = self._injected(predicates) if is_projected(glue) else {}
                 partitions = table_partitions(self.catalog, name.database, name.name, glue, injected)
                 partitions = self._prune(keys, partitions, predicates)
-            result = scan_table(glue, storage=self.storage, columns=None if star else wanted,
-                                partitions=partitions,
-                                partition_columns=None if star else [k for k, _ in keys if k in names],
-                                blob_sink=self._blob_sink, name=reg)
+            result = scan_table(glue, storage=self.storage, columns=plan.columns, partitions=partitions,
+                                partition_columns=plan.partition_columns, blob_sink=self._blob_sink, name=reg)
             self.bytes_read += result.bytes_read
             self.files_read += result.files
             if result.sql is not None:
@@ -144,7 +178,6 @@ class Binder:
             else:  # no objects: the declared columns, no rows
                 cols = table_columns(glue) + partition_keys(glue)
                 self.con.register(reg, pa.schema([pa.field(n, glue_to_arrow(t)) for n, t in cols]).empty_table())
-        self._pending = []
 
     def with_scans(self, sql: str) -> str:
         """`sql` (the translated statement) with the Parquet scans it reads as leading CTEs, so

@@ -6,10 +6,15 @@ Only the objects actually read count towards data scanned, as in Athena.
 
 from __future__ import annotations
 
+import os
+import threading
+from bisect import bisect_left
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.parquet as pq  # at import (the engine is warmed at the cloud's start), not in the first scan
 
 from pipeline_lib import schema
 
@@ -19,7 +24,7 @@ from .projection import is_projected, projected_partitions
 from .types import glue_to_arrow
 
 __all__ = ["ScanResult", "table_columns", "partition_keys", "table_partitions", "partition_values_table",
-           "scan_table", "split_uri", "list_data_objects"]
+           "scan_table", "split_uri", "list_data_objects", "list_data_objects_under", "parquet_schema"]
 
 HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
@@ -52,10 +57,7 @@ def table_partitions(catalog, database: str, name: str, table: dict,
     """[(values, location)]: projection if enabled, else the catalog's partitions."""
     if is_projected(table):
         return projected_partitions(table, injected or {})
-    out = []
-    for p in catalog.get_partitions(database, name):
-        loc = (p.get("StorageDescriptor") or {}).get("Location") or ""
-        out.append((list(p["Values"]), loc))
+    out = catalog.partition_locations(database, name)
     out.sort(key=lambda vl: vl[0])
     return out
 
@@ -70,18 +72,96 @@ def partition_values_table(keys: list[tuple[str, str]], parts: list[list[str]]) 
     return pa.Table.from_arrays(arrays, names=[k for k, _ in keys]) if keys else pa.table({})
 
 
-def list_data_objects(storage, location: str) -> list[tuple[str, int]]:
-    """Data objects under a location: Hive skips names starting with '_' or '.' and folder markers."""
+def _folder(location: str) -> tuple[str, str]:
     bucket, prefix = split_uri(location)
     if prefix and not prefix.endswith("/"):
         prefix += "/"
+    return bucket, prefix
+
+
+def _data_objects(bucket: str, prefix: str, listed) -> list[tuple[str, int]]:
+    """Hive skips names starting with '_' or '.' and folder markers."""
     out = []
-    for key, size in storage.list_objects(bucket, prefix):
+    for key, size in listed:
         rel = key[len(prefix):]
         if not rel or key.endswith("/") or any(part.startswith(("_", ".")) for part in rel.split("/")):
             continue
         out.append((f"s3://{bucket}/{key}", size))
     return out
+
+
+def list_data_objects(storage, location: str) -> list[tuple[str, int]]:
+    """Data objects under a location."""
+    bucket, prefix = _folder(location)
+    return _data_objects(bucket, prefix, storage.list_objects(bucket, prefix))
+
+
+def list_data_objects_under(storage, locations: list[str]) -> list[list[tuple[str, int]]]:
+    """`list_data_objects` of each location, with one listing per bucket (a table's partitions share
+    its folder: listing the bucket once per partition would cost partitions x objects)."""
+    folders = [_folder(location) for location in locations]
+    by_bucket: dict[str, list[int]] = {}
+    for i, (bucket, _) in enumerate(folders):
+        by_bucket.setdefault(bucket, []).append(i)
+    out: list[list[tuple[str, int]]] = [[] for _ in locations]
+    for bucket, indexes in by_bucket.items():
+        prefixes = [folders[i][1] for i in indexes]
+        listed = storage.list_objects(bucket, os.path.commonprefix(prefixes))  # sorted by key
+        keys = [key for key, _ in listed]
+        for i, prefix in zip(indexes, prefixes):
+            start = end = bisect_left(keys, prefix)  # the keys under a prefix are contiguous
+            while end < len(keys) and keys[end].startswith(prefix):
+                end += 1
+            out[i] = _data_objects(bucket, prefix, listed[start:end])
+    return out
+
+
+class _FooterSchemas:
+    """Parquet schemas already read, keyed by the footer they were read from (the footer is the
+    file's whole metadata, so a rewritten object with another schema has another key: never stale).
+    At most `limit` bytes of footers are kept, the least recently used dropped first."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._held = 0
+        self._schemas: "OrderedDict[bytes, pa.Schema]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def footer(body: bytes) -> bytes | None:
+        """The footer (metadata, its length, the magic), or None when `body` does not end as Parquet."""
+        if len(body) < 12 or body[-4:] != b"PAR1":
+            return None
+        length = int.from_bytes(body[-8:-4], "little")
+        return body[-8 - length:] if length + 12 <= len(body) else None
+
+    def schema(self, body: bytes) -> pa.Schema:
+        footer = self.footer(body)
+        if footer is not None:
+            with self._lock:
+                found = self._schemas.get(footer)
+                if found is not None:
+                    self._schemas.move_to_end(footer)
+                    return found
+        found = pq.read_schema(pa.BufferReader(body))
+        if footer is not None and len(footer) <= self._limit:
+            with self._lock:
+                if footer not in self._schemas:
+                    self._schemas[footer] = found
+                    self._held += len(footer)
+                while self._held > self._limit:
+                    dropped, _ = self._schemas.popitem(last=False)
+                    self._held -= len(dropped)
+        return found
+
+
+# Footers are a few KB each: 8 MB holds thousands of objects' schemas.
+_SCHEMAS = _FooterSchemas(8 * 1024 * 1024)
+
+
+def parquet_schema(body: bytes) -> pa.Schema:
+    """The Arrow schema of a Parquet object (pyarrow's error if it is not Parquet)."""
+    return _SCHEMAS.schema(body)
 
 
 def scan_table(table: dict, *, storage, columns: list[str] | None,
@@ -108,8 +188,9 @@ def scan_table(table: dict, *, storage, columns: list[str] | None,
         location = (table.get("StorageDescriptor") or {}).get("Location") or ""
         jobs = [(u, s, -1) for u, s in list_data_objects(storage, location)]
     else:
-        for i, (_, loc) in enumerate(partitions):
-            jobs.extend((u, s, i) for u, s in list_data_objects(storage, loc))
+        listed = list_data_objects_under(storage, [loc for _, loc in partitions])
+        for i, objects in enumerate(listed):
+            jobs.extend((u, s, i) for u, s in objects)
 
     if fmt == "parquet":
         if blob_sink is None:
@@ -159,11 +240,11 @@ def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_s
     """DuckDB reads the Parquet objects itself (through `blob_sink`'s filesystem): a SELECT that
     casts each column to its Glue type, NULL for columns no file has, and joins the partition
     values (from the catalog) by the partition index encoded in each object's path."""
-    import pyarrow.parquet as pq
-
     from .types import arrow_to_duckdb
 
     paths, present, read_jobs, schemas = [], {}, [], set()
+    declared = dict(data_cols)
+    checked: dict[pa.Schema, tuple] = {}  # each distinct file schema is checked once
     for n, (uri, size, idx) in enumerate(jobs):
         bucket, key = split_uri(uri)
         try:
@@ -171,17 +252,19 @@ def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_s
         except KeyError:
             continue
         try:
-            file_schema = pq.read_schema(pa.BufferReader(body))
+            file_schema = parquet_schema(body)
         except Exception as exc:  # noqa: BLE001 - an unreadable object is bad data to Athena
             raise user_error("HIVE_BAD_DATA", f"Not valid Parquet file: {uri} ({exc})") from None
-        schemas.add(tuple((f.name, str(f.type)) for f in file_schema))
-        declared = dict(data_cols)
-        for f in file_schema:
-            present.setdefault(f.name.lower(), f.name)
-            glue = declared.get(f.name.lower())
-            if glue is not None and not parquet_type_readable(f.type, glue_to_arrow(glue)):
-                raise user_error("HIVE_BAD_DATA", f"Field {f.name}'s type {f.type} in parquet file {uri} is "
-                                 f"incompatible with type {glue} defined in table schema")
+        signature = checked.get(file_schema)
+        if signature is None:
+            for f in file_schema:
+                present.setdefault(f.name.lower(), f.name)
+                glue = declared.get(f.name.lower())
+                if glue is not None and not parquet_type_readable(f.type, glue_to_arrow(glue)):
+                    raise user_error("HIVE_BAD_DATA", f"Field {f.name}'s type {f.type} in parquet file {uri} is "
+                                     f"incompatible with type {glue} defined in table schema")
+            signature = checked[file_schema] = tuple((f.name, str(f.type)) for f in file_schema)
+        schemas.add(signature)
         paths.append(blob_sink(f"{name}/__p={max(idx, 0)}/{n}.parquet", body))
         read_jobs.append((uri, size))
     select = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pyarrow as pa
 
@@ -16,6 +17,7 @@ from pipeline_lib import schema
 __all__ = ["arrow_schema_to_duckdb", "arrow_to_duckdb", "glue_to_arrow", "athena_type", "AthenaType", "glue_to_athena_sql", "arrow_to_glue"]
 
 
+@lru_cache(maxsize=4096)  # a pure function of the text, asked per column of every object a scan reads
 def glue_to_arrow(glue_type: str) -> pa.DataType:
     """The Arrow type a Glue column reads as (timestamps in microseconds, DuckDB's TIMESTAMP)."""
     try:
