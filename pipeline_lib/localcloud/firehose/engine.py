@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..faults import InjectedCrash
-from . import error_records, naming, prefixes
+from . import batch_conversion, error_records, naming, prefixes, routing
 from .config import StreamConfig
 from .lambda_processing import LambdaProcessing
 from .metrics import StreamMetrics
@@ -112,6 +112,10 @@ class DeliveryEngine:
         self._thread = threading.Thread(target=self._run, name=f"firehose-{config.name}", daemon=True)
         self.failure: str | None = None  # set when the engine itself broke (reported by status)
         self.busy_seconds = 0.0  # time spent moving records (status; throughput = records / busy)
+        # Of that, waiting for record format conversion, and the CPU time conversion took (in the
+        # conversion workers when the cloud has them, else in this process).
+        self.conversion_seconds = 0.0
+        self.conversion_cpu_seconds = 0.0
         self.crashed = False  # stopped by an injected crash (the extension starts its successor)
         self.s3_failures = 0  # failed S3 PutObject attempts (each retried or ended as below)
         self.lost_records = 0  # records whose S3 delivery failed for Firehose's 24 hours
@@ -157,6 +161,8 @@ class DeliveryEngine:
                                   + self.metrics.totals.get("IncomingRecords", 0)),
                 "busy_seconds": round(self.busy_seconds, 3),
                 "lambda_seconds": round(self.metrics.totals.get("ExecuteProcessing.Duration", 0) / 1000, 3),
+                "conversion_seconds": round(self.conversion_seconds, 3),
+                "conversion_cpu_seconds": round(self.conversion_cpu_seconds, 3),
                 "held_records": len(self._held),
                 "s3_failures": self.s3_failures,
                 "lost_records": self.lost_records,
@@ -339,64 +345,83 @@ class DeliveryEngine:
         return True
 
     def _route(self, outgoing: list[Outgoing]) -> None:
-        """Dynamic partitioning and format conversion, then into a partition buffer."""
-        from .conversion import ConversionError
-        from .jq_extract import MetadataExtractionError
+        """Dynamic partitioning and format conversion (one batch, in a conversion worker when
+        the cloud has them), then into partition buffers, record by record in order."""
+        from .coercion import ConversionError
         from .schema_source import SchemaUnavailable
 
-        needed = self._prefix.partition_key_names
-        for item in outgoing:
-            keys = item.partition_keys
-            data = item.data
-            if self._extractor is not None:
+        planned = routing.plan(outgoing, self.config, self._extractor, self._prefix.partition_key_names)
+        converted = converter = None
+        unavailable: Exception | None = None
+        generation = self._converter_generation
+        if self.config.conversion is not None:
+            placed = [p.data for p in planned if p.failure is None]
+            if placed:
                 try:
-                    keys = {**self._extractor.extract(data), **keys}
-                except MetadataExtractionError as exc:
-                    self._fail(item.source, exc.output_type, exc.code, exc.message, 1)
-                    continue
-            if self.config.append_delimiter:
-                data = data + b"\n"
-            if self.config.dynamic_partitioning:
-                missing = [k for k in needed if k not in keys]
-                if missing:
-                    self._fail(item.source, "partitioning-failed", "DynamicPartitioning.PartitionKeyMissing",
-                               f"Partition key(s) {', '.join(missing)} missing from the record's metadata.", 1)
-                    continue
-                keys = {k: keys[k] for k in needed}
-            else:
-                keys = {}
-            bucket_key = (tuple(sorted(keys.items())), self._converter_generation)
+                    converter, generation = self._current_converter()
+                    converter.check()
+                except (ConversionError, SchemaUnavailable) as exc:
+                    unavailable = exc
+                else:
+                    convert = self.services.convert_batch or batch_conversion.convert_records
+                    started = time.perf_counter()
+                    converted = convert(converter, placed)
+                    self.conversion_seconds += time.perf_counter() - started
+                    self.conversion_cpu_seconds += converted.cpu_seconds
+        outcomes = iter(converted.outcomes) if converted is not None else None
+        starts = iter(converted.row_starts()) if converted is not None else None
+        taken: dict[int, tuple[Buffer, list[int]]] = {}  # buffer (by id) -> rows of `converted.table` it gets
+        for routed in planned:
+            item = routed.item
+            if routed.failure is not None:
+                self._fail(item.source, *routed.failure, 1)
+                continue
+            outcome = next(outcomes) if outcomes is not None else None
+            start = next(starts) if starts is not None else 0
+            bucket_key = (tuple(sorted(routed.keys.items())), generation)
+            data = routed.data
             with self._lock:
                 if bucket_key not in self._buffers and len(self._buffers) >= self.config.active_partition_limit:
                     self.metrics.add("PartitionCountExceeded", 1)
                     self._fail(item.source, "partitioning-failed", "DynamicPartitioning.ActivePartitionsLimitExceeded",
                                f"activePartitionExceeded: more than {self.config.active_partition_limit} active partitions.", 1)
                     continue
-            converter = None
             if self.config.conversion is not None:
-                try:
-                    converter, generation = self._current_converter()
-                    rows = converter.convert(data)
-                except (ConversionError, SchemaUnavailable) as exc:
+                if unavailable is not None or type(outcome) is not int:
+                    code, message = ((unavailable.code, unavailable.message) if unavailable is not None  # type: ignore[attr-defined]
+                                     else outcome)
                     self.metrics.add("FailedConversion.Records", 1)
                     self.metrics.add("FailedConversion.Bytes", len(data))
-                    self._fail(item.source, "format-conversion-failed", exc.code, exc.message, 1)
+                    self._fail(item.source, "format-conversion-failed", code, message, 1)
                     continue
                 self.metrics.add("SucceedConversion.Records", 1)
                 self.metrics.add("SucceedConversion.Bytes", len(data))
-            else:
-                rows = [data]
-            if converter is not None:
-                bucket_key = (bucket_key[0], generation)
             with self._lock:
                 buffer = self._buffers.get(bucket_key)
                 if buffer is None:
-                    buffer = self._buffers[bucket_key] = Buffer(keys, converter=converter)
+                    buffer = self._buffers[bucket_key] = Buffer(routed.keys, converter=converter)
                     self._buffer_opened[bucket_key] = time.monotonic()
                     self.metrics.add("PartitionCount", len(self._buffers))
-                for row in rows:
-                    buffer.add(row, len(data) // max(1, len(rows)), item.source.arrival_ms)
+                if converted is None:
+                    buffer.add(data, len(data), item.source.arrival_ms)
+                else:
+                    buffer.count_rows(outcome, len(data) // max(1, outcome), item.source.arrival_ms)
+                    taken.setdefault(id(buffer), (buffer, []))[1].extend(range(start, start + outcome))
                 buffer.holds.append(item.source)
+        if taken:
+            self._add_rows(converted.table, list(taken.values()))
+
+    def _add_rows(self, table: Any, taken: list[tuple[Buffer, list[int]]]) -> None:
+        """Each buffer's rows of a converted batch, as one table (pyarrow's take, without the GIL).
+        The buffers cannot be delivered meanwhile: delivery runs on this thread, or (Direct PUT)
+        after the lock the caller holds."""
+        import pyarrow as pa
+
+        whole = len(taken) == 1 and len(taken[0][1]) == table.num_rows
+        pieces = [(buffer, table if whole else table.take(pa.array(rows, type=pa.int64()))) for buffer, rows in taken]
+        with self._lock:
+            for buffer, piece in pieces:
+                buffer.rows.append(piece)
 
     def _current_converter(self) -> tuple[Any, int]:
         """The converter of the table's schema and its generation, re-read at most every
@@ -517,7 +542,11 @@ class DeliveryEngine:
         arrival = _dt(buffer.oldest_arrival_ms or _now_ms())
         prefix = self._prefix.evaluate(arrival=arrival, partition_keys=buffer.partition_keys)
         if self.config.conversion is not None:
-            body = (buffer.converter or self._current_converter()[0]).to_parquet(buffer.rows)
+            converter = buffer.converter or self._current_converter()[0]
+            if buffer.rows and isinstance(buffer.rows[0], dict):  # row dicts (a state saved by an older version)
+                body = converter.to_parquet(buffer.rows)
+            else:
+                body = converter.tables_to_parquet(buffer.rows)
             extension = self.config.file_extension if self.config.file_extension is not None else naming.default_extension(self.config.compression, parquet=True)
         else:
             body = b"".join(buffer.rows)

@@ -1,0 +1,168 @@
+"""Record format conversion off the server's interpreter lock: a few worker processes
+(conversion_worker.py) that turn a batch of JSON records into Arrow rows.
+
+Why: the server process answers every API call under one GIL; converting records there (JSON
+parse, OpenX coercion, building Arrow arrays: pure Python for the most part) made delivery queue
+behind request handling, at about a thirtieth of what the engine does alone. A worker gets the
+converter's spec (plain data) and the records' bytes, and returns the rows as Arrow IPC bytes with
+each record's outcome; the engine's thread waits on a pipe meanwhile, without the GIL. The
+result is the one `batch_conversion.convert_records` gives in process, so the Parquet is the same.
+
+Workers start on first use and are kept warm; one that dies is replaced and its batch sent once
+more (conversion is pure: a retry cannot duplicate anything); a second death is an error the
+engine reports (`failure` in status).
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Sequence
+
+from .batch_conversion import ConvertedBatch, decode
+
+__all__ = ["ConversionWorkers", "WorkerFailed", "default_size"]
+
+SIZE_ENV = "PIPELINE_FIREHOSE_WORKERS"
+
+
+class WorkerFailed(RuntimeError):
+    """A conversion worker died twice on one batch, or reported an error."""
+
+
+def default_size() -> int:
+    """PIPELINE_FIREHOSE_WORKERS, else 2 (one batch converting while the next is in the Lambda
+    processor); 0 converts in the server process."""
+    raw = os.environ.get(SIZE_ENV)
+    if raw is None or raw.strip() == "":
+        return 2
+    try:
+        size = int(raw)
+    except ValueError:
+        raise ValueError(f"{SIZE_ENV} must be a whole number of worker processes (0 = none), got {raw!r}") from None
+    if size < 0:
+        raise ValueError(f"{SIZE_ENV} must be 0 or more, got {size}")
+    return size
+
+
+class _Worker:
+    def __init__(self, python: str):
+        package_root = str(Path(__file__).resolve().parents[3])  # the folder holding pipeline_lib
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        self.proc = subprocess.Popen(
+            [python, "-m", "pipeline_lib.localcloud.firehose.conversion_worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+        )
+
+    def call(self, spec: dict[str, Any], records: Sequence[bytes]) -> tuple:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        pickle.dump((spec, list(records)), self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        self.proc.stdin.flush()
+        return pickle.load(self.proc.stdout)
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()  # EOF: the worker returns
+            self.proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                if pipe is not None:
+                    pipe.close()
+            except OSError:
+                pass
+
+
+class ConversionWorkers:
+    """Up to `size` warm worker processes shared by every delivery stream of a cloud."""
+
+    def __init__(self, size: int, python: str = sys.executable):
+        if size < 1:
+            raise ValueError("ConversionWorkers needs at least one worker")
+        self.size = size
+        self._python = python
+        self._cond = threading.Condition()
+        self._idle: list[_Worker] = []
+        self._started = 0
+        self._closed = False
+        self.batches = 0  # batches converted (status)
+        self.replaced = 0  # workers that died and were replaced
+
+    def convert(self, converter: Any, records: Sequence[bytes]) -> ConvertedBatch:
+        """`batch_conversion.convert_records(converter, records)`, run in a worker."""
+        spec = converter.spec
+        for attempt in (1, 2):
+            worker = self._acquire()
+            try:
+                answer = worker.call(spec, records)
+            except (EOFError, OSError, pickle.UnpicklingError) as exc:
+                self._discard(worker)
+                if attempt == 2:
+                    raise WorkerFailed(f"a conversion worker died twice on one batch: {exc!r}") from None
+                continue
+            self._release(worker)
+            if answer[0] != "ok":
+                raise WorkerFailed(f"conversion worker: {answer[1]}")
+            self.batches += 1
+            return decode(*answer[1:])
+        raise AssertionError("unreachable")
+
+    def _acquire(self) -> _Worker:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise WorkerFailed("the conversion workers are stopped")
+                if self._idle:
+                    return self._idle.pop()
+                if self._started < self.size:
+                    self._started += 1
+                    break
+                self._cond.wait()
+        try:
+            return _Worker(self._python)
+        except BaseException:
+            with self._cond:
+                self._started -= 1
+                self._cond.notify()
+            raise
+
+    def _release(self, worker: _Worker) -> None:
+        with self._cond:
+            if self._closed:
+                worker.close()
+                return
+            self._idle.append(worker)
+            self._cond.notify()
+
+    def _discard(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._cond:
+            self._started -= 1
+            self.replaced += 1
+            self._cond.notify()
+
+    def close(self) -> None:
+        """Stop every idle worker; busy ones are stopped when they come back."""
+        with self._cond:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._cond.notify_all()
+        for worker in idle:
+            worker.close()
+
+    def status(self) -> dict[str, Any]:
+        with self._cond:
+            return {"workers": self._started, "size": self.size, "batches": self.batches, "replaced": self.replaced}
