@@ -1,8 +1,9 @@
 """A conversion worker process: `python -m pipeline_lib.localcloud.firehose.conversion_worker`.
 
-Reads pickled requests ``(converter spec, [record bytes, ...])`` from stdin and answers each with
-a pickled ``("ok", Arrow IPC bytes, outcomes)`` or ``("error", message)`` on its stdout; anything
-else the process prints goes to stderr (the server's log). It imports pyarrow and the conversion
+Takes pickled requests ``(converter spec, [record bytes, ...])`` and answers each with a pickled
+``("ok", Arrow IPC bytes, outcomes, CPU seconds)`` or ``("error", message)``, through the shared
+files and pipes of conversion_protocol.py; anything else the process prints goes to stderr (the
+server's log). It imports pyarrow and the conversion
 modules only, not moto. Converters are kept per spec, so a stream's schema is parsed once.
 """
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import sys
 from typing import Any
 
 __all__ = ["main"]
@@ -19,19 +19,21 @@ MAX_CONVERTERS = 16  # specs kept (one per delivery stream and schema version in
 
 
 def main() -> None:
+    from . import conversion_protocol as protocol
     from .batch_conversion import convert_records, encode
     from .conversion import Converter
 
-    # The protocol owns the original stdout; prints (none expected) go to stderr.
-    responses = os.fdopen(os.dup(1), "wb")
+    requests_fd, answers_fd = (int(fd) for fd in os.environ[protocol.FILES_ENV].split(","))
+    # The protocol owns the original stdin/stdout; prints (none expected) go to stderr.
+    announcements, replies = os.dup(0), os.dup(1)
     os.dup2(2, 1)
-    requests = sys.stdin.buffer
     converters: dict[str, Any] = {}
     while True:
         try:
-            spec, records = pickle.load(requests)
-        except EOFError:
+            length = protocol.read_length(announcements)
+        except protocol.WorkerGone:
             return  # the cloud closed the pipe: done
+        spec, records = pickle.loads(protocol.read_all(requests_fd, length))
         try:
             key = json.dumps(spec, sort_keys=True, default=str)
             converter = converters.get(key)
@@ -42,8 +44,9 @@ def main() -> None:
             answer: tuple = ("ok", *encode(convert_records(converter, records)))
         except Exception as exc:  # an engine bug: reported to the engine, which fails loudly
             answer = ("error", f"{type(exc).__name__}: {exc}")
-        pickle.dump(answer, responses, protocol=pickle.HIGHEST_PROTOCOL)
-        responses.flush()
+        body = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        protocol.write_file(answers_fd, body)
+        protocol.write_pipe(replies, protocol.LENGTH.pack(len(body)))
 
 
 if __name__ == "__main__":

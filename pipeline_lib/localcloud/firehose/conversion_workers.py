@@ -22,6 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import conversion_protocol as protocol
 from .batch_conversion import ConvertedBatch, decode
 
 __all__ = ["ConversionWorkers", "WorkerFailed", "default_size"]
@@ -48,21 +49,56 @@ def default_size() -> int:
     return size
 
 
+def _shared_file(name: str) -> int:
+    """A file descriptor of an anonymous file in memory (Linux), else of a temporary file."""
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create(name)
+    import tempfile
+
+    handle = tempfile.TemporaryFile()
+    fd = os.dup(handle.fileno())
+    handle.close()
+    return fd
+
+
 class _Worker:
+    """One worker. A batch and its answer go through two shared files, and only their lengths
+    through the pipes: the engine's thread then gives up the interpreter lock four times a batch
+    (two writes, two reads), not once per 64 KiB of pipe, and under load each time it takes the
+    lock back it may wait for request threads (see the module docstring)."""
+
     def __init__(self, python: str):
         package_root = str(Path(__file__).resolve().parents[3])  # the folder holding pipeline_lib
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        self.proc = subprocess.Popen(
-            [python, "-m", "pipeline_lib.localcloud.firehose.conversion_worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-        )
+        self.requests_fd = _shared_file("firehose-conversion-requests")
+        self.answers_fd = _shared_file("firehose-conversion-answers")
+        env[protocol.FILES_ENV] = f"{self.requests_fd},{self.answers_fd}"
+        try:
+            self.proc = subprocess.Popen(
+                [python, "-m", "pipeline_lib.localcloud.firehose.conversion_worker"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                pass_fds=(self.requests_fd, self.answers_fd),
+            )
+        except BaseException:
+            os.close(self.requests_fd)
+            os.close(self.answers_fd)
+            raise
 
     def call(self, spec: dict[str, Any], records: Sequence[bytes]) -> tuple:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        pickle.dump((spec, list(records)), self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        self.proc.stdin.flush()
-        return pickle.load(self.proc.stdout)
+        request = pickle.dumps((spec, list(records)), protocol=pickle.HIGHEST_PROTOCOL)
+        protocol.write_file(self.requests_fd, request)
+        protocol.write_pipe(self.proc.stdin.fileno(), protocol.LENGTH.pack(len(request)))
+        length = protocol.read_length(self.proc.stdout.fileno())
+        return pickle.loads(protocol.read_all(self.answers_fd, length))
+
+    def _close_files(self) -> None:
+        for fd in (self.requests_fd, self.answers_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def close(self) -> None:
         try:
@@ -74,6 +110,7 @@ class _Worker:
             self.proc.wait()
         if self.proc.stdout is not None:
             self.proc.stdout.close()
+        self._close_files()
 
     def kill(self) -> None:
         self.proc.kill()
@@ -84,6 +121,7 @@ class _Worker:
                     pipe.close()
             except OSError:
                 pass
+        self._close_files()
 
 
 class ConversionWorkers:
@@ -108,7 +146,7 @@ class ConversionWorkers:
             worker = self._acquire()
             try:
                 answer = worker.call(spec, records)
-            except (EOFError, OSError, pickle.UnpicklingError) as exc:
+            except (EOFError, OSError, pickle.UnpicklingError, protocol.WorkerGone) as exc:
                 self._discard(worker)
                 if attempt == 2:
                     raise WorkerFailed(f"a conversion worker died twice on one batch: {exc!r}") from None
