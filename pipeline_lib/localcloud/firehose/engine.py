@@ -25,7 +25,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -48,6 +49,18 @@ S3_RETRY_INTERVAL_SECONDS = 5.0
 
 class _Stopped(Exception):
     """The engine was stopped while it waited to retry a delivery."""
+
+
+@dataclass
+class _Routing:
+    """A batch on its way to the partition buffers: planned, its conversion started or done."""
+
+    planned: list
+    generation: int
+    converter: Any = None
+    unavailable: Exception | None = None  # the schema could not be had: every placed record fails
+    converted: Any = None  # batch_conversion.ConvertedBatch
+    future: Future | None = None  # of `converted`, when it converts on the conversion thread
 
 
 def _now_ms() -> int:
@@ -110,10 +123,12 @@ class DeliveryEngine:
         self._stopping = False
         self._last_publish = time.monotonic()
         self._thread = threading.Thread(target=self._run, name=f"firehose-{config.name}", daemon=True)
+        self._converting: ThreadPoolExecutor | None = None  # started on first use (_conversion_thread)
         self.failure: str | None = None  # set when the engine itself broke (reported by status)
         self.busy_seconds = 0.0  # time spent moving records (status; throughput = records / busy)
-        # Of that, waiting for record format conversion, and the CPU time conversion took (in the
-        # conversion workers when the cloud has them, else in this process).
+        # Record format conversion: its wall time (overlapping the Lambda processor's when batches
+        # follow each other) and the CPU time it took (in the conversion workers when the cloud
+        # has them, else in this process).
         self.conversion_seconds = 0.0
         self.conversion_cpu_seconds = 0.0
         self.crashed = False  # stopped by an injected crash (the extension starts its successor)
@@ -130,6 +145,8 @@ class DeliveryEngine:
             self._wake.notify_all()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+        if self._converting is not None:
+            self._converting.shutdown(wait=False)
 
     def flush(self, timeout: float) -> bool:
         """Return True once everything accepted before the call is in S3."""
@@ -340,34 +357,71 @@ class DeliveryEngine:
             if not due or not self._pending:
                 return False
             records, self._pending, self._pending_size, self._pending_since = self._pending, [], 0, None
-        for chunk in self._lambda.chunks(records):
-            self._route(self._lambda.invoke(chunk))
+        # One batch converts (in a conversion worker) while the next is in the Lambda processor;
+        # batches are placed in their buffers in order, all of them before this returns.
+        in_flight: _Routing | None = None
+        try:
+            for chunk in self._lambda.chunks(records):
+                started = self._start_route(self._lambda.invoke(chunk), background=True)
+                if in_flight is not None:
+                    self._finish_route(in_flight)
+                in_flight = started
+            if in_flight is not None:
+                self._finish_route(in_flight)
+                in_flight = None
+        finally:
+            if in_flight is not None and in_flight.future is not None:
+                in_flight.future.cancel()  # the engine is failing: its records stay held (checkpoint)
         return True
 
     def _route(self, outgoing: list[Outgoing]) -> None:
         """Dynamic partitioning and format conversion (one batch, in a conversion worker when
         the cloud has them), then into partition buffers, record by record in order."""
+        self._finish_route(self._start_route(outgoing, background=False))
+
+    def _start_route(self, outgoing: list[Outgoing], background: bool) -> "_Routing":
+        """Plan the batch and start converting the records that have a place (on the engine's
+        conversion thread when `background` and the cloud has conversion workers)."""
         from .coercion import ConversionError
         from .schema_source import SchemaUnavailable
 
-        planned = routing.plan(outgoing, self.config, self._extractor, self._prefix.partition_key_names)
-        converted = converter = None
-        unavailable: Exception | None = None
-        generation = self._converter_generation
-        if self.config.conversion is not None:
-            placed = [p.data for p in planned if p.failure is None]
-            if placed:
-                try:
-                    converter, generation = self._current_converter()
-                    converter.check()
-                except (ConversionError, SchemaUnavailable) as exc:
-                    unavailable = exc
-                else:
-                    convert = self.services.convert_batch or batch_conversion.convert_records
-                    started = time.perf_counter()
-                    converted = convert(converter, placed)
-                    self.conversion_seconds += time.perf_counter() - started
-                    self.conversion_cpu_seconds += converted.cpu_seconds
+        routed = _Routing(routing.plan(outgoing, self.config, self._extractor, self._prefix.partition_key_names),
+                          self._converter_generation)
+        if self.config.conversion is None:
+            return routed
+        placed = [p.data for p in routed.planned if p.failure is None]
+        if not placed:
+            return routed
+        try:
+            routed.converter, routed.generation = self._current_converter()
+            routed.converter.check()
+        except (ConversionError, SchemaUnavailable) as exc:
+            routed.unavailable = exc
+            return routed
+        if background and self.services.convert_batch is not None:
+            routed.future = self._conversion_thread().submit(self._convert, routed.converter, placed)
+        else:
+            routed.converted = self._convert(routed.converter, placed)
+        return routed
+
+    def _convert(self, converter: Any, records: list[bytes]) -> Any:
+        convert = self.services.convert_batch or batch_conversion.convert_records
+        started = time.perf_counter()
+        converted = convert(converter, records)
+        self.conversion_seconds += time.perf_counter() - started
+        self.conversion_cpu_seconds += converted.cpu_seconds
+        return converted
+
+    def _conversion_thread(self) -> ThreadPoolExecutor:
+        if self._converting is None:
+            self._converting = ThreadPoolExecutor(1, thread_name_prefix=f"firehose-{self.config.name}-conversion")
+        return self._converting
+
+    def _finish_route(self, batch: "_Routing") -> None:
+        """Place a planned batch, record by record in order: failures as error records, the
+        rest (with their converted rows) in their partition buffers."""
+        planned, converter, generation, unavailable = batch.planned, batch.converter, batch.generation, batch.unavailable
+        converted = batch.future.result() if batch.future is not None else batch.converted
         outcomes = iter(converted.outcomes) if converted is not None else None
         starts = iter(converted.row_starts()) if converted is not None else None
         taken: dict[int, tuple[Buffer, list[int]]] = {}  # buffer (by id) -> rows of `converted.table` it gets
