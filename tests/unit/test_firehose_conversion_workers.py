@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline_lib.localcloud.firehose.batch_conversion import convert_records
+from pipeline_lib.localcloud.firehose.batch_conversion import convert_records, read_piece, write_parquet
 from pipeline_lib.localcloud.firehose.conversion import Converter
 from pipeline_lib.localcloud.firehose.conversion_workers import ConversionWorkers, default_size
 
@@ -50,24 +50,36 @@ def kinds(outcomes: list) -> list:
     return [o if isinstance(o, int) else o[0] for o in outcomes]
 
 
+GROUPS = [0, 0, 1, 1, 0, 1]  # the partition the engine planned for each record
+
+
+def rows_of(batch) -> dict[int, list[dict]]:
+    return {group: read_piece(piece).to_pylist() for group, piece in batch.pieces.items()}
+
+
 def test_in_process_batch_matches_the_rules():
-    batch = convert_records(Converter(COLUMNS), RECORDS)
+    batch = convert_records(Converter(COLUMNS), RECORDS, GROUPS)
     assert kinds(batch.outcomes) == EXPECTED_OUTCOME_KINDS
-    assert batch.table.to_pylist() == EXPECTED_ROWS
-    assert batch.row_starts() == [0, 1, 1, 3, 3, 3]
+    assert rows_of(batch) == {0: EXPECTED_ROWS[:1], 1: EXPECTED_ROWS[1:]}
 
 
-def test_a_worker_converts_as_the_server_process_does(workers):
+def test_a_group_without_rows_has_no_piece():
+    batch = convert_records(Converter(COLUMNS), [b"{]", b'{"id": "x"}'], [0, 1])
+    assert list(batch.pieces) == [1]
+
+
+def test_a_worker_converts_and_writes_as_the_server_process_does(workers):
     converter = Converter(COLUMNS)
-    inline = convert_records(converter, RECORDS)
-    remote = workers.convert(converter, RECORDS)
+    inline = convert_records(converter, RECORDS, GROUPS)
+    remote = workers.convert(converter, RECORDS, GROUPS)
     assert remote.outcomes == inline.outcomes
-    assert remote.table.equals(inline.table)
-    assert remote.table.to_pylist() == EXPECTED_ROWS
+    assert rows_of(remote) == rows_of(inline) == {0: EXPECTED_ROWS[:1], 1: EXPECTED_ROWS[1:]}
     assert remote.cpu_seconds > 0
-    # The Parquet written from the worker's table is the Parquet of the same rows built by pyarrow.
+    # The Parquet of the pieces is the Parquet of the same rows built by pyarrow from the expected values.
     expected = pa.Table.from_pylist(EXPECTED_ROWS, schema=converter.arrow_schema)
-    body = converter.tables_to_parquet([remote.table.slice(0, 2), remote.table.slice(2)])
+    pieces = [remote.pieces[0], remote.pieces[1]]
+    body = workers.write_parquet(converter, pieces)
+    assert body == write_parquet(converter, pieces)
     read = pq.read_table(io.BytesIO(body))
     assert read.schema.equals(expected.schema)
     assert read.to_pylist() == EXPECTED_ROWS
@@ -76,12 +88,12 @@ def test_a_worker_converts_as_the_server_process_does(workers):
 
 def test_a_dead_worker_is_replaced_and_the_batch_converted(workers):
     converter = Converter(COLUMNS)
-    workers.convert(converter, RECORDS[:1])
+    workers.convert(converter, RECORDS[:1], [0])
     (worker,) = workers._idle
     os.kill(worker.proc.pid, signal.SIGKILL)
     worker.proc.wait()
-    again = workers.convert(converter, RECORDS)
-    assert again.table.to_pylist() == EXPECTED_ROWS
+    again = workers.convert(converter, RECORDS, [0] * len(RECORDS))
+    assert rows_of(again) == {0: EXPECTED_ROWS}
     assert workers.status()["replaced"] == 1
 
 

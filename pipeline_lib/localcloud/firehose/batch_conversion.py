@@ -1,84 +1,92 @@
-"""A batch of records converted at once: every record's rows in one Arrow table, and per record
-its row count or why it failed. The same function runs in the engine's process (tests, a cloud
-without conversion workers) and in a conversion worker (conversion_workers.py), where the batch
-crosses the process boundary as Arrow IPC bytes plus the outcomes."""
+"""The engine's Arrow work, as two requests that run in a conversion worker (conversion_workers.py)
+or, with the same functions, in the engine's process (tests, a cloud without workers):
+
+- `convert_records`: a batch of JSON records to rows, grouped by the partition the engine planned
+  for each record: per group one Arrow IPC stream ("piece") of its rows in record order, and per
+  record its row count or why it failed;
+- `write_parquet`: the pieces of one buffer as one Parquet file.
+
+Partition buffers hold the pieces as bytes, so the server process does no Arrow work at all (each
+pyarrow call there gives up the interpreter lock, and under load getting it back costs more than
+the call).
+"""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from . import error_records as codes
 from .coercion import ConversionError
 
-__all__ = ["ConvertedBatch", "convert_records", "decode", "encode"]
+__all__ = ["ConvertedBatch", "convert_records", "read_piece", "write_parquet"]
 
 Outcome = "int | tuple[str, str]"
 
 
 @dataclass
 class ConvertedBatch:
-    table: Any  # pyarrow.Table: the rows of every record that converted, in record order
     outcomes: list  # per record: its number of rows, or (error code, error message)
+    pieces: dict[int, bytes] = field(default_factory=dict)  # group -> Arrow IPC stream of its rows
     cpu_seconds: float = 0.0  # CPU time the conversion took in the process that ran it
 
-    def row_starts(self) -> list[int]:
-        """Per record, the index of its first row in `table` (failed records take none)."""
-        starts, at = [], 0
-        for outcome in self.outcomes:
-            starts.append(at)
-            if type(outcome) is int:
-                at += outcome
-        return starts
 
-
-def convert_records(converter: Any, records: Sequence[bytes]) -> ConvertedBatch:
-    """Convert each record alone (a failure is that record's), then all rows into one table."""
+def convert_records(converter: Any, records: Sequence[bytes], groups: Sequence[int]) -> ConvertedBatch:
+    """Convert each record alone (a failure is that record's); the rows of each group (`groups[i]`
+    is record i's) as one piece."""
     started = time.process_time()
-    rows: list[Any] = []
+    rows: dict[int, list[Any]] = {}
+    members: dict[int, list[int]] = {}
     outcomes: list[Any] = []
-    for data in records:
+    for i, (data, group) in enumerate(zip(records, groups, strict=True)):
         try:
             got = converter.convert(data)
         except ConversionError as exc:
             outcomes.append((exc.code, exc.message))
             continue
-        rows.extend(got)
+        rows.setdefault(group, []).extend(got)
+        members.setdefault(group, []).append(i)
         outcomes.append(len(got))
-    try:
-        table = converter.to_table(rows)
-    except (TypeError, ValueError, ArithmeticError, OverflowError) as exc:
-        # pyarrow refused a coerced value (ArrowInvalid is a ValueError): find the record(s)
-        # whose rows it refuses, so they fail alone instead of the whole object.
-        table = _table_without_refused(converter, records, outcomes, exc)
-    return ConvertedBatch(table, outcomes, time.process_time() - started)
-
-
-def _table_without_refused(converter: Any, records: Sequence[bytes], outcomes: list, first: Exception) -> Any:
-    pieces = []
-    for i, data in enumerate(records):
-        if type(outcomes[i]) is not int:
-            continue
+    pieces = {}
+    for group, group_rows in rows.items():
         try:
-            pieces.append(converter.to_table(converter.convert(data)))
-        except (TypeError, ValueError, ArithmeticError, OverflowError) as exc:
-            outcomes[i] = (codes.CONVERSION_MALFORMED_DATA.code, f"{codes.CONVERSION_MALFORMED_DATA.message} {exc}")
+            table = converter.to_table(group_rows)
+        except (TypeError, ValueError, ArithmeticError, OverflowError):
+            # pyarrow refused a coerced value (ArrowInvalid is a ValueError): the record(s) whose
+            # rows it refuses fail alone instead of the whole object.
+            table = _table_without_refused(converter, records, members[group], outcomes)
+        if table.num_rows:
+            pieces[group] = _ipc(table)
+    return ConvertedBatch(outcomes, pieces, time.process_time() - started)
+
+
+def _table_without_refused(converter: Any, records: Sequence[bytes], indexes: list[int], outcomes: list) -> Any:
     import pyarrow as pa
 
-    return pa.concat_tables(pieces) if pieces else converter.to_table([])
+    tables = []
+    for i in indexes:
+        try:
+            tables.append(converter.to_table(converter.convert(records[i])))
+        except (TypeError, ValueError, ArithmeticError, OverflowError) as exc:
+            outcomes[i] = (codes.CONVERSION_MALFORMED_DATA.code, f"{codes.CONVERSION_MALFORMED_DATA.message} {exc}")
+    return pa.concat_tables(tables) if tables else converter.to_table([])
 
 
-def encode(batch: ConvertedBatch) -> tuple[bytes, list, float]:
-    """The batch as (Arrow IPC stream bytes, outcomes, CPU seconds): cheap to pickle and read back."""
+def write_parquet(converter: Any, pieces: Sequence[bytes]) -> bytes:
+    """One Parquet file of the pieces' rows, in order (conversion.Converter.tables_to_parquet)."""
+    return converter.tables_to_parquet([read_piece(p) for p in pieces])
+
+
+def _ipc(table: Any) -> bytes:
     import pyarrow as pa
 
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, batch.table.schema) as writer:
-        writer.write_table(batch.table)
-    return sink.getvalue().to_pybytes(), batch.outcomes, batch.cpu_seconds
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
 
 
-def decode(ipc: bytes, outcomes: list, cpu_seconds: float) -> ConvertedBatch:
+def read_piece(piece: bytes) -> Any:
     import pyarrow as pa
 
-    return ConvertedBatch(pa.ipc.open_stream(pa.py_buffer(ipc)).read_all(), outcomes, cpu_seconds)
+    return pa.ipc.open_stream(pa.py_buffer(piece)).read_all()

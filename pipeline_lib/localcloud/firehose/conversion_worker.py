@@ -1,7 +1,8 @@
 """A conversion worker process: `python -m pipeline_lib.localcloud.firehose.conversion_worker`.
 
-Takes pickled requests ``(converter spec, [record bytes, ...])`` and answers each with a pickled
-``("ok", Arrow IPC bytes, outcomes, CPU seconds)`` or ``("error", message)``, through the shared
+Takes pickled requests, ``("convert", converter spec, [record bytes], [group])`` or ``("parquet",
+converter spec, [piece])`` (batch_conversion.py), and answers each with a pickled ``("ok",
+outcomes, pieces, CPU seconds)`` / ``("ok", Parquet bytes)``, or ``("error", message)``, through the shared
 files and pipes of conversion_protocol.py; anything else the process prints goes to stderr (the
 server's log). It imports pyarrow and the conversion
 modules only, not moto. Converters are kept per spec, so a stream's schema is parsed once.
@@ -20,7 +21,7 @@ MAX_CONVERTERS = 16  # specs kept (one per delivery stream and schema version in
 
 def main() -> None:
     from . import conversion_protocol as protocol
-    from .batch_conversion import convert_records, encode
+    from .batch_conversion import convert_records, write_parquet
     from .conversion import Converter
 
     requests_fd, answers_fd = (int(fd) for fd in os.environ[protocol.FILES_ENV].split(","))
@@ -33,7 +34,7 @@ def main() -> None:
             length = protocol.read_length(announcements)
         except protocol.WorkerGone:
             return  # the cloud closed the pipe: done
-        spec, records = pickle.loads(protocol.read_all(requests_fd, length))
+        kind, spec, *arguments = pickle.loads(protocol.read_all(requests_fd, length))
         try:
             key = json.dumps(spec, sort_keys=True, default=str)
             converter = converters.get(key)
@@ -41,7 +42,11 @@ def main() -> None:
                 if len(converters) >= MAX_CONVERTERS:
                     converters.pop(next(iter(converters)))
                 converter = converters[key] = Converter(**spec)
-            answer: tuple = ("ok", *encode(convert_records(converter, records)))
+            if kind == "convert":
+                batch = convert_records(converter, *arguments)
+                answer: tuple = ("ok", batch.outcomes, batch.pieces, batch.cpu_seconds)
+            else:
+                answer = ("ok", write_parquet(converter, *arguments))
         except Exception as exc:  # an engine bug: reported to the engine, which fails loudly
             answer = ("error", f"{type(exc).__name__}: {exc}")
         body = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)

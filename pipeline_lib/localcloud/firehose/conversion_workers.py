@@ -1,12 +1,13 @@
 """Record format conversion off the server's interpreter lock: a few worker processes
-(conversion_worker.py) that turn a batch of JSON records into Arrow rows.
+(conversion_worker.py) that turn a batch of JSON records into Arrow rows, and a buffer's rows
+into Parquet (batch_conversion.py).
 
 Why: the server process answers every API call under one GIL; converting records there (JSON
 parse, OpenX coercion, building Arrow arrays: pure Python for the most part) made delivery queue
 behind request handling, at about a thirtieth of what the engine does alone. A worker gets the
-converter's spec (plain data) and the records' bytes, and returns the rows as Arrow IPC bytes with
-each record's outcome; the engine's thread waits on a pipe meanwhile, without the GIL. The
-result is the one `batch_conversion.convert_records` gives in process, so the Parquet is the same.
+converter's spec (plain data) and the records' bytes, and returns the rows as Arrow IPC bytes per
+partition with each record's outcome; the engine's thread waits on a pipe meanwhile, without the
+GIL. The results are those the same functions give in process, so the Parquet is the same.
 
 Workers start on first use and are kept warm; one that dies is replaced and its batch sent once
 more (conversion is pure: a retry cannot duplicate anything); a second death is an error the
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import conversion_protocol as protocol
-from .batch_conversion import ConvertedBatch, decode
+from .batch_conversion import ConvertedBatch
 
 __all__ = ["ConversionWorkers", "WorkerFailed", "default_size"]
 
@@ -85,9 +86,9 @@ class _Worker:
             os.close(self.answers_fd)
             raise
 
-    def call(self, spec: dict[str, Any], records: Sequence[bytes]) -> tuple:
+    def call(self, request_parts: tuple) -> tuple:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        request = pickle.dumps((spec, list(records)), protocol=pickle.HIGHEST_PROTOCOL)
+        request = pickle.dumps(request_parts, protocol=pickle.HIGHEST_PROTOCOL)
         protocol.write_file(self.requests_fd, request)
         protocol.write_pipe(self.proc.stdin.fileno(), protocol.LENGTH.pack(len(request)))
         length = protocol.read_length(self.proc.stdout.fileno())
@@ -139,23 +140,30 @@ class ConversionWorkers:
         self.batches = 0  # batches converted (status)
         self.replaced = 0  # workers that died and were replaced
 
-    def convert(self, converter: Any, records: Sequence[bytes]) -> ConvertedBatch:
-        """`batch_conversion.convert_records(converter, records)`, run in a worker."""
-        spec = converter.spec
+    def convert(self, converter: Any, records: Sequence[bytes], groups: Sequence[int]) -> ConvertedBatch:
+        """`batch_conversion.convert_records(converter, records, groups)`, run in a worker."""
+        _ok, outcomes, pieces, cpu_seconds = self._call(("convert", converter.spec, list(records), list(groups)))
+        self.batches += 1
+        return ConvertedBatch(outcomes, pieces, cpu_seconds)
+
+    def write_parquet(self, converter: Any, pieces: Sequence[bytes]) -> bytes:
+        """`batch_conversion.write_parquet(converter, pieces)`, run in a worker."""
+        return self._call(("parquet", converter.spec, list(pieces)))[1]
+
+    def _call(self, request: tuple) -> tuple:
         for attempt in (1, 2):
             worker = self._acquire()
             try:
-                answer = worker.call(spec, records)
+                answer = worker.call(request)
             except (EOFError, OSError, pickle.UnpicklingError, protocol.WorkerGone) as exc:
                 self._discard(worker)
                 if attempt == 2:
-                    raise WorkerFailed(f"a conversion worker died twice on one batch: {exc!r}") from None
+                    raise WorkerFailed(f"a conversion worker died twice on one request: {exc!r}") from None
                 continue
             self._release(worker)
             if answer[0] != "ok":
                 raise WorkerFailed(f"conversion worker: {answer[1]}")
-            self.batches += 1
-            return decode(*answer[1:])
+            return answer
         raise AssertionError("unreachable")
 
     def _acquire(self) -> _Worker:

@@ -26,7 +26,7 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -57,6 +57,7 @@ class _Routing:
 
     planned: list
     generation: int
+    groups: dict = field(default_factory=dict)  # partition key -> group number (batch_conversion)
     converter: Any = None
     unavailable: Exception | None = None  # the schema could not be had: every placed record fails
     converted: Any = None  # batch_conversion.ConvertedBatch
@@ -131,6 +132,7 @@ class DeliveryEngine:
         # has them, else in this process).
         self.conversion_seconds = 0.0
         self.conversion_cpu_seconds = 0.0
+        self.parquet_seconds = 0.0  # writing buffers as Parquet (in a conversion worker when the cloud has them)
         self.crashed = False  # stopped by an injected crash (the extension starts its successor)
         self.s3_failures = 0  # failed S3 PutObject attempts (each retried or ended as below)
         self.lost_records = 0  # records whose S3 delivery failed for Firehose's 24 hours
@@ -180,6 +182,7 @@ class DeliveryEngine:
                 "lambda_seconds": round(self.metrics.totals.get("ExecuteProcessing.Duration", 0) / 1000, 3),
                 "conversion_seconds": round(self.conversion_seconds, 3),
                 "conversion_cpu_seconds": round(self.conversion_cpu_seconds, 3),
+                "parquet_seconds": round(self.parquet_seconds, 3),
                 "held_records": len(self._held),
                 "s3_failures": self.s3_failures,
                 "lost_records": self.lost_records,
@@ -389,9 +392,14 @@ class DeliveryEngine:
                           self._converter_generation)
         if self.config.conversion is None:
             return routed
-        placed = [p.data for p in routed.planned if p.failure is None]
+        placed = [p for p in routed.planned if p.failure is None]
         if not placed:
             return routed
+        # Records go to the worker with the group of their partition keys: it returns one piece of
+        # rows per group, which becomes one buffer's (see _finish_route).
+        for p in placed:
+            p.group = routed.groups.setdefault(p.partition_key(), len(routed.groups))
+        records, groups = [p.data for p in placed], [p.group for p in placed]
         try:
             routed.converter, routed.generation = self._current_converter()
             routed.converter.check()
@@ -399,15 +407,15 @@ class DeliveryEngine:
             routed.unavailable = exc
             return routed
         if background and self.services.convert_batch is not None:
-            routed.future = self._conversion_thread().submit(self._convert, routed.converter, placed)
+            routed.future = self._conversion_thread().submit(self._convert, routed.converter, records, groups)
         else:
-            routed.converted = self._convert(routed.converter, placed)
+            routed.converted = self._convert(routed.converter, records, groups)
         return routed
 
-    def _convert(self, converter: Any, records: list[bytes]) -> Any:
+    def _convert(self, converter: Any, records: list[bytes], groups: list[int]) -> Any:
         convert = self.services.convert_batch or batch_conversion.convert_records
         started = time.perf_counter()
-        converted = convert(converter, records)
+        converted = convert(converter, records, groups)
         self.conversion_seconds += time.perf_counter() - started
         self.conversion_cpu_seconds += converted.cpu_seconds
         return converted
@@ -423,16 +431,17 @@ class DeliveryEngine:
         planned, converter, generation, unavailable = batch.planned, batch.converter, batch.generation, batch.unavailable
         converted = batch.future.result() if batch.future is not None else batch.converted
         outcomes = iter(converted.outcomes) if converted is not None else None
-        starts = iter(converted.row_starts()) if converted is not None else None
-        taken: dict[int, tuple[Buffer, list[int]]] = {}  # buffer (by id) -> rows of `converted.table` it gets
+        # A group's rows all go to one buffer: within a batch a partition either has (or gets) a
+        # buffer for every record of its group, or is over the active partition limit for all of
+        # them (buffers are only delivered between batches).
+        group_buffers: dict[int, Buffer] = {}
         for routed in planned:
             item = routed.item
             if routed.failure is not None:
                 self._fail(item.source, *routed.failure, 1)
                 continue
             outcome = next(outcomes) if outcomes is not None else None
-            start = next(starts) if starts is not None else 0
-            bucket_key = (tuple(sorted(routed.keys.items())), generation)
+            bucket_key = (routed.partition_key(), generation)
             data = routed.data
             with self._lock:
                 if bucket_key not in self._buffers and len(self._buffers) >= self.config.active_partition_limit:
@@ -460,22 +469,14 @@ class DeliveryEngine:
                     buffer.add(data, len(data), item.source.arrival_ms)
                 else:
                     buffer.count_rows(outcome, len(data) // max(1, outcome), item.source.arrival_ms)
-                    taken.setdefault(id(buffer), (buffer, []))[1].extend(range(start, start + outcome))
+                    group_buffers[routed.group] = buffer
                 buffer.holds.append(item.source)
-        if taken:
-            self._add_rows(converted.table, list(taken.values()))
-
-    def _add_rows(self, table: Any, taken: list[tuple[Buffer, list[int]]]) -> None:
-        """Each buffer's rows of a converted batch, as one table (pyarrow's take, without the GIL).
-        The buffers cannot be delivered meanwhile: delivery runs on this thread, or (Direct PUT)
-        after the lock the caller holds."""
-        import pyarrow as pa
-
-        whole = len(taken) == 1 and len(taken[0][1]) == table.num_rows
-        pieces = [(buffer, table if whole else table.take(pa.array(rows, type=pa.int64()))) for buffer, rows in taken]
-        with self._lock:
-            for buffer, piece in pieces:
-                buffer.rows.append(piece)
+        if group_buffers:
+            with self._lock:
+                for group, buffer in group_buffers.items():
+                    piece = converted.pieces.get(group)
+                    if piece is not None:  # None: its records made no rows
+                        buffer.rows.append(piece)
 
     def _current_converter(self) -> tuple[Any, int]:
         """The converter of the table's schema and its generation, re-read at most every
@@ -600,7 +601,10 @@ class DeliveryEngine:
             if buffer.rows and isinstance(buffer.rows[0], dict):  # row dicts (a state saved by an older version)
                 body = converter.to_parquet(buffer.rows)
             else:
-                body = converter.tables_to_parquet(buffer.rows)
+                write = self.services.write_parquet or batch_conversion.write_parquet
+                started = time.perf_counter()
+                body = write(converter, buffer.rows)
+                self.parquet_seconds += time.perf_counter() - started
             extension = self.config.file_extension if self.config.file_extension is not None else naming.default_extension(self.config.compression, parquet=True)
         else:
             body = b"".join(buffer.rows)

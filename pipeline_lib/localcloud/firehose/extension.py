@@ -181,6 +181,7 @@ class FirehoseExtension(Extension):
             restart=self._restart,
             buffer_wait=self.cloud.buffer_wait,
             convert_batch=self.workers.convert if self.workers is not None else None,
+            write_parquet=self.workers.write_parquet if self.workers is not None else None,
         )
 
     # -- saved state (localcloud/state/) -----------------------------------------------------------

@@ -38,7 +38,8 @@ class Buffer:
     """What one S3 object will hold."""
 
     partition_keys: dict[str, str]
-    # Without conversion, raw bytes; with it, Arrow tables of converted rows (conversion.Converter).
+    # Without conversion, raw bytes; with it, pieces of converted rows (Arrow IPC streams,
+    # batch_conversion.py).
     rows: list[Any] = field(default_factory=list)
     size: int = 0
     count: int = 0
@@ -87,6 +88,7 @@ class Services:
     # Starts the successor of an engine that crashed (the Firehose extension), or None.
     restart: Callable[[Any], None] | None = None
     buffer_wait: Callable[[float], float] | None = None  # buffer intervals; None: `scaled`
-    # (converter, [record bytes]) -> batch_conversion.ConvertedBatch: the conversion workers'
-    # `convert`; None converts in this process (the same function).
-    convert_batch: Callable[[Any, Sequence[bytes]], Any] | None = None
+    # The conversion workers' `convert` ((converter, [record bytes], [group]) -> ConvertedBatch)
+    # and `write_parquet` ((converter, [piece]) -> bytes); None: batch_conversion's, in process.
+    convert_batch: Callable[[Any, Sequence[bytes], Sequence[int]], Any] | None = None
+    write_parquet: Callable[[Any, Sequence[bytes]], bytes] | None = None

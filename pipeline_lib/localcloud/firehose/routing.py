@@ -18,6 +18,10 @@ class Routed:
     data: bytes  # what the object gets (with the delimiter when AppendDelimiterToRecord)
     keys: dict[str, str]  # the partition keys the prefix needs ({} without dynamic partitioning)
     failure: tuple[str, str, str] | None = None  # (error output type, code, message)
+    group: int = -1  # its partition's number in the batch (set by the engine for conversion)
+
+    def partition_key(self) -> tuple:
+        return tuple(sorted(self.keys.items()))
 
 
 def plan(outgoing: Sequence[Outgoing], config: StreamConfig, extractor: Any,
