@@ -36,11 +36,12 @@ class WorkerFailed(RuntimeError):
 
 
 def default_size() -> int:
-    """PIPELINE_FIREHOSE_WORKERS, else 2 (one batch converting while the next is in the Lambda
-    processor); 0 converts in the server process."""
+    """PIPELINE_FIREHOSE_WORKERS, else 1 (an engine asks for one thing at a time: a batch converts
+    while the next is in the Lambda processor, and buffers are written between batches; each
+    worker holds about 60 MB); 0 converts in the server process."""
     raw = os.environ.get(SIZE_ENV)
     if raw is None or raw.strip() == "":
-        return 2
+        return 1
     try:
         size = int(raw)
     except ValueError:
