@@ -112,3 +112,82 @@ def test_worker_count_setting(monkeypatch):
     monkeypatch.setenv("PIPELINE_FIREHOSE_WORKERS", "many")
     with pytest.raises(ValueError, match="whole number"):
         default_size()
+
+
+def test_an_engine_with_workers_delivers_every_batch_in_order(workers):
+    """Several Lambda batches in one cycle (each converting while the next is in the processor):
+    each partition's object holds its records' rows in sequence order; bad records are errors."""
+    import base64
+    import json
+    from collections import Counter
+
+    from pipeline_lib.localcloud.firehose.config import FormatConversion, LambdaProcessor, StreamConfig
+    from pipeline_lib.localcloud.firehose.engine import DeliveryEngine
+    from pipeline_lib.localcloud.firehose.records import InRecord, Services
+
+    n = 600
+    payloads = [b"{broken" if i % 97 == 0 else json.dumps({"id": f"r{i}", "n": i, "day": f"{i % 3:02d}"}).encode()
+                for i in range(n)]
+
+    class Source:
+        def __init__(self):
+            self.positions = {"shardId-000000000000": "0"}
+
+        def poll(self, limit):
+            if self.positions["shardId-000000000000"] != "0":
+                return []
+            self.positions["shardId-000000000000"] = str(n)
+            return [InRecord(str(i + 1), p, 1_700_000_000_000, "shardId-000000000000", "pk", str(i + 1))
+                    for i, p in enumerate(payloads)]
+
+        def lag_ms(self):
+            return 0
+
+    def enricher(arn, payload):
+        out = []
+        for r in json.loads(payload)["records"]:
+            text = base64.b64decode(r["data"])
+            day = json.loads(text)["day"] if text.startswith(b'{"') else "00"
+            out.append({"recordId": r["recordId"], "result": "Ok", "data": r["data"],
+                        "metadata": {"partitionKeys": {"day": day}}})
+        return json.dumps({"records": out}).encode(), None
+
+    objects: dict[str, bytes] = {}
+    config = StreamConfig(
+        name="s", arn="arn:aws:firehose:us-east-1:123456789012:deliverystream/s", version=1,
+        source_stream_arn="arn:aws:kinesis:us-east-1:123456789012:stream/src", bucket="lake",
+        prefix="data/day=!{partitionKeyFromLambda:day}/", error_prefix="errors/!{firehose:error-output-type}/",
+        buffer_bytes=64 * 1024 * 1024, buffer_seconds=60, compression="UNCOMPRESSED", file_extension=None,
+        # A small processor buffer: the 600 records go to the function in several invocations.
+        lambda_processor=LambdaProcessor(arn="arn:aws:lambda:us-east-1:123456789012:function:f", buffer_bytes=6000),
+        metadata_query=None, append_delimiter=False, deaggregate=None, dynamic_partitioning=True,
+        conversion=FormatConversion("db", "t", None, None, "LATEST", {"OpenXJsonSerDe": {}}, {"ParquetSerDe": {}}),
+        log_group=None, log_stream=None, s3_retry_seconds=10.0,
+    )
+    calls = Counter()
+
+    def invoke(arn, payload):
+        calls["invoke"] += 1
+        return enricher(arn, payload)
+
+    services = Services(put_object=lambda b, k, body: objects.__setitem__(k, body), invoke_lambda=invoke,
+                        converter_for=lambda c: Converter(COLUMNS[:2]), publish_metrics=lambda ns, d: None,
+                        log_event=lambda c, m: None, scaled=lambda s: s * 0.001, region="us-east-1",
+                        convert_batch=workers.convert, write_parquet=workers.write_parquet)
+    engine = DeliveryEngine(config, Source(), services)
+    engine.start()
+    try:
+        assert engine.flush(timeout=60)
+    finally:
+        engine.stop()
+    assert calls["invoke"] > 3  # several batches, so conversions overlapped invocations
+    bad = [i for i in range(n) if i % 97 == 0]
+    for day in ("00", "01", "02"):
+        (key,) = [k for k in objects if k.startswith(f"data/day={day}/")]
+        rows = pq.read_table(io.BytesIO(objects[key])).to_pylist()
+        assert rows == [{"id": f"r{i}", "n": i} for i in range(n) if i % 3 == int(day) and i not in bad]
+    errors = [json.loads(line) for k, body in objects.items() if k.startswith("errors/") for line in body.splitlines()]
+    assert sorted(base64.b64decode(e["rawData"]) for e in errors) == [b"{broken"] * len(bad)
+    assert {e["lastErrorCode"] for e in errors} == {"DataFormatConversion.ParseError"}  # format-conversion-failed fields
+    assert engine.committed_positions() == {"shardId-000000000000": str(n)} and engine.held_records() == []
+    assert engine.conversion_cpu_seconds > 0 and engine.parquet_seconds > 0
