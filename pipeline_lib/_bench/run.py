@@ -299,10 +299,10 @@ def run_bench(items: int, *, progress: bool = True, moto_reference: bool = True,
             pyarrow_rate = sum(t.num_rows for t in tables) / pyarrow_seconds
             figures["engine_records_per_s"] = round(records / busy, 1) if busy else None
             # Where the engine's busy time went: waiting for the Lambda processor, for record format
-            # conversion (in the conversion workers), and the CPU conversion took there.
+            # conversion and Parquet writing (in the conversion workers), and the CPU conversion took there.
             figures["engine_busy_seconds"] = round(busy, 2)
             figures["engine_lambda_seconds"] = round(in_lambda, 2)
-            for name in ("conversion_seconds", "conversion_cpu_seconds"):
+            for name in ("conversion_seconds", "conversion_cpu_seconds", "parquet_seconds"):
                 if name in engine_after:
                     figures[f"engine_{name}"] = round(engine_after[name] - before.get(name, 0.0), 2)
             figures["engine_without_lambda_records_per_s"] = round(records / (busy - in_lambda), 1) if busy > in_lambda else None
