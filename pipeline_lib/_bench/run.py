@@ -251,6 +251,7 @@ def run_bench(items: int, *, progress: bool = True, moto_reference: bool = True,
             alone, alone_tenths = _seed(session, plain, requests, "DynamoDB alone", progress)
             # Dropped once measured: the memory figure is the pipeline's, not the pipeline's plus a copy.
             session.client("dynamodb").delete_table(TableName=plain)
+            rss_at = {"writes_alone": rss.sample()}
             figures["write_items_per_s"] = round(items / alone, 1)
             figures["write_rate_last_over_first"] = alone_tenths.last_over_first()
 
@@ -258,15 +259,18 @@ def run_bench(items: int, *, progress: bool = True, moto_reference: bool = True,
             before = _engine_status(state_dir, stream)
             started = time.monotonic()
             written, piped_tenths = _seed(session, outputs["TableName"], requests, "DynamoDB -> lake", progress)
+            rss_at["pipeline_writes"] = rss.sample()
             from ..localcloud import lifecycle
 
             report = lifecycle.flush(running.endpoint, timeout=3600)
             delivered = time.monotonic() - started
+            rss_at["delivered"] = rss.sample()
             after = report["firehose"][stream]
             if after.get("failure"):
                 raise RuntimeError(f"the delivery stream failed: {after['failure']}")
             _crawl(session, outputs["CrawlerName"])
             queryable = time.monotonic() - started
+            rss_at["crawled"] = rss.sample()
             engine_after = _engine_status(state_dir, stream)
             figures["pipeline_write_items_per_s"] = round(items / written, 1)
             figures["pipeline_write_rate_last_over_first"] = piped_tenths.last_over_first()
@@ -294,6 +298,13 @@ def run_bench(items: int, *, progress: bool = True, moto_reference: bool = True,
             pyarrow_seconds = time.perf_counter() - t0
             pyarrow_rate = sum(t.num_rows for t in tables) / pyarrow_seconds
             figures["engine_records_per_s"] = round(records / busy, 1) if busy else None
+            # Where the engine's busy time went: waiting for the Lambda processor, for record format
+            # conversion and Parquet writing (in the conversion workers), and the CPU conversion took there.
+            figures["engine_busy_seconds"] = round(busy, 2)
+            figures["engine_lambda_seconds"] = round(in_lambda, 2)
+            for name in ("conversion_seconds", "conversion_cpu_seconds", "parquet_seconds"):
+                if name in engine_after:
+                    figures[f"engine_{name}"] = round(engine_after[name] - before.get(name, 0.0), 2)
             figures["engine_without_lambda_records_per_s"] = round(records / (busy - in_lambda), 1) if busy > in_lambda else None
             figures["pyarrow_rows_per_s"] = round(pyarrow_rate, 1)
             figures["engine_over_pyarrow"] = round(records / busy / pyarrow_rate, 4) if busy else None
@@ -337,6 +348,7 @@ def run_bench(items: int, *, progress: bool = True, moto_reference: bool = True,
             if athena_rows != duck_rows:
                 raise RuntimeError(f"local Athena and DuckDB disagree on {where}: {athena_rows} vs {duck_rows}")
             figures["athena_over_duckdb"] = round(athena_s / duck_s, 2)
+            rss_at["queried"] = rss.sample()
             del objects
 
             # 5. The seeder over boto3's batch_writer, on the same cloud (plain tables).
@@ -349,6 +361,8 @@ def run_bench(items: int, *, progress: bool = True, moto_reference: bool = True,
             figures["seeder_over_batch_writer"] = round(writer_s / seeder_s, 2)
         figures["peak_rss_mb"] = rss.peak_mb
         figures["peak_rss_server_process_mb"] = rss.process_peak_mb()
+        # The cloud's resident memory after each step (where the peak comes from).
+        figures["rss_mb_after"] = {step: round(value / 2**20, 1) for step, value in rss_at.items()}
         status = lifecycle.status(state_dir)
         figures["time_scale"] = status.get("time_scale")
         figures["buffering"] = status.get("buffering")

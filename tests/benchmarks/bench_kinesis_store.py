@@ -86,6 +86,56 @@ def test_kinesis_put_records_moto_vs_store():
     print(f"  8 concurrent writers x 5,000 records: moto kept {original_kept:,}, kinesis_store kept {store_kept:,}")
 
 
+def retained_bytes_per_record(records: int = 20_000) -> tuple[int, float]:
+    """(data bytes, bytes the backend retains per record) for a DynamoDB change record put `records`
+    times (traced allocations still alive after the puts, divided by the records)."""
+    import gc
+    import json
+    import tracemalloc
+
+    from moto.kinesis.models import KinesisBackend
+
+    change = json.dumps({
+        "awsRegion": "us-east-1", "eventID": "0b9c7b7e-1b0b-4f5e-9d8a-3a0d7f9c1e2a", "eventName": "INSERT",
+        "userIdentity": None, "recordFormat": "application/json", "tableName": "CdcWorkbench-Table",
+        "dynamodb": {"ApproximateCreationDateTime": 1764768000000,
+                     "Keys": {"PK": {"S": "CUSTOMER#c-000001"}, "SK": {"S": "ORDER#o-0000001"}},
+                     "NewImage": {"PK": {"S": "CUSTOMER#c-000001"}, "SK": {"S": "ORDER#o-0000001"},
+                                  "status": {"S": "PAID"}, "total": {"N": "123.45"},
+                                  "createdAt": {"S": "2026-03-04T12:34:56.789Z"}, "customerId": {"S": "c-000001"}},
+                     "SizeBytes": 300},
+        "eventSource": "aws:dynamodb"}).encode()
+    payload = b64encode(change).decode()
+    backend = KinesisBackend("us-east-1", "123456789012")
+    stream = backend.create_stream("bench", 1)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for block in range(records // 500):
+            backend.put_records(stream.arn, None, [{"PartitionKey": f"{block * 500 + i:032X}", "Data": payload}
+                                                   for i in range(500)])
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    return len(change), (after - before) / records
+
+
+def test_kinesis_retained_bytes_per_record_moto_vs_store():
+    seams = build_seams()
+    seams.restore()
+    size, moto_bytes = retained_bytes_per_record()
+    seams.apply()
+    try:
+        _size, store_bytes = retained_bytes_per_record()
+    finally:
+        seams.restore()
+    print(f"\n[bench] Kinesis memory retained per record ({size} data bytes, a DynamoDB change record): "
+          f"moto 5.2.5 {moto_bytes:,.0f} B, kinesis_store {store_bytes:,.0f} B (x{store_bytes / moto_bytes:.2f})")
+    assert store_bytes < moto_bytes
+
+
 def batch_write(session, table: str, prefix: str, threads: int = 4) -> float:
     """Seconds to BatchWriteItem ITEMS items (25 a call, `threads` calls in flight)."""
     clients = [session.client("dynamodb") for _ in range(threads)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
+import orjson
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,7 +108,21 @@ def value_size(value: dict[str, Any]) -> int:
 def image_size(image: Image | None) -> int:
     if not image:
         return 0
-    return sum(_text_size(name) + value_size(value) for name, value in image.items())
+    # value_size, with the common kinds (S, N) inline: this runs for every attribute of every change.
+    total = 0
+    for name, value in image.items():
+        total += len(name) if name.isascii() else len(name.encode("utf-8"))
+        if len(value) == 1:
+            kind = next(iter(value))
+            if kind == "S":
+                inner = value["S"]
+                total += len(inner) if inner.isascii() else len(inner.encode("utf-8"))
+                continue
+            if kind == "N":
+                total += _number_size(value["N"])
+                continue
+        total += value_size(value)
+    return total
 
 
 def partition_key(table_name: str, keys: Image) -> str:
@@ -162,5 +176,7 @@ def _json_default(value: Any) -> Any:
 
 
 def encode_record(record: dict[str, Any]) -> bytes:
-    """Compact UTF-8 JSON, as AWS writes it."""
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode("utf-8")
+    """Compact UTF-8 JSON, as AWS writes it: the bytes of ``json.dumps(record, separators=(",",
+    ":"), ensure_ascii=False)`` (orjson writes them about ten times faster; records hold no floats,
+    the one place their output differs)."""
+    return orjson.dumps(record, default=_json_default)

@@ -85,6 +85,16 @@ class Converter:
             raise SchemaConversionError("The schema is invalid. The specified table has no columns.")
         self.hive = deserializer == HIVE
         self.compression = compression
+        # What rebuilds this converter in another process (conversion_workers.py): plain data.
+        self.spec: dict[str, Any] = {
+            "columns": [dict(c) for c in columns] if all(isinstance(c, Mapping) for c in columns) else list(columns),
+            "case_insensitive": case_insensitive,
+            "column_to_json_key_mappings": dict(column_to_json_key_mappings or {}) or None,
+            "convert_dots_in_json_keys_to_underscores": convert_dots_in_json_keys_to_underscores,
+            "timestamp_formats": list(timestamp_formats) if timestamp_formats is not None else None,
+            "compression": compression,
+            "deserializer": deserializer,
+        }
         self._coercion = Coercion(hive=self.hive, case_insensitive=bool(case_insensitive),
                                   dots_to_underscores=bool(convert_dots_in_json_keys_to_underscores),
                                   timestamp_formats=timestamp_formats)
@@ -166,14 +176,31 @@ class Converter:
             rows.append(row)
         return rows
 
+    def check(self) -> None:
+        """Whether the schema may be used now (a role-checked converter raises if not)."""
+
+    def to_table(self, rows: Sequence[Mapping[str, Any]]) -> Any:
+        """`rows` (as `convert` returns them) as an Arrow table of the table's columns."""
+        import pyarrow as pa
+
+        if not len(rows):
+            return self.arrow_schema.empty_table()
+        # One struct array built from the row dicts is several times faster than per-column arrays.
+        return pa.Table.from_struct_array(pa.array(rows, type=self._row_type))
+
     def to_parquet(self, rows: Sequence[Mapping[str, Any]]) -> bytes:
         """One Parquet file holding `rows` (as `convert` returns them)."""
+        return self.tables_to_parquet([self.to_table(rows)])
+
+    def tables_to_parquet(self, tables: Sequence[Any]) -> bytes:
+        """One Parquet file holding the rows of `tables` (as `to_table` makes them), in order.
+        A table of another schema (converted before the Glue table changed, then saved and
+        restored) is matched to this one by column name: missing columns are null."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        # One struct array built from the row dicts is several times faster than per-column arrays.
-        rows_array = pa.array(rows, type=self._row_type)
-        table = pa.Table.from_struct_array(rows_array) if len(rows) else self.arrow_schema.empty_table()
+        pieces = [t if t.schema.equals(self.arrow_schema) else self._conform(t) for t in tables]
+        table = pa.concat_tables(pieces).combine_chunks() if pieces else self.arrow_schema.empty_table()
         sink = io.BytesIO()
         pq.write_table(
             table,
@@ -182,6 +209,17 @@ class Converter:
             use_deprecated_int96_timestamps=True,
         )
         return sink.getvalue()
+
+    def _conform(self, table: Any) -> Any:
+        import pyarrow as pa
+
+        by_name = {name.lower(): name for name in table.column_names}
+        arrays = []
+        for field in self.arrow_schema:
+            name = by_name.get(field.name.lower())
+            arrays.append(table.column(name).cast(field.type) if name is not None
+                          else pa.nulls(table.num_rows, type=field.type))
+        return pa.Table.from_arrays(arrays, schema=self.arrow_schema)
 
     # -- rows -----------------------------------------------------------------------------------
     def _row(self, obj: dict[str, Any]) -> dict[str, Any]:

@@ -25,12 +25,13 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
 from ..faults import InjectedCrash
-from . import error_records, naming, prefixes
+from . import batch_conversion, error_records, naming, prefixes, routing
 from .config import StreamConfig
 from .lambda_processing import LambdaProcessing
 from .metrics import StreamMetrics
@@ -48,6 +49,19 @@ S3_RETRY_INTERVAL_SECONDS = 5.0
 
 class _Stopped(Exception):
     """The engine was stopped while it waited to retry a delivery."""
+
+
+@dataclass
+class _Routing:
+    """A batch on its way to the partition buffers: planned, its conversion started or done."""
+
+    planned: list
+    generation: int
+    groups: dict = field(default_factory=dict)  # partition key -> group number (batch_conversion)
+    converter: Any = None
+    unavailable: Exception | None = None  # the schema could not be had: every placed record fails
+    converted: Any = None  # batch_conversion.ConvertedBatch
+    future: Future | None = None  # of `converted`, when it converts on the conversion thread
 
 
 def _now_ms() -> int:
@@ -110,8 +124,15 @@ class DeliveryEngine:
         self._stopping = False
         self._last_publish = time.monotonic()
         self._thread = threading.Thread(target=self._run, name=f"firehose-{config.name}", daemon=True)
+        self._converting: ThreadPoolExecutor | None = None  # started on first use (_conversion_thread)
         self.failure: str | None = None  # set when the engine itself broke (reported by status)
         self.busy_seconds = 0.0  # time spent moving records (status; throughput = records / busy)
+        # Record format conversion: its wall time (overlapping the Lambda processor's when batches
+        # follow each other) and the CPU time it took (in the conversion workers when the cloud
+        # has them, else in this process).
+        self.conversion_seconds = 0.0
+        self.conversion_cpu_seconds = 0.0
+        self.parquet_seconds = 0.0  # writing buffers as Parquet (in a conversion worker when the cloud has them)
         self.crashed = False  # stopped by an injected crash (the extension starts its successor)
         self.s3_failures = 0  # failed S3 PutObject attempts (each retried or ended as below)
         self.lost_records = 0  # records whose S3 delivery failed for Firehose's 24 hours
@@ -126,6 +147,8 @@ class DeliveryEngine:
             self._wake.notify_all()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+        if self._converting is not None:
+            self._converting.shutdown(wait=False)
 
     def flush(self, timeout: float) -> bool:
         """Return True once everything accepted before the call is in S3."""
@@ -157,6 +180,9 @@ class DeliveryEngine:
                                   + self.metrics.totals.get("IncomingRecords", 0)),
                 "busy_seconds": round(self.busy_seconds, 3),
                 "lambda_seconds": round(self.metrics.totals.get("ExecuteProcessing.Duration", 0) / 1000, 3),
+                "conversion_seconds": round(self.conversion_seconds, 3),
+                "conversion_cpu_seconds": round(self.conversion_cpu_seconds, 3),
+                "parquet_seconds": round(self.parquet_seconds, 3),
                 "held_records": len(self._held),
                 "s3_failures": self.s3_failures,
                 "lost_records": self.lost_records,
@@ -334,69 +360,123 @@ class DeliveryEngine:
             if not due or not self._pending:
                 return False
             records, self._pending, self._pending_size, self._pending_since = self._pending, [], 0, None
-        for chunk in self._lambda.chunks(records):
-            self._route(self._lambda.invoke(chunk))
+        # One batch converts (in a conversion worker) while the next is in the Lambda processor;
+        # batches are placed in their buffers in order, all of them before this returns.
+        in_flight: _Routing | None = None
+        try:
+            for chunk in self._lambda.chunks(records):
+                started = self._start_route(self._lambda.invoke(chunk), background=True)
+                if in_flight is not None:
+                    self._finish_route(in_flight)
+                in_flight = started
+            if in_flight is not None:
+                self._finish_route(in_flight)
+                in_flight = None
+        finally:
+            if in_flight is not None and in_flight.future is not None:
+                in_flight.future.cancel()  # the engine is failing: its records stay held (checkpoint)
         return True
 
     def _route(self, outgoing: list[Outgoing]) -> None:
-        """Dynamic partitioning and format conversion, then into a partition buffer."""
-        from .conversion import ConversionError
-        from .jq_extract import MetadataExtractionError
+        """Dynamic partitioning and format conversion (one batch, in a conversion worker when
+        the cloud has them), then into partition buffers, record by record in order."""
+        self._finish_route(self._start_route(outgoing, background=False))
+
+    def _start_route(self, outgoing: list[Outgoing], background: bool) -> "_Routing":
+        """Plan the batch and start converting the records that have a place (on the engine's
+        conversion thread when `background` and the cloud has conversion workers)."""
+        from .coercion import ConversionError
         from .schema_source import SchemaUnavailable
 
-        needed = self._prefix.partition_key_names
-        for item in outgoing:
-            keys = item.partition_keys
-            data = item.data
-            if self._extractor is not None:
-                try:
-                    keys = {**self._extractor.extract(data), **keys}
-                except MetadataExtractionError as exc:
-                    self._fail(item.source, exc.output_type, exc.code, exc.message, 1)
-                    continue
-            if self.config.append_delimiter:
-                data = data + b"\n"
-            if self.config.dynamic_partitioning:
-                missing = [k for k in needed if k not in keys]
-                if missing:
-                    self._fail(item.source, "partitioning-failed", "DynamicPartitioning.PartitionKeyMissing",
-                               f"Partition key(s) {', '.join(missing)} missing from the record's metadata.", 1)
-                    continue
-                keys = {k: keys[k] for k in needed}
-            else:
-                keys = {}
-            bucket_key = (tuple(sorted(keys.items())), self._converter_generation)
+        routed = _Routing(routing.plan(outgoing, self.config, self._extractor, self._prefix.partition_key_names),
+                          self._converter_generation)
+        if self.config.conversion is None:
+            return routed
+        placed = [p for p in routed.planned if p.failure is None]
+        if not placed:
+            return routed
+        # Records go to the worker with the group of their partition keys: it returns one piece of
+        # rows per group, which becomes one buffer's (see _finish_route).
+        for p in placed:
+            p.group = routed.groups.setdefault(p.partition_key(), len(routed.groups))
+        records, groups = [p.data for p in placed], [p.group for p in placed]
+        try:
+            routed.converter, routed.generation = self._current_converter()
+            routed.converter.check()
+        except (ConversionError, SchemaUnavailable) as exc:
+            routed.unavailable = exc
+            return routed
+        if background and self.services.convert_batch is not None:
+            routed.future = self._conversion_thread().submit(self._convert, routed.converter, records, groups)
+        else:
+            routed.converted = self._convert(routed.converter, records, groups)
+        return routed
+
+    def _convert(self, converter: Any, records: list[bytes], groups: list[int]) -> Any:
+        convert = self.services.convert_batch or batch_conversion.convert_records
+        started = time.perf_counter()
+        converted = convert(converter, records, groups)
+        self.conversion_seconds += time.perf_counter() - started
+        self.conversion_cpu_seconds += converted.cpu_seconds
+        return converted
+
+    def _conversion_thread(self) -> ThreadPoolExecutor:
+        if self._converting is None:
+            self._converting = ThreadPoolExecutor(1, thread_name_prefix=f"firehose-{self.config.name}-conversion")
+        return self._converting
+
+    def _finish_route(self, batch: "_Routing") -> None:
+        """Place a planned batch, record by record in order: failures as error records, the
+        rest (with their converted rows) in their partition buffers."""
+        planned, converter, generation, unavailable = batch.planned, batch.converter, batch.generation, batch.unavailable
+        converted = batch.future.result() if batch.future is not None else batch.converted
+        outcomes = iter(converted.outcomes) if converted is not None else None
+        # A group's rows all go to one buffer: within a batch a partition either has (or gets) a
+        # buffer for every record of its group, or is over the active partition limit for all of
+        # them (buffers are only delivered between batches).
+        group_buffers: dict[int, Buffer] = {}
+        for routed in planned:
+            item = routed.item
+            if routed.failure is not None:
+                self._fail(item.source, *routed.failure, 1)
+                continue
+            outcome = next(outcomes) if outcomes is not None else None
+            bucket_key = (routed.partition_key(), generation)
+            data = routed.data
             with self._lock:
                 if bucket_key not in self._buffers and len(self._buffers) >= self.config.active_partition_limit:
                     self.metrics.add("PartitionCountExceeded", 1)
                     self._fail(item.source, "partitioning-failed", "DynamicPartitioning.ActivePartitionsLimitExceeded",
                                f"activePartitionExceeded: more than {self.config.active_partition_limit} active partitions.", 1)
                     continue
-            converter = None
             if self.config.conversion is not None:
-                try:
-                    converter, generation = self._current_converter()
-                    rows = converter.convert(data)
-                except (ConversionError, SchemaUnavailable) as exc:
+                if unavailable is not None or type(outcome) is not int:
+                    code, message = ((unavailable.code, unavailable.message) if unavailable is not None  # type: ignore[attr-defined]
+                                     else outcome)
                     self.metrics.add("FailedConversion.Records", 1)
                     self.metrics.add("FailedConversion.Bytes", len(data))
-                    self._fail(item.source, "format-conversion-failed", exc.code, exc.message, 1)
+                    self._fail(item.source, "format-conversion-failed", code, message, 1)
                     continue
                 self.metrics.add("SucceedConversion.Records", 1)
                 self.metrics.add("SucceedConversion.Bytes", len(data))
-            else:
-                rows = [data]
-            if converter is not None:
-                bucket_key = (bucket_key[0], generation)
             with self._lock:
                 buffer = self._buffers.get(bucket_key)
                 if buffer is None:
-                    buffer = self._buffers[bucket_key] = Buffer(keys, converter=converter)
+                    buffer = self._buffers[bucket_key] = Buffer(routed.keys, converter=converter)
                     self._buffer_opened[bucket_key] = time.monotonic()
                     self.metrics.add("PartitionCount", len(self._buffers))
-                for row in rows:
-                    buffer.add(row, len(data) // max(1, len(rows)), item.source.arrival_ms)
+                if converted is None:
+                    buffer.add(data, len(data), item.source.arrival_ms)
+                else:
+                    buffer.count_rows(outcome, len(data) // max(1, outcome), item.source.arrival_ms)
+                    group_buffers[routed.group] = buffer
                 buffer.holds.append(item.source)
+        if group_buffers:
+            with self._lock:
+                for group, buffer in group_buffers.items():
+                    piece = converted.pieces.get(group)
+                    if piece is not None:  # None: its records made no rows
+                        buffer.rows.append(piece)
 
     def _current_converter(self) -> tuple[Any, int]:
         """The converter of the table's schema and its generation, re-read at most every
@@ -517,7 +597,14 @@ class DeliveryEngine:
         arrival = _dt(buffer.oldest_arrival_ms or _now_ms())
         prefix = self._prefix.evaluate(arrival=arrival, partition_keys=buffer.partition_keys)
         if self.config.conversion is not None:
-            body = (buffer.converter or self._current_converter()[0]).to_parquet(buffer.rows)
+            converter = buffer.converter or self._current_converter()[0]
+            if buffer.rows and isinstance(buffer.rows[0], dict):  # row dicts (a state saved by an older version)
+                body = converter.to_parquet(buffer.rows)
+            else:
+                write = self.services.write_parquet or batch_conversion.write_parquet
+                started = time.perf_counter()
+                body = write(converter, buffer.rows)
+                self.parquet_seconds += time.perf_counter() - started
             extension = self.config.file_extension if self.config.file_extension is not None else naming.default_extension(self.config.compression, parquet=True)
         else:
             body = b"".join(buffer.rows)

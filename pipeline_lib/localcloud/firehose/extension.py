@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..extension import Extension
 from .config import StreamConfig, UnsupportedConfiguration, parse_config
 from . import role_access
+from .conversion_workers import ConversionWorkers, default_size
 from .engine import DeliveryEngine
 from .records import Services
 from .seams import build_seams
@@ -34,6 +35,11 @@ class FirehoseExtension(Extension):
         self._lock = threading.RLock()
         self._restored: dict[str, dict[str, Any]] = {}  # loaded checkpoints by ARN, until start
         self._loaded = False
+        # Record format conversion runs in these processes (conversion_workers.py); None: in this one.
+        self.workers: ConversionWorkers | None = None
+        size = default_size()
+        if size:
+            self.workers = ConversionWorkers(size)
 
     # -- seams ----------------------------------------------------------------------------------
     def install(self) -> None:
@@ -174,6 +180,8 @@ class FirehoseExtension(Extension):
             crash_point=crash_point,
             restart=self._restart,
             buffer_wait=self.cloud.buffer_wait,
+            convert_batch=self.workers.convert if self.workers is not None else None,
+            write_parquet=self.workers.write_parquet if self.workers is not None else None,
         )
 
     # -- saved state (localcloud/state/) -----------------------------------------------------------
@@ -211,6 +219,9 @@ class FirehoseExtension(Extension):
             self.engines.clear()
         for engine in engines:
             engine.stop()
+        if self.workers is not None:  # stopped; a new set starts on first use if the cloud starts again
+            self.workers.close()
+            self.workers = ConversionWorkers(self.workers.size)
 
     def flush(self, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

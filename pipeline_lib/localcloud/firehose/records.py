@@ -3,7 +3,7 @@ is given by the cloud (`Source`, `Services`), so stages and tests share one voca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 from .config import StreamConfig
 
@@ -38,7 +38,9 @@ class Buffer:
     """What one S3 object will hold."""
 
     partition_keys: dict[str, str]
-    rows: list[Any] = field(default_factory=list)  # converted rows, or raw bytes without conversion
+    # Without conversion, raw bytes; with it, pieces of converted rows (Arrow IPC streams,
+    # batch_conversion.py).
+    rows: list[Any] = field(default_factory=list)
     size: int = 0
     count: int = 0
     oldest_arrival_ms: int | None = None
@@ -49,8 +51,12 @@ class Buffer:
 
     def add(self, row: Any, size: int, arrival_ms: int) -> None:
         self.rows.append(row)
-        self.size += size
-        self.count += 1
+        self.count_rows(1, size, arrival_ms)
+
+    def count_rows(self, n: int, size: int, arrival_ms: int) -> None:
+        """`n` rows of `size` bytes each arrived (their data is added as a table: `rows`)."""
+        self.size += size * n
+        self.count += n
         if self.oldest_arrival_ms is None or arrival_ms < self.oldest_arrival_ms:
             self.oldest_arrival_ms = arrival_ms
 
@@ -82,3 +88,7 @@ class Services:
     # Starts the successor of an engine that crashed (the Firehose extension), or None.
     restart: Callable[[Any], None] | None = None
     buffer_wait: Callable[[float], float] | None = None  # buffer intervals; None: `scaled`
+    # The conversion workers' `convert` ((converter, [record bytes], [group]) -> ConvertedBatch)
+    # and `write_parquet` ((converter, [piece]) -> bytes); None: batch_conversion's, in process.
+    convert_batch: Callable[[Any, Sequence[bytes], Sequence[int]], Any] | None = None
+    write_parquet: Callable[[Any, Sequence[bytes]], bytes] | None = None

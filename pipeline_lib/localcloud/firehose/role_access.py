@@ -128,9 +128,10 @@ def guarded(services: Services, config: StreamConfig, roles: DeliveryRoles, iam:
 
 
 class _CheckedConverter:
-    """A converter that asks again whether the schema may still be read: before every record
-    while refused, and at most every RECHECK_SECONDS while allowed (a policy change takes effect
-    within that; a decision per record would cost more than converting it)."""
+    """A converter that asks again whether the schema may still be read (`check`, which the
+    engine calls before each batch it converts): every time while refused, and at most every
+    RECHECK_SECONDS while allowed (a policy change takes effect within that; a decision per
+    record would cost more than converting it)."""
 
     RECHECK_SECONDS = 0.2
 
@@ -139,12 +140,11 @@ class _CheckedConverter:
         self._check = check
         self._allowed_at = float("-inf")
 
-    def convert(self, data: bytes) -> Any:
+    def check(self) -> None:
         now = time.monotonic()
         if now - self._allowed_at >= self.RECHECK_SECONDS:
             self._check()
             self._allowed_at = now
-        return self._inner.convert(data)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import re
 import time
-from base64 import b64decode, b64encode
+from base64 import b64encode
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -48,7 +48,7 @@ from ..extension import Extension
 from ..moto_backends import backend, backends
 from ..seam import SeamSet
 from .seams import GET_RECORDS_MAX, build_seams, check_storage
-from .store import stream_signal, to_epoch
+from .store import raw_data, stream_signal, to_epoch
 
 if TYPE_CHECKING:
     from moto.kinesis.models import Shard, Stream
@@ -154,7 +154,7 @@ class KinesisStore(Extension):
                 shard_id=shard_id,
                 sequence_number=str(r.sequence_number),
                 partition_key=r.partition_key,
-                data=b64decode(r.data),
+                data=raw_data(r),
                 approximate_arrival_timestamp=r.created_at,
                 explicit_hash_key=r.explicit_hash_key or None,
             )
