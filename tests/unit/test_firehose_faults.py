@@ -112,16 +112,18 @@ def test_failed_puts_are_retried_until_s3_takes_the_object() -> None:
 def test_failures_past_the_retry_duration_go_to_the_error_prefix_with_the_record() -> None:
     bucket = Bucket(fails=lambda key, attempt: key.startswith("data/day=02/"))
     data = payloads(30)
-    engine = DeliveryEngine(config(retry_seconds=10), ShardSource(data), services(bucket, scale=0.002))
+    # A 10 s retry duration at scale 0.1: 1 s, retries every 0.5 s (wide enough margins for a loaded machine).
+    engine = DeliveryEngine(config(retry_seconds=10), ShardSource(data), services(bucket, scale=0.1))
     assert run(engine)
     delivered = bucket.lines("data/")
     errors = [json.loads(line) for line in bucket.lines("errors/s3-delivery-failed/")]
     assert sorted(delivered) == sorted(d for d in data if json.loads(d)["day"] != "02")
     assert sorted(base64.b64decode(e["rawData"]) for e in errors) == sorted(d for d in data if json.loads(d)["day"] == "02")
-    # Retried every 5 s (scaled) over the 10 s duration: the first attempt and at least two retries.
+    # Retried every 5 s (scaled) over the 10 s duration: the first attempt and at least one retry,
+    # never more than the duration allows.
     assert {e["errorCode"] for e in errors} == {"S3.InternalError"}
     assert {e["errorMessage"] for e in errors} == {"We encountered an internal error. Please try again."}
-    assert min(e["attemptsMade"] for e in errors) >= 3
+    assert 2 <= min(e["attemptsMade"] for e in errors) and max(e["attemptsMade"] for e in errors) <= 3
     assert set(errors[0]) == {"attemptsMade", "arrivalTimestamp", "errorCode", "errorMessage",
                               "attemptEndingTimestamp", "rawData"}
     assert engine.held_records() == []
