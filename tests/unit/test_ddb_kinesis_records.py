@@ -175,6 +175,18 @@ def test_encoding_is_compact_utf8_json_with_base64_binaries():
     assert decoded["dynamodb"]["NewImage"]["bs"] == {"BS": ["AQ=="]}
 
 
+def test_encoding_is_the_bytes_of_the_standard_library_s_compact_json():
+    # What AWS writes is compact JSON with raw UTF-8; the standard library's encoder, an
+    # independent implementation, gives the expected bytes for awkward text.
+    awkward = "quote\" back\\ slash/ \x00\x01\x1f\x7f \t\n\r\b\f \u2028\u2029 é 下野 😀 \ud7ff"
+    new = {"id": {"S": awkward}, "n": {"N": "-1.50E+3"}, "l": {"L": [{"S": awkward}, {"NULL": True}, {"BOOL": False}]},
+           "m": {"M": {awkward: {"SS": [awkward, "x"]}}}, "blob": {"B": b"\x00\xff"}}
+    record = build_record(change(new=new), "e")
+    expected = json.dumps(json.loads(encode_record(record)), separators=(",", ":"), ensure_ascii=False).encode()
+    assert encode_record(record) == expected
+    assert json.loads(expected)["dynamodb"]["NewImage"]["id"]["S"] == awkward
+
+
 @pytest.mark.parametrize(
     "value, size",
     [
