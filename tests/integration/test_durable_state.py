@@ -242,10 +242,13 @@ def test_snapshot_save_list_load_returns_to_the_saved_state(cloud):
     flushed(cloud)
     assert holdings(cloud)["items"] != before["items"]
 
+    pid = lifecycle.find(cloud.state_dir).record.pid
     started = time.monotonic()
     running = snapshot.load("just-deployed", cloud.state_dir)
     took = time.monotonic() - started
     assert running.record.port == cloud.port
+    assert lifecycle.find(cloud.state_dir).record.pid == pid  # loaded in place: the same process
+    print(f"snapshot saved in {saved['seconds']:.2f}s ({saved['bytes']:,} bytes), loaded in place in {took:.2f}s")
     assert holdings(cloud) == before, f"loaded in {took:.1f}s"
     assert landed(cloud, tag) == ([], 0)
 

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..extension import Extension
 from ..seam import SeamError, moto_version
+from .executions import halt
 from .seams import build_seams, modules_with_foreign_clients
 
 if TYPE_CHECKING:
@@ -32,6 +33,12 @@ class StepFunctionsExtension(Extension):
         if stale:
             raise SeamError(f"moto {moto_version()}: these Step Functions modules still call AWS through "
                             f"moto's own client factory: {', '.join(stale)}")
+
+    def stop(self) -> None:
+        """Halt the executions running now (their state was saved before; see executions.py)."""
+        from ..moto_backends import backends
+
+        halt(backends("stepfunctions"))
 
     def status(self) -> dict[str, Any]:
         return {"endpoint": self.cloud.endpoint, "integration_modules": self.integration_modules}
