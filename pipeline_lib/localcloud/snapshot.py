@@ -21,13 +21,15 @@ from .statedir import StateDir
 __all__ = ["save", "load", "snapshots"]
 
 
-def save(name: str, state_dir: str | None = None, timeout: float = 300.0) -> dict[str, Any]:
+def save(name: str, state_dir: str | None = None, timeout: float = 300.0, flush: bool = True) -> dict[str, Any]:
+    """Save the running cloud's state as snapshot `name`; with `flush` (the default) after
+    delivering what is in flight, else as it is now (work still running is resumed at load)."""
     valid_name(name)
     running = lifecycle.find(state_dir)
     if running is None:
         raise lifecycle.LocalCloudError(
             f"no local cloud runs on {StateDir(state_dir).path}; start it with `python -m pipeline_lib local up`")
-    body = json.dumps({"name": name, "timeout": timeout}).encode()
+    body = json.dumps({"name": name, "timeout": timeout, "flush": flush}).encode()
     return lifecycle._get_json(f"{running.endpoint}/_workbench/state/save", timeout=timeout + 60, data=body)
 
 
