@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
 __all__ = [
-    "ALLOW", "DENY", "Decision", "Identity", "as_list", "conditions_hold", "decide", "evaluate_document", "matches_any",
+    "ALLOW", "DENY", "AccountRoot", "Decision", "Identity", "as_list", "conditions_hold", "decide", "evaluate_document", "matches_any",
     "statement_applies",
 ]
 
@@ -47,6 +47,23 @@ class Identity:
     def session_arn(self) -> str:
         partition = self.role_arn.split(":")[1]
         return f"arn:{partition}:sts::{self.account_id}:assumed-role/{self.role_name}/{self.session_name}"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """What a resource policy's Principal may name it by."""
+        return (self.role_arn, self.session_arn)
+
+
+@dataclass(frozen=True)
+class AccountRoot:
+    """The account's root user: the local cloud's own caller (every user call carries its dummy
+    credentials), as resource policies (bucket policies) see it."""
+
+    account_id: str
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (f"arn:aws:iam::{self.account_id}:root", self.account_id)
 
 
 @dataclass(frozen=True)
@@ -144,7 +161,7 @@ def conditions_hold(conditions: Mapping[str, Mapping[str, Any]] | None, context:
     return True
 
 
-def _principal_matches(principal: Any, identity: Identity) -> bool:
+def _principal_matches(principal: Any, identity: "Identity | AccountRoot") -> bool:
     """Whether a resource policy's Principal names this session (everyone, the role, the session).
     An account principal (`123456789012`, `...:root`) delegates to identity policies: it grants
     nothing by itself, so it does not match here."""
@@ -154,13 +171,13 @@ def _principal_matches(principal: Any, identity: Identity) -> bool:
         return False
     for value in as_list(principal.get("AWS")):
         value = str(value)
-        if value in ("*", identity.role_arn, identity.session_arn):
+        if value == "*" or value in identity.names:
             return True
     return False
 
 
 def statement_applies(statement: Mapping[str, Any], action: str, resource: str, context: Mapping[str, Any],
-                      identity: Identity | None = None) -> bool:
+                      identity: "Identity | AccountRoot | None" = None) -> bool:
     """Whether the statement matches the request. `identity` is given for resource policies,
     whose statements also have to name the caller."""
     if "NotAction" in statement:
@@ -185,7 +202,7 @@ def statement_applies(statement: Mapping[str, Any], action: str, resource: str, 
 
 
 def evaluate_document(document: Mapping[str, Any], action: str, resource: str, context: Mapping[str, Any],
-                      identity: Identity | None = None) -> str | None:
+                      identity: "Identity | AccountRoot | None" = None) -> str | None:
     """ALLOW, DENY, or None when no statement of the document applies."""
     decision = None
     for statement in as_list(document.get("Statement")):
