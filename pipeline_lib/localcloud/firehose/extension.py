@@ -114,7 +114,7 @@ class FirehoseExtension(Extension):
         positions of the engine it replaces (`resume`), else from the start; or Direct PUT."""
         if config.source_stream_arn is None:
             return DirectPutSource()
-        authorize = (role_access.source_check(iam, roles, config.source_stream_arn)
+        authorize = (role_access.source_check(iam, roles, config.source_stream_arn, config.arn)
                      if iam is not None and roles is not None else None)
         previous = resume.source if resume is not None else None
         if positions is None and isinstance(previous, KinesisSource) and previous.stream_arn == config.source_stream_arn:
