@@ -105,3 +105,36 @@ def test_a_closed_gate_holds_new_requests_and_waits_for_those_inside():
     gate.open()
     assert passed.wait(5)
     thread.join()
+
+
+def _execution(query: str, state: str):
+    from pipeline_lib.localcloud.athena.executions import Execution
+
+    return Execution(id=f"q-{abs(hash(query))}", query=query, sql=query, params=None, statement_type="DML",
+                     work_group="primary", context={}, result_configuration={"OutputLocation": "s3://r/x.csv"},
+                     output_dir="s3://r/", execution_parameters=None, region="us-east-1", account_id="123456789012",
+                     state=state)
+
+
+def test_unfinished_reads_are_queued_again_and_writes_fail_with_a_retryable_system_error():
+    from pipeline_lib.localcloud.athena.resume import resume_executions
+
+    class Service:
+        def __init__(self):
+            self.queued = []
+
+        def resubmit(self, execution):
+            self.queued.append(execution.id)
+
+    read, write, done = (_execution("SELECT 1", "RUNNING"), _execution("INSERT INTO t SELECT 1", "QUEUED"),
+                         _execution("SELECT 2", "SUCCEEDED"))
+    service = Service()
+    assert resume_executions(service, [read, write, done]) == {"rerun": 1, "failed": 1}
+    assert service.queued == [read.id] and read.state == "QUEUED"
+    assert write.state == "FAILED" and done.state == "SUCCEEDED"
+    # Athena's error catalog: category 1 = SYSTEM, type 100 = internal service error.
+    assert write.failure.to_api() == {
+        "ErrorCategory": 1, "ErrorType": 100, "Retryable": True,
+        "ErrorMessage": "GENERIC_INTERNAL_ERROR: The query was running when the local cloud stopped. It writes "
+                        "(CREATE TABLE AS, INSERT INTO, UNLOAD or DDL) and may have written part of its output, so it "
+                        "is not run again: check its output location and submit it again."}
