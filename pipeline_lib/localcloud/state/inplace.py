@@ -97,8 +97,14 @@ class CloudHost:
             return self._app(environ, start_response)  # health and status answer during a load
         self._gate.enter()
         try:
-            # The body is produced here: moto's app answers with a list, read before leaving.
-            return list(self._app(environ, start_response))
+            # The body is produced inside the gate (a load waits for it), then handed on whole.
+            result = self._app(environ, start_response)
+            try:
+                return list(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
         finally:
             self._gate.leave()
 
