@@ -20,7 +20,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import moto_state
-from .keeper import decode
+from .keeper import decode, snapshot_path
 from .snapshots import check_snapshot, install_snapshot
 
 if TYPE_CHECKING:
@@ -140,8 +140,10 @@ class CloudHost:
                 mark = now
 
             old = self.cloud
-            path = check_snapshot(old.state_dir, name)
-            decoded = decode(path)  # all of it, before anything live is touched
+            path = snapshot_path(old.state_dir, name)
+            if not path.exists():
+                check_snapshot(old.state_dir, name)  # raises FileNotFoundError naming the snapshots there
+            decoded = decode(path)  # read, checked and unpickled whole, before anything live is touched
             step("read")
             self._gate.close()
             try:
@@ -155,7 +157,7 @@ class CloudHost:
                 fresh.adopt_settings(old)
                 fresh.install(decoded)
                 step("install")
-                install_snapshot(old.state_dir, name)  # a restart now comes back to the snapshot too
+                install_snapshot(old.state_dir, name, checked=True)  # a restart now comes back to it too
                 step("current")
                 self._app = fresh.wsgi(self._moto_app)
                 self.cloud = fresh

@@ -20,6 +20,7 @@ by requests, such as Firehose buffers and crawls, ends well within that at the d
 """
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import os
@@ -271,6 +272,8 @@ def decode(path: Path) -> Decoded:
     """Read, check and unpickle a state file whole (StateFileError if any of it cannot be), so
     that nothing live is touched before the whole of it is known to load."""
     header, payload = fileformat.read(path)
+    collecting = gc.isenabled()
+    gc.disable()  # millions of new objects, none garbage: collections during the load only cost time
     try:
         unpickler = pickle.Unpickler(io.BytesIO(payload))
         names = unpickler.load()
@@ -279,4 +282,7 @@ def decode(path: Path) -> Decoded:
         raise fileformat.StateFileError(
             f"{path} cannot be decoded ({type(exc).__name__}: {exc}); move it aside (or delete it) to "
             "start with an empty cloud") from None
+    finally:
+        if collecting:
+            gc.enable()
     return Decoded(path, header, names, values)
