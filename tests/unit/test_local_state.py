@@ -162,3 +162,14 @@ def test_a_dict_subclass_comes_back_without_running_its_setitem():
     restored = pickling.loads(pickling.dumps(original))
     assert type(restored) is Checked and restored == {"a": 1, "b": [2]} and restored.note == "kept"
     assert Checked.inserts == 0
+
+
+def test_moto_s3s_versioned_key_store_keeps_every_version():
+    from moto.s3.utils import _VersionedKeyStore
+
+    store = _VersionedKeyStore()
+    store["k"] = "v1"
+    store["k"] = "v2"
+    store["other"] = "only"
+    restored = pickling.loads(pickling.dumps(store))
+    assert restored.getlist("k") == ["v1", "v2"] and restored["k"] == "v2" and restored["other"] == "only"

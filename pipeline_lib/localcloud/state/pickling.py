@@ -40,9 +40,10 @@ def _fresh_queue(kind: type, maxsize: int, items: list) -> queue.Queue:
 
 
 def _restored_dict(kind: type, items: list, state: dict | None) -> dict:
-    """A dict subclass put back as it was saved, without its own __setitem__: what it checks on
-    each insertion was checked when the items were written (moto's DynamoDB items recompute the
-    item's whole size on every insertion, which made loading a table quadratic in its width)."""
+    """A dict subclass put back as it was saved: its raw storage (`dict.items`, not an `items`
+    it overrides: moto's versioned S3 key store shows only the latest version there) without its
+    own __setitem__ (what that checks was checked when the items were written; moto's DynamoDB
+    items recompute their whole size on every insertion, which made loading quadratic)."""
     fresh = dict.__new__(kind)
     dict.update(fresh, items)
     if state:
@@ -99,7 +100,7 @@ class _StatePickler(pickle.Pickler):
         if (isinstance(obj, dict) and kind.__setitem__ is not dict.__setitem__
                 and not isinstance(obj, (collections.defaultdict, collections.OrderedDict))
                 and kind.__reduce_ex__ is object.__reduce_ex__ and kind.__reduce__ is object.__reduce__):
-            return _restored_dict, (kind, list(obj.items()), getattr(obj, "__dict__", None) or None)
+            return _restored_dict, (kind, list(dict.items(obj)), getattr(obj, "__dict__", None) or None)
         return NotImplemented
 
 
