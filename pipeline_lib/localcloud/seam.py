@@ -213,17 +213,18 @@ def has_instance_attribute(owner: type, name: str) -> bool:
         if name in vars(klass) or name in getattr(klass, "__slots__", ()) or \
                 name in getattr(klass, "__dataclass_fields__", {}):
             return True
-        source = _source_of(klass)
+        source = _source_of(klass, inspect.getsource)
         if source is not None and assignment.search(source):
             return True
     return False
 
 
 @lru_cache(maxsize=None)
-def _source_of(klass: type) -> str | None:
-    """A class's source, read once per process: inspect re-parses the whole module on every
-    call, which made checking a cloud's seams take seconds (each start, each snapshot load)."""
+def _source_of(klass: type, read: Callable[[Any], str]) -> str | None:
+    """A class's source, read once per process (and per reader: a test that stands in for
+    inspect.getsource gets its own): inspect re-parses the whole module on every call, which made
+    checking a cloud's seams take seconds (each start, each snapshot load)."""
     try:
-        return inspect.getsource(klass)
+        return read(klass)
     except (OSError, TypeError):
         return None

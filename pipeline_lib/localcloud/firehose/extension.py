@@ -77,7 +77,9 @@ class FirehoseExtension(Extension):
         stream ingests what the crashed engine held (Firehose keeps accepted records 24 hours)."""
         config = crashed.config
         if config.source_stream_arn is not None:
-            source: Any = KinesisSource(self.cloud, config.source_stream_arn, positions=crashed.committed_positions())
+            # The successor reads as the crashed one did: as the source role, checked by IAM.
+            source: Any = KinesisSource(self.cloud, config.source_stream_arn, positions=crashed.committed_positions(),
+                                        authorize=getattr(crashed.source, "authorize", None))
             again = []
         else:
             source, again = DirectPutSource(), crashed.held_records()
