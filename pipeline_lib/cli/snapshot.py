@@ -21,7 +21,7 @@ def add_parser(local_subparsers: argparse._SubParsersAction) -> None:
     p = common(sub.add_parser("save", help="deliver what is in flight, then save the cloud's state as NAME"))
     p.add_argument("name")
     p.set_defaults(func=_save)
-    p = common(sub.add_parser("load", help="restart the cloud from snapshot NAME"))
+    p = common(sub.add_parser("load", help="return the cloud to snapshot NAME (in place when it runs)"))
     p.add_argument("name")
     p.set_defaults(func=_load)
     common(sub.add_parser("list", help="the saved snapshots")).set_defaults(func=_list)

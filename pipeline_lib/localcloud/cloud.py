@@ -100,11 +100,13 @@ class LocalCloud:
         """What a POST to /_workbench/shutdown runs (the server's own stop)."""
         self._shutdown_hook = hook
 
-    def install(self) -> None:
+    def install(self, decoded: Any = None) -> None:
+        """Apply every extension's seams, then load the state: `decoded` (a snapshot read by
+        state.decode, for a load in place) or else the state dir's current state, if any."""
         for ext in self.extensions:
             ext.install()
         if self.state is not None:
-            self.state.install()
+            self.state.install(decoded)
 
     def start(self) -> None:
         for ext in self.extensions:
@@ -126,6 +128,28 @@ class LocalCloud:
                 ext.stop()
             except Exception:  # keep stopping the others
                 log.exception("stopping %s failed", ext.name)
+
+    def halt(self) -> None:
+        """Stop everything running without delivering or saving (its state is being replaced:
+        a snapshot load in place, state/inplace.py)."""
+        if self.state is not None:
+            self.state.stop_saving()
+        for ext in reversed(self.extensions):
+            try:
+                ext.stop()
+            except Exception:  # keep stopping the others
+                log.exception("stopping %s failed", ext.name)
+
+    def adopt_settings(self, previous: "LocalCloud") -> None:
+        """Take over what the user set on the running cloud it replaces (not state: the fault
+        injection in force, the process's start time and request count)."""
+        self.started_at = previous.started_at
+        self.requests = previous.requests
+        self._shutdown_hook = previous._shutdown_hook
+        try:
+            self.extension("faults").faults = previous.extension("faults").faults
+        except KeyError:
+            pass
 
     def flush(self, timeout: float = 300.0) -> dict[str, Any]:
         """Deliver everything accepted so far. Order matters: DynamoDB→Kinesis before Firehose."""

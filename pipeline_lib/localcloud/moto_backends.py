@@ -32,6 +32,13 @@ def _backend_dict(service: str) -> Any:
         from moto.awslambda.models import lambda_backends
 
         return lambda_backends
+    if service == "stepfunctions":
+        from moto.core.config import default_user_config
+
+        if default_user_config.get("stepfunctions", {}).get("execute_state_machine"):
+            from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+            return stepfunctions_parser_backends
     from moto.backends import get_backend
 
     return get_backend(service)  # type: ignore[call-overload]
@@ -112,6 +119,9 @@ def declare(seams: Any) -> None:
     seams.expect(simple, "lambda_simple_backends")
     seams.expect(lambda_models, "lambda_backends")
     seams.expect(stepfunctions_responses, "get_backend", ("account", "region"))
+    import moto.stepfunctions.parser.models as stepfunctions_parser
+
+    seams.expect(stepfunctions_parser, "stepfunctions_parser_backends")
     seams.expect(utilities, "get_partition", ("region",))
     # What `holdings` reads.
     from moto.cloudformation.models import CloudFormationBackend, Stack

@@ -21,6 +21,7 @@ import re
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 MOTO_VERSION_WRITTEN_FOR = "5.2.5"
@@ -212,10 +213,18 @@ def has_instance_attribute(owner: type, name: str) -> bool:
         if name in vars(klass) or name in getattr(klass, "__slots__", ()) or \
                 name in getattr(klass, "__dataclass_fields__", {}):
             return True
-        try:
-            source = inspect.getsource(klass)
-        except (OSError, TypeError):
-            continue
-        if assignment.search(source):
+        source = _source_of(klass, inspect.getsource)
+        if source is not None and assignment.search(source):
             return True
     return False
+
+
+@lru_cache(maxsize=None)
+def _source_of(klass: type, read: Callable[[Any], str]) -> str | None:
+    """A class's source, read once per process (and per reader: a test that stands in for
+    inspect.getsource gets its own): inspect re-parses the whole module on every call, which made
+    checking a cloud's seams take seconds (each start, each snapshot load)."""
+    try:
+        return read(klass)
+    except (OSError, TypeError):
+        return None

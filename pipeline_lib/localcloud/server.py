@@ -105,11 +105,18 @@ def serve(host: str, port: int | None, state_dir: str | None, time_scale: float,
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     default_user_config["lambda"]["use_docker"] = False
 
-    cloud = LocalCloud(host, real_port, str(state.path), time_scale=time_scale, buffering=buffering,
-                       persistent=True)
-    cloud.install()  # loads the state dir's saved state (a state it cannot load stops the start)
-    app = cloud.wsgi(DomainDispatcherApplication(create_backend_app))
-    server = make_server(host, real_port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno())
+    from .state.inplace import CloudHost
+
+    def make_cloud() -> LocalCloud:
+        return LocalCloud(host, real_port, str(state.path), time_scale=time_scale, buffering=buffering,
+                          persistent=True)
+
+    # The host installs the cloud, which loads the state dir's saved state (a state it cannot
+    # load stops the start); a snapshot load later replaces the cloud in place.
+    host_app = CloudHost(make_cloud, DomainDispatcherApplication(create_backend_app))
+    cloud = host_app.cloud
+    server = make_server(host, real_port, host_app, threaded=True, request_handler=MotoRequestHandler,
+                         fd=sock.fileno())
 
     stopping = threading.Event()
 
@@ -147,7 +154,7 @@ def serve(host: str, port: int | None, state_dir: str | None, time_scale: float,
     try:
         server.serve_forever()
     finally:
-        cloud.stop()
+        host_app.stop()  # the cloud in place now (a snapshot load may have replaced the first)
         state.clear_record()
         log.info("local cloud stopped")
     return 0

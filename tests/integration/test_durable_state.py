@@ -242,16 +242,83 @@ def test_snapshot_save_list_load_returns_to_the_saved_state(cloud):
     flushed(cloud)
     assert holdings(cloud)["items"] != before["items"]
 
+    pid = lifecycle.find(cloud.state_dir).record.pid
     started = time.monotonic()
     running = snapshot.load("just-deployed", cloud.state_dir)
     took = time.monotonic() - started
     assert running.record.port == cloud.port
+    assert lifecycle.find(cloud.state_dir).record.pid == pid  # loaded in place: the same process
+    print(f"snapshot saved in {saved['seconds']:.2f}s ({saved['bytes']:,} bytes), loaded in place in {took:.2f}s")
     assert holdings(cloud) == before, f"loaded in {took:.1f}s"
     assert landed(cloud, tag) == ([], 0)
 
     with pytest.raises(lifecycle.LocalCloudError, match="no snapshot named 'missing'"):
         snapshot.load("missing", cloud.state_dir)
     assert lifecycle.find(cloud.state_dir) is not None  # a refused load stops nothing
+
+
+WAIT_MACHINE = {
+    "StartAt": "Start",
+    "States": {
+        "Start": {"Type": "Pass", "Result": {"step": "started"}, "ResultPath": "$.first", "Next": "Hold"},
+        "Hold": {"Type": "Wait", "Seconds": 4, "Next": "Finish"},
+        "Finish": {"Type": "Pass", "Result": "finished", "ResultPath": "$.last", "End": True},
+    },
+}
+
+
+def events_of(sfn, arn: str) -> list[dict]:
+    return sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+
+
+def test_work_running_at_a_save_continues_after_the_load(cloud):
+    """An execution in its Wait state, a crawl and an Athena query, all running when a snapshot
+    is taken without a flush, finish after that snapshot is loaded (in place)."""
+    out = cloud.outputs
+    sfn, glue, athena = cloud.client("stepfunctions"), cloud.client("glue"), cloud.client("athena")
+    role = sfn.describe_state_machine(stateMachineArn=out["StateMachineArn"])["roleArn"]
+    machine = sfn.create_state_machine(name=f"hold-{uuid.uuid4().hex[:6]}", definition=json.dumps(WAIT_MACHINE),
+                                       roleArn=role)["stateMachineArn"]
+    rows = lake_rows(cloud)
+    # rows³ joined rows: long enough to be running at the save; its answer is computed here.
+    table = f'"{out["GlueDatabaseName"]}"."{out["GlueTableName"]}"'
+    query = athena.start_query_execution(
+        QueryString=f"SELECT count(*) AS n FROM {table} a CROSS JOIN {table} b CROSS JOIN {table} c",
+        WorkGroup=out["AthenaWorkGroupName"])["QueryExecutionId"]
+    glue.start_crawler(Name=out["CrawlerName"])
+    execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"order": 7}))["executionArn"]
+    wait_for(lambda: any(e["type"] == "WaitStateEntered" for e in events_of(sfn, execution)), timeout=30,
+             what="the execution to enter its Wait state")
+
+    snapshot.save("mid-flight", cloud.state_dir, flush=False)
+    # Each was unfinished when the save was taken if it still is now (states only move forward).
+    assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+    assert glue.get_crawler(Name=out["CrawlerName"])["Crawler"]["State"] == "RUNNING"
+    assert athena.get_query_execution(QueryExecutionId=query)["QueryExecution"]["Status"]["State"] in ("QUEUED", "RUNNING")
+
+    snapshot.load("mid-flight", cloud.state_dir)
+
+    wait_for(lambda: sfn.describe_execution(executionArn=execution)["status"] != "RUNNING", timeout=60,
+             what="the resumed execution to end")
+    described = sfn.describe_execution(executionArn=execution)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"order": 7, "first": {"step": "started"}, "last": "finished"}
+    events = events_of(sfn, execution)
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))  # one history, ids in sequence
+    kinds = [e["type"] for e in events]
+    assert kinds.count("ExecutionStarted") == 1 and kinds.count("PassStateExited") == 2  # Start ran once
+    assert kinds[-1] == "ExecutionSucceeded"
+
+    wait_for(lambda: glue.get_crawler(Name=out["CrawlerName"])["Crawler"]["State"] == "READY", timeout=60,
+             what="the resumed crawl to end")
+    assert glue.get_crawler(Name=out["CrawlerName"])["Crawler"]["LastCrawl"]["Status"] == "SUCCEEDED"
+
+    wait_for(lambda: athena.get_query_execution(QueryExecutionId=query)["QueryExecution"]["Status"]["State"]
+             not in ("QUEUED", "RUNNING"), timeout=120, what="the resumed query to end")
+    status = athena.get_query_execution(QueryExecutionId=query)["QueryExecution"]["Status"]
+    assert status["State"] == "SUCCEEDED", status
+    result = athena.get_query_results(QueryExecutionId=query)["ResultSet"]["Rows"]
+    assert int(result[1]["Data"][0]["VarCharValue"]) == rows ** 3
 
 
 def test_a_state_that_cannot_be_loaded_is_refused_and_nothing_starts(cloud, tmp_path):

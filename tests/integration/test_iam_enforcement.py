@@ -274,6 +274,94 @@ def test_crawler_without_batch_create_partition_fails_the_crawl(deployed_stack, 
     assert done["LastCrawl"]["Status"] == "SUCCEEDED"
 
 
+# -- trust policies and permissions boundaries ------------------------------------------------------
+@contextmanager
+def trust_changed(boto_session, role: str, service: str) -> Iterator[None]:
+    """The role's trust policy naming `service` instead of what it named, restored afterwards."""
+    iam = boto_session.client("iam")
+    original = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    if isinstance(original, str):
+        original = json.loads(original)
+    other = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+    try:
+        iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(other))
+        yield
+    finally:
+        iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(original))
+
+
+@contextmanager
+def boundary_set(boto_session, role: str, document: dict[str, Any]) -> Iterator[None]:
+    iam = boto_session.client("iam")
+    arn = iam.create_policy(PolicyName=f"boundary-{uuid.uuid4().hex[:8]}", PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+    try:
+        iam.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=arn)
+        yield
+    finally:
+        iam.delete_role_permissions_boundary(RoleName=role)
+        iam.delete_policy(PolicyArn=arn)
+
+
+def crawl(glue, name: str) -> dict[str, Any]:
+    wait_for(lambda: glue.get_crawler(Name=name)["Crawler"]["State"] == "READY", timeout=120, what="the crawler idle")
+    glue.start_crawler(Name=name)
+    return wait_for(lambda: glue.get_crawler(Name=name)["Crawler"],
+                    lambda c: c["State"] == "READY" and c.get("LastCrawl", {}).get("Status") in ("SUCCEEDED", "FAILED", "CANCELLED"),
+                    timeout=120, what="the crawl to end")
+
+
+def test_firehose_cannot_act_as_a_role_that_does_not_trust_it(deployed_stack, boto_session, local_cloud):
+    """The stack's delivery role is also its Kinesis source role: a role Firehose may not assume
+    reads nothing (the processor's Lambda.AssumeRoleAccessDenied is shown in the unit tests of
+    role_access); once it trusts Firehose again, delivery resumes and nothing is lost."""
+    destination = delivery(boto_session, deployed_stack)
+    tag = uuid.uuid4().hex[:10]
+    requests = tagged_items(3, tag, a_far_day())
+
+    with trust_changed(boto_session, role_name(destination["RoleARN"]), "lambda.amazonaws.com"):
+        write(boto_session, deployed_stack, requests)
+        report = lifecycle.flush(local_cloud.endpoint, timeout=120)
+        assert report["dynamodb_kinesis"]["drained"]  # the changes are in the stream
+        assert lake_count(boto_session, deployed_stack, tag) == 0
+        assert lake.error_records(deployed_stack["LakeBucketName"], deployed_stack["ErrorPrefix"], mine(tag),
+                                  boto3_session=boto_session) == []
+    wait_for(lambda: lake_count(boto_session, deployed_stack, tag), lambda n: n >= len(requests), timeout=120,
+             what="the held records delivered once Firehose may assume the role")
+    assert lifecycle.flush(local_cloud.endpoint, timeout=120)["firehose"][deployed_stack["DeliveryStreamName"]]["flushed"]
+    assert lake_count(boto_session, deployed_stack, tag) == len(requests)
+
+
+def test_a_crawler_role_that_does_not_trust_glue_fails_the_crawl(deployed_stack, boto_session):
+    glue = boto_session.client("glue")
+    crawler = glue.get_crawler(Name=deployed_stack["CrawlerName"])["Crawler"]
+    with trust_changed(boto_session, role_name(crawler["Role"]), "lambda.amazonaws.com"):
+        done = crawl(glue, crawler["Name"])
+    assert done["LastCrawl"]["Status"] == "FAILED"
+    assert done["LastCrawl"]["ErrorMessage"] == "Service is unable to assume provided role. Please verify role's TrustPolicy."
+    assert crawl(glue, crawler["Name"])["LastCrawl"]["Status"] == "SUCCEEDED"  # trusted again
+
+
+def test_a_permissions_boundary_caps_the_crawler_roles_policies(deployed_stack, boto_session, local_cloud):
+    glue = boto_session.client("glue")
+    crawler = glue.get_crawler(Name=deployed_stack["CrawlerName"])["Crawler"]
+    tag = uuid.uuid4().hex[:10]
+    write(boto_session, deployed_stack, tagged_items(2, tag, a_far_day()))  # a new day: a new partition
+    assert lifecycle.flush(local_cloud.endpoint, timeout=120)["firehose"][deployed_stack["DeliveryStreamName"]]["flushed"]
+    # Everything but creating partitions; the role's own policies still allow it.
+    boundary = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "NotAction": "glue:BatchCreatePartition", "Resource": "*"}]}
+    with boundary_set(boto_session, role_name(crawler["Role"]), boundary):
+        done = crawl(glue, crawler["Name"])
+    assert done["LastCrawl"]["Status"] == "FAILED"
+    assert done["LastCrawl"]["ErrorMessage"].startswith(
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{role_name(crawler['Role'])}/AWS-Crawler is not authorized to "
+        f"perform: glue:BatchCreatePartition on resource: arn:aws:glue:{REGION}:{ACCOUNT}:catalog because no "
+        "permissions boundary allows the glue:BatchCreatePartition action (Service: AWSGlue; Status Code: 400; "
+        "Error Code: AccessDeniedException;")
+    assert crawl(glue, crawler["Name"])["LastCrawl"]["Status"] == "SUCCEEDED"  # boundary gone
+
+
 # -- Step Functions -------------------------------------------------------------------------------
 def test_state_machine_without_lambda_invoke_fails_its_task_as_aws(deployed_stack, boto_session):
     sfn = boto_session.client("stepfunctions")

@@ -31,7 +31,12 @@ from pipeline_lib import data, deploy, lake
 from pipeline_lib.localcloud import lifecycle
 from pipeline_lib.localcloud.faults import client as faults_client
 
-# Rate ranges a round draws from (upper bounds keep the seeder's own retries sufficient).
+# Attempts per batch the seeder makes: at the highest rates a request fails an attempt about half
+# the time (throttled call, or left unprocessed), so the seeder's default 8 gives up on about one
+# request in 400 (a soak of thousands of requests would stop on it); 30 make that ~1e-9.
+SEED_ATTEMPTS = 30
+
+# Rate ranges a round draws from (upper bounds keep SEED_ATTEMPTS sufficient).
 RATE_RANGES = {
     "dynamodb_throttle": 0.3, "dynamodb_unprocessed": 0.3, "kinesis_throttle": 0.6, "lambda_error": 0.5,
     "lambda_timeout": 0.3, "s3_put_error": 0.5,
@@ -130,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                 requests = items + data.generate_changes(items, seed=rounds, updates=args.items // 5,
                                                          deletes=args.items // 10)
                 result = data.seed_file([__import__("json").dumps(r) for r in requests], outputs["TableName"],
-                                        progress=False, boto3_session=session)
+                                        progress=False, boto3_session=session, max_attempts=SEED_ATTEMPTS)
                 if result.failed:
                     print(f"round {rounds}: the seeder gave up on {result.failed} request(s): {result}", flush=True)
                     return 1

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline_lib.localcloud.firehose import role_access
 from pipeline_lib.localcloud.firehose.records import Services
-from pipeline_lib.localcloud.iam import AccessDenied
+from pipeline_lib.localcloud.iam import AccessDenied, AssumeRoleDenied
 
 DESCRIPTION = {
     "DeliveryStreamName": "events",
@@ -19,12 +19,18 @@ DESCRIPTION = {
 
 
 class Iam:
-    def __init__(self, refuse: set[str]):
+    def __init__(self, refuse: set[str], untrusted: bool = False):
         self.refuse = refuse
+        self.untrusted = untrusted  # no role trusts the service
         self.calls: list[tuple[str, str, list[str]]] = []
+        self.assumed: list[tuple[str, dict]] = []
 
-    def check(self, role, session, action, resources, context=None):
+    def check(self, role, session, action, resources, context=None, service=None, trust_context=None):
         self.calls.append((role, action, list(resources)))
+        if service is not None:
+            self.assumed.append((service, dict(trust_context or {})))
+            if self.untrusted:
+                raise AssumeRoleDenied(service, role)
         if action in self.refuse:
             raise AccessDenied(f"User: x is not authorized to perform: {action}", action, resources[0])
 
@@ -83,3 +89,18 @@ def test_a_refused_s3_write_is_an_s3_access_denied_error_for_the_engines_retry()
     iam.refuse.clear()  # the permission comes back: the next attempt writes
     guarded.put_object("lake", "data/x.parquet", b"body")
     assert puts == [("lake", "data/x.parquet")]
+
+
+def test_a_role_that_does_not_trust_firehose_is_lambda_assume_role_access_denied():
+    iam = Iam(set(), untrusted=True)
+    guarded = role_access.guarded(services([], [], []), Config(), role_access.delivery_roles(DESCRIPTION), iam)
+    with pytest.raises(role_access.InvokeAccessDenied) as refused:
+        guarded.invoke_lambda("arn:aws:lambda:us-east-1:123456789012:function:enricher", b"{}")
+    assert refused.value.firehose_error == (
+        "Lambda.AssumeRoleAccessDenied",
+        "Access was denied. Ensure that the trust policy for the provided IAM role allows Firehose to assume the role.")
+    # Firehose assumes the role as its service principal, with the account as the external id.
+    assert iam.assumed == [("firehose.amazonaws.com", {
+        "sts:ExternalId": "123456789012", "aws:SourceAccount": "123456789012", "aws:SourceArn": Config.arn})]
+    with pytest.raises(role_access.S3AccessDenied):
+        guarded.put_object("lake", "k", b"x")

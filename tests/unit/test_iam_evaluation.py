@@ -133,3 +133,55 @@ def test_requests_name_action_resources_and_signer():
     assert (call.action, call.resources) == ("lambda:InvokeFunction",
                                              ["arn:aws:lambda:us-east-1:123456789012:function:enricher"])
     assert requests.describe({"PATH_INFO": "/"}, b"", "123456789012") is None  # unsigned
+
+
+# -- permissions boundaries ("Permissions boundaries for IAM entities", IAM User Guide) ------------
+def test_a_boundary_caps_what_identity_policies_grant():
+    granted = [allow("s3:*", f"{LAKE}/*")]
+    boundary = allow("s3:GetObject", f"{LAKE}/*")
+    assert decide(ME, granted, "s3:GetObject", [f"{LAKE}/x"], boundary=boundary).allowed
+    capped = decide(ME, granted, "s3:PutObject", [f"{LAKE}/x"], boundary=boundary)
+    assert not capped.allowed
+    assert capped.message(ME) == (
+        "User: arn:aws:sts::123456789012:assumed-role/DeliveryRole/session-1 is not authorized to perform: "
+        "s3:PutObject on resource: arn:aws:s3:::lake/x because no permissions boundary allows the s3:PutObject action")
+    # The boundary grants nothing by itself.
+    assert decide(ME, [], "s3:GetObject", [f"{LAKE}/x"], boundary=boundary).reason == "implicit"
+
+
+def test_an_explicit_deny_in_a_boundary_denies():
+    boundary = {"Statement": [allow("s3:*", "*")["Statement"][0], deny("s3:DeleteObject", "*")["Statement"][0]]}
+    denied = decide(ME, [allow("s3:*", "*")], "s3:DeleteObject", [f"{LAKE}/x"], boundary=boundary)
+    assert not denied.allowed
+    assert denied.message(ME).endswith("with an explicit deny in a permissions boundary")
+
+
+def test_a_resource_policy_naming_the_session_is_not_capped_by_the_boundary_one_naming_the_role_is():
+    boundary = allow("s3:GetObject", "*")
+    to_session = allow("s3:PutObject", f"{LAKE}/*", Principal={"AWS": ME.session_arn})
+    to_role = allow("s3:PutObject", f"{LAKE}/*", Principal={"AWS": ROLE})
+    assert decide(ME, [], "s3:PutObject", [f"{LAKE}/x"], resource_policy=to_session, boundary=boundary).allowed
+    capped = decide(ME, [], "s3:PutObject", [f"{LAKE}/x"], resource_policy=to_role, boundary=boundary)
+    assert (capped.allowed, capped.reason) == (False, "implicit_boundary")
+
+
+# -- trust policies ------------------------------------------------------------------------------
+def test_trust_policy_names_the_service_and_its_conditions_must_hold():
+    from pipeline_lib.localcloud.iam.trust import trusts
+
+    firehose_trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "firehose.amazonaws.com"},
+                                     "Action": "sts:AssumeRole",
+                                     "Condition": {"StringEquals": {"sts:ExternalId": "123456789012"}}}]}
+    assert trusts(firehose_trust, "firehose.amazonaws.com", {"sts:ExternalId": "123456789012"})
+    assert not trusts(firehose_trust, "firehose.amazonaws.com", {"sts:ExternalId": "999999999999"})
+    assert not trusts(firehose_trust, "firehose.amazonaws.com", {})
+    assert not trusts(firehose_trust, "lambda.amazonaws.com", {"sts:ExternalId": "123456789012"})
+    several = {"Statement": [{"Effect": "Allow", "Principal": {"Service": ["glue.amazonaws.com", "lambda.amazonaws.com"]},
+                              "Action": ["sts:AssumeRole", "sts:TagSession"]}]}
+    assert trusts(several, "glue.amazonaws.com")
+    denied = {"Statement": several["Statement"] + [
+        {"Effect": "Deny", "Principal": {"Service": "glue.amazonaws.com"}, "Action": "sts:*"}]}
+    assert not trusts(denied, "glue.amazonaws.com") and trusts(denied, "lambda.amazonaws.com")
+    assert not trusts({"Statement": [{"Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"},
+                                      "Action": "sts:AssumeRoleWithWebIdentity"}]}, "glue.amazonaws.com")
+    assert not trusts(None, "glue.amazonaws.com")

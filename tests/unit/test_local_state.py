@@ -128,3 +128,48 @@ def test_snapshot_names_are_checked(tmp_path, name):
 
 def test_a_good_snapshot_name():
     assert valid_name("just-deployed_1.0") == "just-deployed_1.0"
+
+
+def test_an_installed_snapshot_and_the_current_state_never_change_each_other(tmp_path):
+    from pipeline_lib.localcloud.state.keeper import current_path
+    from pipeline_lib.localcloud.state.snapshots import install_snapshot
+
+    fileformat.write_atomic(snapshot_path(tmp_path, "base"), b"snapshot")
+    current = install_snapshot(tmp_path, "base")
+    assert fileformat.read(current)[1] == b"snapshot"
+    fileformat.write_atomic(current_path(tmp_path), b"later state")  # a periodic save
+    fileformat.write_atomic(snapshot_path(tmp_path, "other"), b"x")
+    assert fileformat.read(snapshot_path(tmp_path, "base"))[1] == b"snapshot"
+    install_snapshot(tmp_path, "base")
+    fileformat.write_atomic(snapshot_path(tmp_path, "base"), b"snapshot saved again")
+    assert fileformat.read(current_path(tmp_path))[1] == b"snapshot"
+
+
+def test_a_dict_subclass_comes_back_without_running_its_setitem():
+    class Checked(dict):
+        inserts = 0
+
+        def __setitem__(self, key, value):
+            type(self).inserts += 1
+            super().__setitem__(key, value)
+
+    globals()["Checked"] = Checked  # picklable by name
+    Checked.__qualname__ = "Checked"
+    original = Checked()
+    dict.update(original, {"a": 1, "b": [2]})
+    original.note = "kept"
+    Checked.inserts = 0
+    restored = pickling.loads(pickling.dumps(original))
+    assert type(restored) is Checked and restored == {"a": 1, "b": [2]} and restored.note == "kept"
+    assert Checked.inserts == 0
+
+
+def test_moto_s3s_versioned_key_store_keeps_every_version():
+    from moto.s3.utils import _VersionedKeyStore
+
+    store = _VersionedKeyStore()
+    store["k"] = "v1"
+    store["k"] = "v2"
+    store["other"] = "only"
+    restored = pickling.loads(pickling.dumps(store))
+    assert restored.getlist("k") == ["v1", "v2"] and restored["k"] == "v2" and restored["other"] == "only"

@@ -38,6 +38,16 @@ class AthenaExtension(Extension):
                 pass
 
         threading.Thread(target=warm, name="warm-athena-engine", daemon=True).start()
+        self._resume()
+
+    def _resume(self) -> None:
+        """Queries a loaded state holds unfinished: run again or failed (resume.py)."""
+        from .resume import resume_executions
+
+        with self.service._lock:
+            unfinished = [e for region in self.service._regions.values()
+                          for e in region.executions.values() if not e.finished]
+        resume_executions(self.service, unfinished)
 
     def stop(self) -> None:
         self.service.shutdown()
@@ -49,8 +59,8 @@ class AthenaExtension(Extension):
         return {"drained": drained, "queries_running": self.service.running()}
 
     def save_state(self) -> dict[str, Any]:
-        """Query history (finished executions; one still running is not resumable and is left
-        out), tokens, work-group creation times and named/prepared statements
+        """Query history (executions still QUEUED or RUNNING too: resume.py decides at load
+        whether they run again), tokens, work-group creation times and named/prepared statements
         (for localcloud/state/)."""
         from dataclasses import replace
 
@@ -59,7 +69,7 @@ class AthenaExtension(Extension):
             regions = {}
             for key, region in service._regions.items():
                 done = [(eid, replace(e, running_query=None, on_finish=None, action=None))
-                        for eid, e in list(region.executions.items()) if e.finished]
+                        for eid, e in list(region.executions.items())]
                 regions[key] = replace(region, executions=type(region.executions)(done),
                                        tokens=dict(region.tokens), work_groups_created=dict(region.work_groups_created))
             sequence = service._sequence

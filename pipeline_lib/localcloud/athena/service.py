@@ -280,6 +280,21 @@ class AthenaService:
             self._pool.submit(self._run, execution, sequence)
         return {"QueryExecutionId": execution_id}
 
+    def resubmit(self, execution: Execution) -> None:
+        """Queue again an execution a loaded state holds unfinished (resume.py): what the save
+        could not keep (its finish hook, a PREPARE's or DEALLOCATE's action) is rebuilt."""
+        execution.on_finish = self._finished
+        prepare, deallocate = parse_prepare(execution.query), parse_deallocate(execution.query)
+        if prepare is not None:
+            execution.action = self._prepare_action(execution.account_id, execution.region, execution.work_group, *prepare)
+        elif deallocate is not None:
+            execution.action = self._deallocate_action(execution.account_id, execution.region, execution.work_group,
+                                                       deallocate)
+        with self._lock:
+            self._sequence += 1
+            sequence = self._sequence
+        self._pool.submit(self._run, execution, sequence)
+
     def _reusable(self, state: _Region, execution: Execution) -> Execution | None:
         """An earlier execution whose result this one may reuse (ResultReuseByAgeConfiguration):
         the same query text, context, parameters and work group, a SELECT-like result set that

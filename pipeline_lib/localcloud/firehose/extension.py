@@ -83,7 +83,9 @@ class FirehoseExtension(Extension):
         stream ingests what the crashed engine held (Firehose keeps accepted records 24 hours)."""
         config = crashed.config
         if config.source_stream_arn is not None:
-            source: Any = KinesisSource(self.cloud, config.source_stream_arn, positions=crashed.committed_positions())
+            # The successor reads as the crashed one did: as the source role, checked by IAM.
+            source: Any = KinesisSource(self.cloud, config.source_stream_arn, positions=crashed.committed_positions(),
+                                        authorize=getattr(crashed.source, "authorize", None))
             again = []
         else:
             source, again = DirectPutSource(), crashed.held_records()
@@ -120,7 +122,7 @@ class FirehoseExtension(Extension):
         positions of the engine it replaces (`resume`), else from the start; or Direct PUT."""
         if config.source_stream_arn is None:
             return DirectPutSource()
-        authorize = (role_access.source_check(iam, roles, config.source_stream_arn)
+        authorize = (role_access.source_check(iam, roles, config.source_stream_arn, config.arn)
                      if iam is not None and roles is not None else None)
         previous = resume.source if resume is not None else None
         if positions is None and isinstance(previous, KinesisSource) and previous.stream_arn == config.source_stream_arn:

@@ -11,6 +11,11 @@ and what Firehose shows when a permission is missing:
 - writing S3 (s3:PutObject on the object, the destination's RoleARN): `S3.AccessDenied` logged to
   the stream's error log and `DeliveryToS3.Success` 0, retried until the write is allowed (the
   error output is in S3 too, so nothing can go there; AWS keeps such data for up to 24 hours).
+
+Firehose assumes each role first (as firehose.amazonaws.com, passing the account as
+sts:ExternalId and the stream as aws:SourceArn): a role whose trust policy does not let it fails
+each of those calls the same way, with `Lambda.AssumeRoleAccessDenied` for the processor (the S3
+and Glue texts already name the trust policy or the role).
 """
 from __future__ import annotations
 
@@ -28,6 +33,10 @@ log = logging.getLogger("pipeline_lib.localcloud.firehose")
 
 LAMBDA_ACCESS_DENIED = ("Lambda.InvokeAccessDenied",
                         "Access was denied. Ensure that the access policy allows access to the Lambda function.")
+LAMBDA_ASSUME_ROLE_DENIED = ("Lambda.AssumeRoleAccessDenied",
+                             "Access was denied. Ensure that the trust policy for the provided IAM role allows "
+                             "Firehose to assume the role.")
+FIREHOSE_PRINCIPAL = "firehose.amazonaws.com"
 S3_ACCESS_DENIED = ("S3.AccessDenied",
                     "Access was denied. Ensure that the trust policy for the provided IAM role allows Firehose to "
                     "assume the role, and the access policy allows access to the S3 bucket.")
@@ -72,13 +81,27 @@ class InvokeAccessDenied(RuntimeError):
     firehose_error = LAMBDA_ACCESS_DENIED
 
 
-def source_check(iam: Any, roles: DeliveryRoles, stream_arn: str) -> Callable[[], str | None]:
+class AssumeRoleAccessDenied(InvokeAccessDenied):
+    firehose_error = LAMBDA_ASSUME_ROLE_DENIED
+
+
+def trust_context(stream_arn: str) -> dict[str, str]:
+    """What Firehose passes to STS when it assumes a stream's role."""
+    account = stream_arn.split(":")[4]
+    return {"sts:ExternalId": account, "aws:SourceAccount": account, "aws:SourceArn": stream_arn}
+
+
+def source_check(iam: Any, roles: DeliveryRoles, stream_arn: str,
+                 delivery_stream_arn: str | None = None) -> Callable[[], str | None]:
     from ..iam import AccessDenied
+
+    trust = trust_context(delivery_stream_arn) if delivery_stream_arn else None
 
     def authorize() -> str | None:
         try:
             for action in SOURCE_ACTIONS:
-                iam.check(roles.source, roles.session, action, [stream_arn])
+                iam.check(roles.source, roles.session, action, [stream_arn],
+                          service=FIREHOSE_PRINCIPAL if trust else None, trust_context=trust)
         except AccessDenied as exc:
             return exc.message
         return None
@@ -88,11 +111,14 @@ def source_check(iam: Any, roles: DeliveryRoles, stream_arn: str) -> Callable[[]
 
 def guarded(services: Services, config: StreamConfig, roles: DeliveryRoles, iam: Any) -> Services:
     """`services` with every call checked against the stream's roles."""
-    from ..iam import AccessDenied
+    from ..iam import AccessDenied, AssumeRoleDenied
+
+    trust = trust_context(config.arn)
 
     def put_object(bucket: str, key: str, body: bytes) -> None:
         try:
-            iam.check(roles.destination, roles.session, "s3:PutObject", [f"arn:aws:s3:::{bucket}/{key}"])
+            iam.check(roles.destination, roles.session, "s3:PutObject", [f"arn:aws:s3:::{bucket}/{key}"],
+                      service=FIREHOSE_PRINCIPAL, trust_context=trust)
         except AccessDenied as exc:
             log.warning("delivery stream %s: %s (%s)", config.name, S3_ACCESS_DENIED[0], exc.message)
             services.publish_metrics(NAMESPACE, [_metric("DeliveryToS3.Success", 0, config)])
@@ -103,7 +129,10 @@ def guarded(services: Services, config: StreamConfig, roles: DeliveryRoles, iam:
 
     def invoke_lambda(arn: str, payload: bytes) -> tuple[bytes, str | None]:
         try:
-            iam.check(roles.destination, roles.session, "lambda:InvokeFunction", [arn])
+            iam.check(roles.destination, roles.session, "lambda:InvokeFunction", [arn],
+                      service=FIREHOSE_PRINCIPAL, trust_context=trust)
+        except AssumeRoleDenied as exc:
+            raise AssumeRoleAccessDenied(exc.message) from None
         except AccessDenied as exc:
             raise InvokeAccessDenied(exc.message) from None
         return services.invoke_lambda(arn, payload)
@@ -120,7 +149,8 @@ def guarded(services: Services, config: StreamConfig, roles: DeliveryRoles, iam:
         resources = [f"{base}:catalog", f"{base}:database/{conversion.database}",
                      f"{base}:table/{conversion.database}/{conversion.table}"]
         try:
-            iam.check(roles.schema, roles.session, "glue:GetTableVersions", resources)
+            iam.check(roles.schema, roles.session, "glue:GetTableVersions", resources,
+                      service=FIREHOSE_PRINCIPAL, trust_context=trust)
         except AccessDenied as exc:
             raise GlueAccessDenied(f"Access was denied when calling Glue. {exc.message}") from None
 

@@ -22,6 +22,13 @@ class GlueExtension(Extension):
     def install(self) -> None:
         self.seams.apply()
 
+    def start(self) -> None:
+        """Crawls a loaded state holds unfinished run again (resume.py)."""
+        from ..moto_backends import backends
+        from .resume import resume_crawls
+
+        resume_crawls(self.engine, backends("glue"))
+
     def stop(self) -> None:
         self.engine.shutdown()
 

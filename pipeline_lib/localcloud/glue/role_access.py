@@ -2,7 +2,9 @@
 (s3:ListBucket with s3:prefix) and reading (s3:GetObject) the S3 data, reading the catalog
 (glue:GetDatabase, glue:GetTable), and writing it (glue:CreateTable / UpdateTable / DeleteTable,
 glue:BatchCreatePartition / BatchUpdatePartition / BatchDeletePartition). A refused call ends the
-crawl FAILED with the service's AccessDenied text, as the crawler's LastCrawl reports it."""
+crawl FAILED with the service's AccessDenied text, as the crawler's LastCrawl reports it; a role
+whose trust policy does not let glue.amazonaws.com assume it fails the crawl with Glue's
+"Service is unable to assume provided role" text."""
 from __future__ import annotations
 
 import uuid
@@ -14,6 +16,9 @@ __all__ = ["RoleChecks", "role_checks"]
 
 # The session name AWS Glue gives a crawler's role session.
 SESSION_NAME = "AWS-Crawler"
+GLUE_PRINCIPAL = "glue.amazonaws.com"
+# Glue's words when the crawler's role does not trust glue.amazonaws.com.
+ASSUME_ROLE_FAILED = "Service is unable to assume provided role. Please verify role's TrustPolicy."
 
 
 def _role_arn(role: str, account: str) -> str:
@@ -27,13 +32,17 @@ class RoleChecks:
         self._iam = iam
         self._role = role_arn
         self._glue = f"arn:aws:glue:{region}:{account}"
+        self._trust = {"aws:SourceAccount": account}
 
     def _check(self, action: str, resources: list[str], context: dict[str, str] | None = None,
                service: str = "AWSGlue", status: int = 400, code: str = "AccessDeniedException") -> None:
-        from ..iam import AccessDenied
+        from ..iam import AccessDenied, AssumeRoleDenied
 
         try:
-            self._iam.check(self._role, SESSION_NAME, action, resources, context)
+            self._iam.check(self._role, SESSION_NAME, action, resources, context,
+                            service=GLUE_PRINCIPAL, trust_context=self._trust)
+        except AssumeRoleDenied:
+            raise CrawlFailed(ASSUME_ROLE_FAILED) from None
         except AccessDenied as exc:
             # The crawler reports the SDK's exception text: message, then the service's details.
             raise CrawlFailed(f"{exc.message} (Service: {service}; Status Code: {status}; Error Code: {code}; "

@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 from . import roles
 from .errors import AccessDenied
 from .evaluation import Decision, Identity, decide
+from .trust import trusts
 
 __all__ = ["Authorizer"]
 
@@ -46,17 +47,19 @@ class Authorizer:
         bucket = _bucket_of(action, resources)
         if bucket is not None:
             resource_policy = roles.bucket_policy(identity.account_id, self.region, bucket)
+        boundary = roles.permissions_boundary(identity.role_arn)
         key = (identity, fingerprint, action, tuple(resources or ()), tuple(sorted(context.items())),
-               repr(resource_policy))
+               repr(resource_policy), repr(boundary))
         with self._lock:
             found = self._cache.get(key)
         if found is None:
             policies = roles.role_policies(identity.role_arn)
             if resources is None:
                 # The resource of this operation is not derived: the action alone decides.
-                found = decide(identity, _action_only(policies), action, ["*"], context, None)
+                found = decide(identity, _action_only(policies), action, ["*"], context, None,
+                               _action_only([boundary])[0] if boundary is not None else None)
             else:
-                found = decide(identity, policies, action, list(resources), context, resource_policy)
+                found = decide(identity, policies, action, list(resources), context, resource_policy, boundary)
             with self._lock:
                 if len(self._cache) > 10_000:
                     self._cache.clear()
@@ -66,6 +69,15 @@ class Authorizer:
             if not found.allowed:
                 self.denials += 1
         return found
+
+    def may_assume(self, role_arn: str, service: str, context: Mapping[str, Any] | None = None) -> bool:
+        """Whether `service` may assume the role (its trust policy); a role this IAM does not
+        hold is not checked (see `decide`)."""
+        try:
+            document = roles.trust_policy(role_arn)
+        except roles.NoSuchRole:
+            return True
+        return trusts(document, service, context)
 
     def check(self, identity: Identity, action: str, resources: Sequence[str] | None,
               context: Mapping[str, Any] | None = None, quote_resource: bool = False) -> None:

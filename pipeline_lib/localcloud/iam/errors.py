@@ -5,7 +5,7 @@ import json
 import uuid
 from xml.sax.saxutils import escape
 
-__all__ = ["AccessDenied", "http_response"]
+__all__ = ["AccessDenied", "AssumeRoleDenied", "http_response"]
 
 
 class AccessDenied(Exception):
@@ -16,6 +16,17 @@ class AccessDenied(Exception):
         self.message = message
         self.action = action
         self.resource = resource
+
+
+class AssumeRoleDenied(AccessDenied):
+    """A service may not assume the role: the role's trust policy does not let it. Each service
+    reports it in its own words (Firehose's error codes, Glue's crawl failure)."""
+
+    def __init__(self, service: str, role_arn: str):
+        super().__init__(f"Service {service} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                         "sts:AssumeRole", role_arn)
+        self.service = service
+        self.role_arn = role_arn
 
 
 # signing name -> protocol family

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
 __all__ = [
-    "ALLOW", "DENY", "Decision", "Identity", "as_list", "conditions_hold", "decide", "evaluate_document", "matches_any",
+    "ALLOW", "DENY", "AccountRoot", "Decision", "Identity", "as_list", "conditions_hold", "decide", "evaluate_document", "matches_any",
     "statement_applies",
 ]
 
@@ -48,13 +48,31 @@ class Identity:
         partition = self.role_arn.split(":")[1]
         return f"arn:{partition}:sts::{self.account_id}:assumed-role/{self.role_name}/{self.session_name}"
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """What a resource policy's Principal may name it by."""
+        return (self.role_arn, self.session_arn)
+
+
+@dataclass(frozen=True)
+class AccountRoot:
+    """The account's root user: the local cloud's own caller (every user call carries its dummy
+    credentials), as resource policies (bucket policies) see it."""
+
+    account_id: str
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (f"arn:aws:iam::{self.account_id}:root", self.account_id)
+
 
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
     action: str
     resource: str  # the (first) resource that was refused, or the last one allowed
-    # None when allowed; else "explicit_identity", "explicit_resource" or "implicit"
+    # None when allowed; else "explicit_identity", "explicit_resource", "explicit_boundary",
+    # "implicit_boundary" or "implicit"
     reason: str | None = None
 
     def message(self, identity: Identity, quote_resource: bool = False) -> str:
@@ -63,6 +81,8 @@ class Decision:
         why = {
             "explicit_identity": "with an explicit deny in an identity-based policy",
             "explicit_resource": "with an explicit deny in a resource-based policy",
+            "explicit_boundary": "with an explicit deny in a permissions boundary",
+            "implicit_boundary": f"because no permissions boundary allows the {self.action} action",
         }.get(self.reason or "", f"because no identity-based policy allows the {self.action} action")
         return f"User: {identity.session_arn} is not authorized to perform: {self.action} on resource: {resource} {why}"
 
@@ -144,7 +164,7 @@ def conditions_hold(conditions: Mapping[str, Mapping[str, Any]] | None, context:
     return True
 
 
-def _principal_matches(principal: Any, identity: Identity) -> bool:
+def _principal_matches(principal: Any, identity: "Identity | AccountRoot") -> bool:
     """Whether a resource policy's Principal names this session (everyone, the role, the session).
     An account principal (`123456789012`, `...:root`) delegates to identity policies: it grants
     nothing by itself, so it does not match here."""
@@ -154,13 +174,13 @@ def _principal_matches(principal: Any, identity: Identity) -> bool:
         return False
     for value in as_list(principal.get("AWS")):
         value = str(value)
-        if value in ("*", identity.role_arn, identity.session_arn):
+        if value == "*" or value in identity.names:
             return True
     return False
 
 
 def statement_applies(statement: Mapping[str, Any], action: str, resource: str, context: Mapping[str, Any],
-                      identity: Identity | None = None) -> bool:
+                      identity: "Identity | AccountRoot | None" = None) -> bool:
     """Whether the statement matches the request. `identity` is given for resource policies,
     whose statements also have to name the caller."""
     if "NotAction" in statement:
@@ -185,7 +205,7 @@ def statement_applies(statement: Mapping[str, Any], action: str, resource: str, 
 
 
 def evaluate_document(document: Mapping[str, Any], action: str, resource: str, context: Mapping[str, Any],
-                      identity: Identity | None = None) -> str | None:
+                      identity: "Identity | AccountRoot | None" = None) -> str | None:
     """ALLOW, DENY, or None when no statement of the document applies."""
     decision = None
     for statement in as_list(document.get("Statement")):
@@ -199,8 +219,13 @@ def evaluate_document(document: Mapping[str, Any], action: str, resource: str, c
 
 def decide(identity: Identity, identity_policies: Sequence[Mapping[str, Any]], action: str,
            resources: Sequence[str], context: Mapping[str, Any] | None = None,
-           resource_policy: Mapping[str, Any] | None = None) -> Decision:
-    """The decision for `identity` doing `action` on every one of `resources` (same account)."""
+           resource_policy: Mapping[str, Any] | None = None,
+           boundary: Mapping[str, Any] | None = None) -> Decision:
+    """The decision for `identity` doing `action` on every one of `resources` (same account).
+    `boundary`: the role's permissions boundary, which caps what its identity policies grant
+    (effective = identity ∩ boundary; an explicit deny in it denies). A resource policy that
+    names the role session itself is not capped by the boundary; one that names the role (or
+    everyone) is, as the IAM User Guide's evaluation logic for boundaries says."""
     context = dict(context or {})
     last = "*"
     for resource in resources or ["*"]:
@@ -208,10 +233,29 @@ def decide(identity: Identity, identity_policies: Sequence[Mapping[str, Any]], a
         identity_results = [evaluate_document(doc, action, resource, context) for doc in identity_policies]
         resource_result = (evaluate_document(resource_policy, action, resource, context, identity)
                            if resource_policy else None)
+        boundary_result = evaluate_document(boundary, action, resource, context) if boundary is not None else ALLOW
         if DENY in identity_results:
             return Decision(False, action, resource, "explicit_identity")
         if resource_result == DENY:
             return Decision(False, action, resource, "explicit_resource")
+        if boundary_result == DENY:
+            return Decision(False, action, resource, "explicit_boundary")
+        if resource_result == ALLOW and _names_session(resource_policy, action, resource, context, identity):
+            continue  # granted to the session by name: identity policies and boundary do not cap it
         if ALLOW not in identity_results and resource_result != ALLOW:
             return Decision(False, action, resource, "implicit")
+        if boundary_result != ALLOW:
+            return Decision(False, action, resource, "implicit_boundary")
     return Decision(True, action, last)
+
+
+def _names_session(document: Mapping[str, Any] | None, action: str, resource: str, context: Mapping[str, Any],
+                   identity: Identity) -> bool:
+    """Whether an Allow of the resource policy names the role session's own ARN."""
+    for statement in as_list((document or {}).get("Statement")):
+        principal = statement.get("Principal")
+        if (statement.get("Effect") == ALLOW and isinstance(principal, dict)
+                and identity.session_arn in [str(v) for v in as_list(principal.get("AWS"))]
+                and statement_applies(statement, action, resource, context, identity)):
+            return True
+    return False

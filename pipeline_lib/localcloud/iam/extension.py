@@ -17,7 +17,7 @@ from ..extension import Extension
 from . import requests
 from .authorizer import Authorizer
 from .credentials import SessionCredentials
-from .errors import AccessDenied, http_response
+from .errors import AccessDenied, AssumeRoleDenied, http_response
 from .evaluation import Identity
 from .seams import build_seams
 
@@ -64,11 +64,17 @@ class IamExtension(Extension):
         return self.sessions.issue(role_arn, session_name)
 
     def check(self, role_arn: str | None, session_name: str, action: str, resources: Sequence[str] | None,
-              context: Mapping[str, Any] | None = None) -> None:
+              context: Mapping[str, Any] | None = None, service: str | None = None,
+              trust_context: Mapping[str, Any] | None = None) -> None:
         """For a call this cloud makes on a role's behalf: raise AccessDenied unless allowed.
+        `service` (its principal, e.g. firehose.amazonaws.com): the service assumes the role first,
+        so a role that does not trust it raises AssumeRoleDenied (`trust_context`: what the
+        service passes to STS, e.g. sts:ExternalId, aws:SourceAccount, aws:SourceArn).
         No role (a resource configured without one) is not checked here."""
         if not self.enforcing or not role_arn:
             return
+        if service is not None and not self.authorizer.may_assume(role_arn, service, trust_context):
+            raise AssumeRoleDenied(service, role_arn)
         self.authorizer.check(Identity(role_arn, session_name), action, resources, context,
                               quote_resource=action.lower().startswith("s3:"))
 

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 from .. import moto_backends
 
-__all__ = ["NoSuchRole", "bucket_policy", "role_policies"]
+__all__ = ["NoSuchRole", "bucket_policy", "permissions_boundary", "role_policies", "trust_policy"]
 
 
 class NoSuchRole(LookupError):
@@ -26,12 +26,32 @@ def _document(raw: Any) -> dict[str, Any]:
 
 
 def role_fingerprint(role_arn: str) -> tuple:
-    """What the role's policies are made of right now: changes whenever one of them does."""
+    """What the role's identity policies are made of right now: changes whenever one of them does."""
     role = _role(role_arn)
     inline = tuple(sorted((name, doc if isinstance(doc, str) else json.dumps(doc, sort_keys=True))
                           for name, doc in role.policies.items()))
     managed = tuple(sorted((arn, _managed_document_text(policy)) for arn, policy in role.managed_policies.items()))
     return inline, managed
+
+
+def trust_policy(role_arn: str) -> dict[str, Any] | None:
+    """The role's trust policy (AssumeRolePolicyDocument)."""
+    raw = _role(role_arn).assume_role_policy_document
+    return _document(raw) if raw else None
+
+
+def permissions_boundary(role_arn: str) -> dict[str, Any] | None:
+    """The document of the role's permissions boundary (a managed policy), if it has one. A
+    boundary naming a policy that does not exist allows nothing (as IAM refuses to set one)."""
+    arn = _role(role_arn).permissions_boundary_arn
+    if not arn:
+        return None
+    account = role_arn.split(":")[4]
+    iam = moto_backends.backend("iam", account, "us-east-1")
+    policy = getattr(iam, "managed_policies", {}).get(arn)
+    if policy is None:
+        return {"Statement": []}
+    return _document(_managed_document_text(policy))
 
 
 def _managed_document_text(policy: Any) -> str:

@@ -2,6 +2,8 @@
 
 - ``moto.iam.models.IAMBackend.get_role_by_arn(arn)`` / ``get_role(role_name)``: the role.
 - ``Role.policies`` (inline: name -> JSON text), ``Role.managed_policies`` (ARN -> ManagedPolicy),
+  ``Role.assume_role_policy_document`` (trust policy), ``Role.permissions_boundary_arn`` (looked
+  up in ``IAMBackend.managed_policies``),
   ``ManagedPolicy.versions`` / ``PolicyVersion.document`` / ``is_default``: its policies.
 - ``moto.sts.models.sts_backends[account]["aws"].get_assumed_role_from_access_key(access_key_id)``: sessions the
   user made with sts:AssumeRole (the opt-in to enforcement for the user's own calls).
@@ -28,7 +30,8 @@ def build_seams(cloud: "LocalCloud | None" = None) -> SeamSet:
     seams = SeamSet("iam")
     seams.expect(IAMBackend, "get_role_by_arn", ("self", "arn"))
     seams.expect(IAMBackend, "get_role", ("self", "role_name"))
-    seams.reads(Role, "policies", "managed_policies", "arn")
+    seams.reads(Role, "policies", "managed_policies", "arn", "assume_role_policy_document", "permissions_boundary_arn")
+    seams.reads(IAMBackend, "managed_policies")
     seams.reads(ManagedPolicy, "versions")
     seams.reads(PolicyVersion, "document", "is_default")
     seams.expect(sts_models, "sts_backends")

@@ -20,6 +20,7 @@ by requests, such as Firehose buffers and crawls, ends well within that at the d
 """
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import os
@@ -27,6 +28,7 @@ import pickle
 import re
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -36,7 +38,7 @@ from .pickling import PROTOCOL, _StatePickler
 if TYPE_CHECKING:
     from ..cloud import LocalCloud
 
-__all__ = ["StateKeeper", "DEFAULT_INTERVAL", "interval_setting", "snapshot_path", "valid_name"]
+__all__ = ["StateKeeper", "Decoded", "decode", "DEFAULT_INTERVAL", "interval_setting", "snapshot_path", "valid_name"]
 
 log = logging.getLogger("pipeline_lib.localcloud.state")
 
@@ -86,14 +88,17 @@ class StateKeeper:
         self.last_save: dict[str, Any] = {}
         self.failures = 0
 
-    def install(self) -> None:
-        """Check what is touched of moto, then load the saved state (if any)."""
+    def install(self, decoded: "Decoded | None" = None) -> None:
+        """Check what is touched of moto, then load `decoded` or else the saved state (if any)."""
         from ..seam import SeamSet
 
         seams = SeamSet("state")
         moto_state.declare(seams)
         seams.apply()
-        self.load()
+        if decoded is not None:
+            self.apply(decoded)
+        else:
+            self.load()
 
     # -- control API (/_workbench/state/...) ------------------------------------------------------
     def control(self, action: str, method: str, args: dict[str, Any]) -> Any:
@@ -180,20 +185,16 @@ class StateKeeper:
         path = path or self.path
         if not path.exists():
             return False
+        self.apply(decode(path))
+        return True
+
+    def apply(self, decoded: "Decoded") -> None:
+        """Put a decoded state into the (installed, not yet started) cloud."""
         started = time.perf_counter()
-        header, payload = fileformat.read(path)
-        try:
-            unpickler = pickle.Unpickler(io.BytesIO(payload))
-            names = unpickler.load()
-            values = [unpickler.load() for _ in names]
-        except Exception as exc:  # everything is decoded before anything is applied
-            raise fileformat.StateFileError(
-                f"{path} cannot be decoded ({type(exc).__name__}: {exc}); move it aside (or delete it) to "
-                "start with an empty cloud") from None
-        for (kind, _name), value in zip(names, values):
+        for (kind, _name), value in zip(decoded.names, decoded.values):
             if kind == "moto":
                 moto_state.restore(value)
-        for (kind, name), value in zip(names, values):
+        for (kind, name), value in zip(decoded.names, decoded.values):
             if kind == "extension" and value is not None:
                 try:
                     ext = self.cloud.extension(name)
@@ -201,10 +202,10 @@ class StateKeeper:
                     log.warning("state of extension %s ignored: this cloud has no such extension", name)
                     continue
                 ext.load_state(value)
-        self.loaded_from = str(path)
-        log.info("state loaded from %s (saved %s, %.2fs)", path,
-                 time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(header.saved_at)), time.perf_counter() - started)
-        return True
+        self.loaded_from = str(decoded.path)
+        log.info("state loaded from %s (saved %s, %.2fs)", decoded.path,
+                 time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(decoded.header.saved_at)),
+                 time.perf_counter() - started)
 
     # -- periodic saves ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -229,11 +230,16 @@ class StateKeeper:
                 self.failures += 1
                 log.exception("periodic state save failed (the previous save is kept)")
 
-    def stop(self, flush_timeout: float = 120.0) -> None:
-        """Deliver what is in flight, then save: `up` continues exactly where this stopped."""
+    def stop_saving(self) -> None:
+        """End periodic saves (after the one under way, if any)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(30)
+            self._thread = None
+
+    def stop(self, flush_timeout: float = 120.0) -> None:
+        """Deliver what is in flight, then save: `up` continues exactly where this stopped."""
+        self.stop_saving()
         try:
             self.cloud.flush(flush_timeout)
         except Exception:
@@ -251,3 +257,32 @@ def _service_of(accounts: dict[str, dict[str, Any]]) -> str | None:
             module = type(found).__module__  # moto.<service>.models
             return module.split(".")[1] if module.startswith("moto.") else None
     return None
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A state file read, checked and unpickled: nothing of it is applied yet."""
+    path: Path
+    header: fileformat.Header
+    names: list[tuple[str, str]]
+    values: list[Any]
+
+
+def decode(path: Path) -> Decoded:
+    """Read, check and unpickle a state file whole (StateFileError if any of it cannot be), so
+    that nothing live is touched before the whole of it is known to load."""
+    header, payload = fileformat.read(path)
+    collecting = gc.isenabled()
+    gc.disable()  # millions of new objects, none garbage: collections during the load only cost time
+    try:
+        unpickler = pickle.Unpickler(io.BytesIO(payload))
+        names = unpickler.load()
+        values = [unpickler.load() for _ in names]
+    except Exception as exc:
+        raise fileformat.StateFileError(
+            f"{path} cannot be decoded ({type(exc).__name__}: {exc}); move it aside (or delete it) to "
+            "start with an empty cloud") from None
+    finally:
+        if collecting:
+            gc.enable()
+    return Decoded(path, header, names, values)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..seam import SeamSet
 
-__all__ = ["capture", "restore", "declare", "MotoStateError"]
+__all__ = ["capture", "restore", "clear_all", "declare", "MotoStateError"]
 
 
 class MotoStateError(RuntimeError):
@@ -77,3 +77,13 @@ def restore(captured: dict[str, dict[str, dict[str, Any]]]) -> None:
             per_account = backends[account]  # makes moto's AccountSpecificBackend
             for region, found in regions.items():
                 dict.__setitem__(per_account, region, found)
+
+
+def clear_all() -> None:
+    """Empty every backend moto has made (before a state is loaded into a running process: a
+    service the loaded state does not hold must not keep what it held before). The BackendDicts
+    stay where moto's modules keep them, so `restore` finds them."""
+    from moto.core.base_backend import BackendDict
+
+    for backends in list(BackendDict._instances):
+        backends.clear()

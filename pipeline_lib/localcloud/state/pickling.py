@@ -39,6 +39,18 @@ def _fresh_queue(kind: type, maxsize: int, items: list) -> queue.Queue:
     return fresh
 
 
+def _restored_dict(kind: type, items: list, state: dict | None) -> dict:
+    """A dict subclass put back as it was saved: its raw storage (`dict.items`, not an `items`
+    it overrides: moto's versioned S3 key store shows only the latest version there) without its
+    own __setitem__ (what that checks was checked when the items were written; moto's DynamoDB
+    items recompute their whole size on every insertion, which made loading quadratic)."""
+    fresh = dict.__new__(kind)
+    dict.update(fresh, items)
+    if state:
+        fresh.__dict__.update(state)
+    return fresh
+
+
 class SampleFactory:
     """Stands in for a `defaultdict` factory pickle cannot store (a lambda): it returns a copy of
     what the factory returned when the state was saved (an empty dict, list, nested defaultdict)."""
@@ -85,6 +97,10 @@ class _StatePickler(pickle.Pickler):
             return weakref.WeakValueDictionary, (dict(obj),)
         if isinstance(obj, queue.Queue):
             return _fresh_queue, (kind, obj.maxsize, list(obj.queue))
+        if (isinstance(obj, dict) and kind.__setitem__ is not dict.__setitem__
+                and not isinstance(obj, (collections.defaultdict, collections.OrderedDict))
+                and kind.__reduce_ex__ is object.__reduce_ex__ and kind.__reduce__ is object.__reduce__):
+            return _restored_dict, (kind, list(dict.items(obj)), getattr(obj, "__dict__", None) or None)
         return NotImplemented
 
 

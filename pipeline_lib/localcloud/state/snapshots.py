@@ -41,14 +41,26 @@ def check_snapshot(state_dir: str | os.PathLike, name: str) -> Path:
     return source
 
 
-def install_snapshot(state_dir: str | os.PathLike, name: str) -> Path:
-    """Make snapshot `name` the state the next `up` loads (checked first; atomically)."""
-    source = check_snapshot(state_dir, name)  # a damaged or foreign snapshot replaces nothing
+def install_snapshot(state_dir: str | os.PathLike, name: str, checked: bool = False) -> Path:
+    """Make snapshot `name` the state the next `up` loads (checked first unless `checked`;
+    atomically). The current state becomes a second link to the snapshot's file: every save
+    writes a new file and renames it into place, so neither name ever changes the other's
+    content (a copy where links are not possible)."""
+    source = snapshot_path(state_dir, name) if checked else check_snapshot(state_dir, name)
     target = current_path(state_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    shutil.copyfile(source, tmp)
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
+    try:
+        tmp.unlink(missing_ok=True)
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
     os.replace(tmp, target)
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
     return target

@@ -1,14 +1,18 @@
 """The Step Functions extension: executions really run (see seams.py for how)."""
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from ..extension import Extension
 from ..seam import SeamError, moto_version
+from .executions import halt, resume, running
 from .seams import build_seams, modules_with_foreign_clients
 
 if TYPE_CHECKING:
     from ..cloud import LocalCloud
+
+log = logging.getLogger("pipeline_lib.localcloud.stepfunctions")
 
 
 class StepFunctionsExtension(Extension):
@@ -32,6 +36,23 @@ class StepFunctionsExtension(Extension):
         if stale:
             raise SeamError(f"moto {moto_version()}: these Step Functions modules still call AWS through "
                             f"moto's own client factory: {', '.join(stale)}")
+
+    def start(self) -> None:
+        """Executions RUNNING now come from a loaded state (no request has been answered yet):
+        they continue (executions.py)."""
+        from ..moto_backends import backends
+
+        for execution in list(running(backends("stepfunctions"))):
+            try:
+                resume(execution)
+            except Exception:  # one that cannot continue must not keep the others from it
+                log.exception("execution %s could not be resumed", execution.exec_arn)
+
+    def stop(self) -> None:
+        """Halt the executions running now (their state was saved before; see executions.py)."""
+        from ..moto_backends import backends
+
+        halt(backends("stepfunctions"))
 
     def status(self) -> dict[str, Any]:
         return {"endpoint": self.cloud.endpoint, "integration_modules": self.integration_modules}

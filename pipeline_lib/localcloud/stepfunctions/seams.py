@@ -92,6 +92,9 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
         if (name.startswith("moto.stepfunctions") and "boto_client_for" in getattr(module, "__dict__", {})
                 and original(module, "boto_client_for") is moto_factory):
             seams.replace(module, "boto_client_for", BOTO_CLIENT_FOR, make)
+    from .executions import declare
+
+    declare(seams)  # what stopping (and resuming) executions reads
     return seams
 
 
