@@ -173,3 +173,27 @@ def test_moto_s3s_versioned_key_store_keeps_every_version():
     store["other"] = "only"
     restored = pickling.loads(pickling.dumps(store))
     assert restored.getlist("k") == ["v1", "v2"] and restored["k"] == "v2" and restored["other"] == "only"
+
+
+def test_periodic_saves_are_paced_by_how_long_the_last_one_took(tmp_path):
+    from types import SimpleNamespace
+
+    from pipeline_lib.localcloud.state.keeper import PACE, StateKeeper
+
+    keeper = StateKeeper(SimpleNamespace(state_dir=str(tmp_path)), interval=5.0)
+    assert keeper.next_wait() == 5.0  # nothing saved yet: the interval
+    keeper.last_save = {"seconds": 0.2}
+    assert keeper.next_wait() == 5.0  # a quick save: still the interval
+    keeper.last_save = {"seconds": 3.0}  # a large state: saving stays under a tenth of the time
+    assert keeper.next_wait() == 27.0 and 3.0 / (3.0 + keeper.next_wait()) <= 0.1 + 1e-9
+    assert PACE == 9.0 and keeper.status()["next_save_within_seconds"] == 27.0
+
+
+def test_a_state_written_from_a_buffer_reads_back(tmp_path):
+    # The keeper hands the pickle's buffer to write_atomic without copying it.
+    import io
+
+    buffer = io.BytesIO(b"payload " * 1000).getbuffer()
+    path = tmp_path / "s.state"
+    header = fileformat.write_atomic(path, buffer)
+    assert header.length == 8000 and fileformat.read(path)[1] == b"payload " * 1000

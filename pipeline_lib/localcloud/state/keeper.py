@@ -14,7 +14,10 @@ the final save holds nothing in flight and `up` resumes exactly.
 
 Crash window: a `kill -9` loses at most what happened since the last periodic save, i.e. the
 interval (PIPELINE_STATE_INTERVAL seconds, default 5; 0 turns periodic saves off) plus the
-time one save takes. A periodic save is skipped when the cloud has answered no API request since
+time one save takes. A save holds the interpreter lock for most of its time and grows with the
+state (seconds at a million items), so the next periodic save waits at least PACE times as long
+as the last one took: saving never takes more than a tenth of the cloud's time, and the window
+is the longer of the interval and PACE times the last save (`local status` shows both). A periodic save is skipped when the cloud has answered no API request since
 the previous one and SETTLE_SECONDS have passed since the last request (background work started
 by requests, such as Firehose buffers and crawls, ends well within that at the default time scale).
 """
@@ -44,6 +47,8 @@ log = logging.getLogger("pipeline_lib.localcloud.state")
 
 DEFAULT_INTERVAL = 5.0
 SETTLE_SECONDS = 120.0
+# Periodic saves wait at least PACE times the last save's duration (see "Crash window" above).
+PACE = 9.0
 # moto services whose backends are written before the extensions downstream of them (see above).
 _UPSTREAM = ("dynamodb",)
 _MIDSTREAM = ("kinesis",)
@@ -169,14 +174,14 @@ class StateKeeper:
             log.info("state saved to %s (%d bytes, %.2fs)", path, header.length, self.last_save["seconds"])
             return dict(self.last_save)
 
-    def _dump(self) -> bytes:
+    def _dump(self) -> memoryview:
         out = io.BytesIO()
         pickler = _StatePickler(out, protocol=PROTOCOL)
         parts = self._parts()
         pickler.dump([(kind, name) for kind, name, _ in parts])
         for _kind, _name, take in parts:
             pickler.dump(take())  # one pickler: objects shared between parts are written once
-        return out.getvalue()
+        return out.getbuffer()  # no copy of what may be hundreds of MB
 
     # -- load -------------------------------------------------------------------------------------
     def load(self, path: Path | None = None) -> bool:
@@ -216,7 +221,7 @@ class StateKeeper:
     def _run(self) -> None:
         saved_requests = -1
         last_request = time.monotonic()
-        while not self._stop.wait(self.interval):
+        while not self._stop.wait(self.next_wait()):
             seen = self.cloud.requests
             now = time.monotonic()
             if seen != saved_requests:
@@ -229,6 +234,11 @@ class StateKeeper:
             except Exception:  # keep the last good file; try again next interval
                 self.failures += 1
                 log.exception("periodic state save failed (the previous save is kept)")
+
+    def next_wait(self) -> float:
+        """Seconds until the next periodic save: the interval, or PACE times the last save's
+        duration when that is longer."""
+        return max(self.interval, PACE * float(self.last_save.get("seconds", 0.0)))
 
     def stop_saving(self) -> None:
         """End periodic saves (after the one under way, if any)."""
@@ -247,7 +257,8 @@ class StateKeeper:
         self.save()
 
     def status(self) -> dict[str, Any]:
-        return {"file": str(self.path), "interval_seconds": self.interval, "loaded_from": self.loaded_from,
+        return {"file": str(self.path), "interval_seconds": self.interval,
+                "next_save_within_seconds": round(self.next_wait(), 1), "loaded_from": self.loaded_from,
                 "last_save": self.last_save, "failed_saves": self.failures}
 
 
