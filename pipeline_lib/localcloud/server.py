@@ -93,14 +93,10 @@ def serve(host: str, port: int | None, state_dir: str | None, time_scale: float,
     os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{real_port}"
 
     from moto.core.config import default_user_config
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
     from werkzeug.serving import make_server
 
     from .cloud import LocalCloud
+    from .dispatch import make_app, request_handler_class
 
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     default_user_config["lambda"]["use_docker"] = False
@@ -108,8 +104,9 @@ def serve(host: str, port: int | None, state_dir: str | None, time_scale: float,
     cloud = LocalCloud(host, real_port, str(state.path), time_scale=time_scale, buffering=buffering,
                        persistent=True)
     cloud.install()  # loads the state dir's saved state (a state it cannot load stops the start)
-    app = cloud.wsgi(DomainDispatcherApplication(create_backend_app))
-    server = make_server(host, real_port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno())
+    app = make_app(cloud)
+    server = make_server(host, real_port, app, threaded=True, request_handler=request_handler_class(),
+                         fd=sock.fileno())
 
     stopping = threading.Event()
 
