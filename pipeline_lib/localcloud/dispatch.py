@@ -1,5 +1,5 @@
-"""The request path in front of moto's services: which backend app answers a request, and the
-HTTP handler, without the per-request work that does not depend on the request.
+"""The request path in front of moto's services: which backend app answers a request, without
+the per-request work that does not depend on the request (the HTTP handler: httpserver.py).
 
 moto's server spends most of a small request's time outside the service (profiled: a
 ListTables call, 1.8 ms in-process, 0.5 ms of it here):
@@ -9,19 +9,16 @@ ListTables call, 1.8 ms in-process, 0.5 ms of it here):
 - `BaseResponse.call_action` collects every function of the response class
   (`inspect.getmembers`) to ask whether one is named like the action. `method_names_from_class`
   here answers that one question directly (the seam below), with the same answer.
-- werkzeug's handler formats an access-log line (path decoding, ANSI styling, a date) for every
-  request before its logger drops it: `request_handler_class()` skips that when the logger would.
 """
 from __future__ import annotations
 
 import functools
 import inspect
-import logging
 from typing import Any
 
 from .seam import SeamSet
 
-__all__ = ["MethodNames", "build_seams", "dispatcher_class", "make_app", "request_handler_class"]
+__all__ = ["MethodNames", "build_seams", "dispatcher_class", "make_app"]
 
 # Host names whose backend is remembered: the few (service, region) pairs a cloud answers; a
 # bound, so that odd hosts cannot grow it without limit.
@@ -94,22 +91,6 @@ def dispatcher_class() -> type:
             return backend
 
     return Dispatcher
-
-
-@functools.cache
-def request_handler_class() -> type:
-    """`RequestHandler`: moto's MotoRequestHandler building the access-log line only if werkzeug's
-    logger would write it (made on first use, like `dispatcher_class`)."""
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
-
-    werkzeug_log = logging.getLogger("werkzeug")
-
-    class RequestHandler(MotoRequestHandler):
-        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            if werkzeug_log.isEnabledFor(logging.INFO):
-                super().log_request(code, size)
-
-    return RequestHandler
 
 
 def make_app(cloud: Any) -> Any:

@@ -96,7 +96,8 @@ def serve(host: str, port: int | None, state_dir: str | None, time_scale: float,
     from werkzeug.serving import make_server
 
     from .cloud import LocalCloud
-    from .dispatch import make_app, request_handler_class
+    from .dispatch import make_app
+    from .httpserver import request_handler_class
 
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     default_user_config["lambda"]["use_docker"] = False

@@ -5,7 +5,6 @@ headers and the body must be equal."""
 from __future__ import annotations
 
 import io
-import logging
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
@@ -187,24 +186,3 @@ def test_method_names_answer_as_getmembers():
     finally:
         del DynamoHandler.added_for_the_test
     assert "added_for_the_test" not in names
-
-
-def test_access_log_line_only_when_written(caplog):
-    handler_class = dispatch.request_handler_class()
-    handler = handler_class.__new__(handler_class)  # no socket: log_request only reads these
-    handler.path, handler.command, handler.request_version = "/x", "POST", "HTTP/1.1"
-    handler.client_address = ("127.0.0.1", 1)
-    handler.requestline = "POST /x HTTP/1.1"
-    werkzeug_log = logging.getLogger("werkzeug")
-    level = werkzeug_log.level
-    try:
-        werkzeug_log.setLevel(logging.WARNING)
-        built = []
-        handler.log = lambda *args: built.append(args)
-        handler.log_request(200, 10)
-        assert built == []
-        werkzeug_log.setLevel(logging.INFO)
-        handler.log_request(200, 10)
-        assert built and built[0][0] == "info" and "POST /x HTTP/1.1" in built[0][2]
-    finally:
-        werkzeug_log.setLevel(level)
