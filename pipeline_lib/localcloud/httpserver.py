@@ -10,7 +10,7 @@ writers, that was a third of the server's time. Here:
 - the app's answer is collected, then sent in one write, framed by its Content-Length (one is
   added where werkzeug would have used chunked encoding);
 - the access-log line is built only if werkzeug's logger would write it.
-Status, headers and body are the app's, as werkzeug sends them (tests/integration/test_http_keepalive.py).
+Status, headers and body are the app's, as werkzeug sends them (tests/unit/test_http_keepalive.py).
 """
 from __future__ import annotations
 

@@ -76,3 +76,20 @@ def test_item_size_limit_is_motos():
         assert outcomes[0] == outcomes[1], size
         seen.add(outcomes[0] == "too large")
     assert seen == {True, False}  # both sides of the limit were tried
+
+
+SIZED = [{"S": "ascii"}, {"S": ""}, {"S": "héllo wörld ✓"}, {"N": "12.50"}, {"N": "-1E+3"}, {"B": b"\x00\xff"},
+         {"B": "c3RyaW5n"}, {"BOOL": True}, {"BOOL": False}, {"NULL": True}, {"SS": ["a", "é", ""]}, {"NS": ["1", "2.5"]},
+         {"BS": [b"ab", b"\xff"]}, {"L": [{"S": "x"}, {"N": "1"}, {"M": {"k": {"S": "é"}}}]},
+         {"M": {"name": {"S": "v"}, "nested": {"L": [{"BOOL": True}, {"NULL": True}]}, "é": {"N": "3"}}},
+         {"L": []}, {"M": {}}, {"SS": []}]
+
+
+@pytest.mark.parametrize("value", SIZED, ids=[str(v)[:30] for v in SIZED])
+def test_attribute_size_is_motos(value):
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    from pipeline_lib.localcloud.dynamodb.items import attribute_size
+
+    typed = DynamoType(value)
+    assert attribute_size(typed) == typed.size()

@@ -2,7 +2,7 @@
 
 - `DynamoHandler.parse_parameters` (added: moto's is BaseResponse's): the compiled parse of
   request_parsing.py for JSON-protocol requests; anything else goes to moto's own.
-- `Item.__init__`: one size check per item (items.py).
+- `Item.__init__`: one size check per item, sizes summed directly (items.py).
 """
 from __future__ import annotations
 
@@ -54,4 +54,5 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     seams.reads(RequestParser, "_timestamp_parser")
     seams.replace(Item, "__init__", ("self", "hash_key", "range_key", "attrs"), item_init)
     seams.expect(DynamoType, "size", ("self",))
+    seams.reads(DynamoType, "type", "value")  # items.attribute_size
     return seams
