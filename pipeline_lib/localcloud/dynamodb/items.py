@@ -11,9 +11,12 @@ else is asked of moto.
 """
 from __future__ import annotations
 
+import base64
 from typing import Any, Callable
 
-__all__ = ["ITEM_SIZE_LIMIT", "attribute_size", "item_init"]
+import orjson
+
+__all__ = ["ITEM_SIZE_LIMIT", "attribute_size", "item_init", "json_dump"]
 
 ITEM_SIZE_LIMIT = 405000  # moto's: AWS's 400 KB, measured between 409 and 410 KB
 _COMPOSITE = frozenset({"SS", "NS", "BS", "L", "M"})
@@ -66,3 +69,19 @@ def item_init(original: Callable) -> Callable:
         self.attrs = values
 
     return __init__
+
+
+def _json_default(value: Any) -> Any:
+    """What moto's DynamoJsonEncoder makes of what JSON has no type for."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("utf-8")
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def json_dump(dynamo_object: Any) -> str:
+    """moto's `dynamo_json_dump` (json.dumps with its DynamoJsonEncoder) through orjson: the
+    same values and key order, without spaces. BatchWriteItem compares these texts to find
+    duplicate requests, and two requests' texts are equal here exactly when they are in moto."""
+    return orjson.dumps(dynamo_object, default=_json_default).decode("utf-8")
