@@ -82,7 +82,8 @@ SIZED = [{"S": "ascii"}, {"S": ""}, {"S": "héllo wörld ✓"}, {"N": "12.50"}, 
          {"B": "c3RyaW5n"}, {"BOOL": True}, {"BOOL": False}, {"NULL": True}, {"SS": ["a", "é", ""]}, {"NS": ["1", "2.5"]},
          {"BS": [b"ab", b"\xff"]}, {"L": [{"S": "x"}, {"N": "1"}, {"M": {"k": {"S": "é"}}}]},
          {"M": {"name": {"S": "v"}, "nested": {"L": [{"BOOL": True}, {"NULL": True}]}, "é": {"N": "3"}}},
-         {"L": []}, {"M": {}}, {"SS": []}]
+         {"L": []}, {"M": {}}, {"SS": []}, {"SS": ["a", 1]}, {"NS": [1, "2"]},
+         {"L": [{"L": [{"M": {"é": {"BS": [b"x"]}, "n": {"NULL": True}}}]}, {"SS": ["é"]}]}]
 
 
 @pytest.mark.parametrize("value", SIZED, ids=[str(v)[:30] for v in SIZED])
@@ -91,8 +92,14 @@ def test_attribute_size_is_motos(value):
 
     from pipeline_lib.localcloud.dynamodb.items import attribute_size
 
+    def outcome(size):
+        try:
+            return size()
+        except Exception as exc:  # moto's own failure on odd input must stay the same
+            return type(exc)
+
     typed = DynamoType(value)
-    assert attribute_size(typed) == typed.size()
+    assert outcome(lambda: attribute_size(typed)) == outcome(typed.size)
 
 
 def test_duplicate_check_text_is_motos():

@@ -6,8 +6,8 @@ the sizes of all attributes set so far (to refuse items over DynamoDB's 400 KB):
 item's attributes, and a large share of each write. Sizes are never negative, so the sum passing
 the limit at some insertion is the same as the final sum passing it: the same ItemSizeTooLarge
 for the same items, checked once. `attribute_size` is `DynamoType.size()` with the common types
-(strings, numbers, binaries, booleans, null, string and number sets) summed directly; anything
-else is asked of moto.
+(strings, numbers, binaries, booleans, null, string and number sets, lists and maps of them)
+summed directly; anything else is asked of moto.
 """
 from __future__ import annotations
 
@@ -36,10 +36,29 @@ def attribute_size(typed: Any) -> int:
         return len(str(value))
     if kind in _COMPOSITE:
         if type(value) is list:
-            if kind == "SS" and all(type(v) is str for v in value):
-                return sum(_text_size(v) for v in value)
+            if kind == "SS":
+                total = 0
+                for member in value:
+                    if type(member) is not str:
+                        return typed.size()
+                    total += len(member) if member.isascii() else len(member.encode("utf-8"))
+                return total
             if kind == "NS":
-                return sum(len(str(v)) for v in value)
+                return sum([len(str(member)) for member in value])
+            if kind == "L":  # members are DynamoTypes (DynamoType.__init__ made them)
+                total = 0
+                for member in value:
+                    if type(member) is not type(typed):
+                        return typed.size()
+                    total += attribute_size(member)
+                return total
+        elif kind == "M" and type(value) is dict:
+            total = 0
+            for name, member in value.items():
+                if type(member) is not type(typed):
+                    return typed.size()
+                total += _text_size(name) + attribute_size(member)
+            return total
         return typed.size()  # lists, maps, binary sets, anything odd: moto's walk
     kind_of_value = type(value)
     if kind_of_value is str:
