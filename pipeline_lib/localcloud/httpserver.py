@@ -9,7 +9,8 @@ writers, that was a third of the server's time. Here:
   request body, or one without a valid length, still closes it);
 - the app's answer is collected, then sent in one write, framed by its Content-Length (one is
   added where werkzeug would have used chunked encoding);
-- the access-log line is built only if werkzeug's logger would write it.
+- the access-log line is built only if werkzeug's logger would write it;
+- once the server is stopping (`server.closing`), a kept-open connection is closed unanswered.
 Status, headers and body are the app's, as werkzeug sends them (tests/unit/test_http_keepalive.py).
 """
 from __future__ import annotations
@@ -63,6 +64,11 @@ def request_handler_class() -> type:
                 super().log_request(code, size)
 
         def run_wsgi(self) -> None:
+            if getattr(self.server, "closing", False):
+                # The cloud is stopping: as werkzeug's server, which stops accepting connections,
+                # a request on a connection kept open is not answered either.
+                self.close_connection = True
+                return
             if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
                 self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             self.environ = environ = self.make_environ()

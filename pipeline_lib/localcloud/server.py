@@ -114,6 +114,7 @@ def serve(host: str, port: int | None, state_dir: str | None, time_scale: float,
     def shutdown(*_args) -> None:
         if not stopping.is_set():
             stopping.set()
+            server.closing = True  # kept-alive connections get no further answers (httpserver.py)
             threading.Thread(target=server.shutdown, daemon=True).start()
 
     cloud.on_shutdown(shutdown)

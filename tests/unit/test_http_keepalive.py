@@ -44,11 +44,12 @@ def app(environ, start_response):
 
 @pytest.fixture()
 def servers() -> Iterator[dict[str, int]]:
-    ports, running = {}, []
+    ports, running = {"servers": {}}, []
     for name, handler in (("werkzeug", MotoRequestHandler), ("ours", request_handler_class())):
         server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         ports[name] = server.server_port
+        ports["servers"][name] = server
         running.append(server)
     yield ports
     for server in running:
@@ -127,3 +128,14 @@ def test_http_10_closes_the_connection(servers):
     received = _raw(servers["ours"], b"GET / HTTP/1.0\r\n\r\nGET / HTTP/1.0\r\n\r\n")
     assert received.count(b"HTTP/1.0 ") + received.count(b"HTTP/1.1 ") == 1
     assert received.endswith(b"hello")
+
+
+def test_a_stopping_server_answers_no_more_on_open_connections(servers):
+    connection = http.client.HTTPConnection("127.0.0.1", servers["ours"])
+    connection.request("GET", "/")
+    assert connection.getresponse().read() == b"hello"
+    servers["servers"]["ours"].closing = True  # what server.py sets when the cloud stops
+    connection.request("GET", "/")
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        connection.getresponse()
+    connection.close()
