@@ -61,10 +61,10 @@ def build_seams() -> SeamSet:
     seams = SeamSet("dispatch")
     seams.replace(responses, "method_names_from_class", ("clazz",), lambda _original: method_names_from_class)
     seams.expect(BaseResponse, "call_action", ("self",))
-    # Dispatcher overrides this one and calls moto's for a host it has not seen.
+    # Dispatcher overrides this one (moto's get_application calls it) and calls moto's for a
+    # host it has not seen.
     seams.expect(DomainDispatcherApplication, "get_backend_for_host", ("self", "host"))
     seams.expect(DomainDispatcherApplication, "get_application", ("self", "environ"))
-    seams.reads(DomainDispatcherApplication, "lock", "app_instances")
     return seams
 
 
