@@ -113,22 +113,28 @@ def request_handler_class() -> type:
             code_text, _, message = status.partition(" ")
             code = int(code_text)
             self.send_response(code, message)
-            names = set()
+            length = sum(len(c) for c in chunks)
+            declared = None
             for name, value in headers:
                 self.send_header(name, value)
-                names.add(name.lower())
+                if name.lower() == "content-length":
+                    declared = value
             bodyless = self.command == "HEAD" or code < 200 or code in _NO_BODY_STATUS
             if bodyless:
-                chunks = []
-            elif "content-length" not in names:
-                self.send_header("Content-Length", str(sum(len(c) for c in chunks)))
+                chunks, length = [], 0
+            elif declared is None:
+                self.send_header("Content-Length", str(length))
+            elif declared.strip() != str(length):
+                # Sent as the app gave it (as werkzeug does), but the client cannot find the next
+                # answer after a body whose length is not the one declared.
+                self.close_connection = True
             if self.close_connection:
                 self.send_header("Connection", "close")
             buffered = getattr(self, "_headers_buffer", [])  # http.server's, filled by send_header
             buffered.append(b"\r\n")
             head = b"".join(buffered)
             self._headers_buffer = []
-            if sum(len(c) for c in chunks) <= ONE_WRITE_LIMIT:
+            if length <= ONE_WRITE_LIMIT:
                 self.wfile.write(b"".join([head, *chunks]))
             else:
                 self.wfile.write(head)

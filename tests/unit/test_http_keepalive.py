@@ -38,6 +38,9 @@ def app(environ, start_response):
         return []
     if path == "/fails":
         raise RuntimeError("the app failed")
+    if path == "/short":  # declares more than it sends
+        start_response("200 OK", [("Content-Length", "10")])
+        return [b"12345"]
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
     return [b"hello"]
 
@@ -139,3 +142,9 @@ def test_a_stopping_server_answers_no_more_on_open_connections(servers):
     with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
         connection.getresponse()
     connection.close()
+
+
+def test_a_body_shorter_than_declared_closes_the_connection(servers):
+    received = _raw(servers["ours"], b"GET /short HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert received.count(b"HTTP/1.1 ") == 1
+    assert b"Connection: close" in received and received.endswith(b"12345")
