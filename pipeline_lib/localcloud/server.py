@@ -93,14 +93,11 @@ def serve(host: str, port: int | None, state_dir: str | None, time_scale: float,
     os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{real_port}"
 
     from moto.core.config import default_user_config
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
     from werkzeug.serving import make_server
 
     from .cloud import LocalCloud
+    from .dispatch import moto_app
+    from .httpserver import request_handler_class
 
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     default_user_config["lambda"]["use_docker"] = False
@@ -113,9 +110,9 @@ def serve(host: str, port: int | None, state_dir: str | None, time_scale: float,
 
     # The host installs the cloud, which loads the state dir's saved state (a state it cannot
     # load stops the start); a snapshot load later replaces the cloud in place.
-    host_app = CloudHost(make_cloud, DomainDispatcherApplication(create_backend_app))
+    host_app = CloudHost(make_cloud, moto_app())
     cloud = host_app.cloud
-    server = make_server(host, real_port, host_app, threaded=True, request_handler=MotoRequestHandler,
+    server = make_server(host, real_port, host_app, threaded=True, request_handler=request_handler_class(),
                          fd=sock.fileno())
 
     stopping = threading.Event()
@@ -123,6 +120,7 @@ def serve(host: str, port: int | None, state_dir: str | None, time_scale: float,
     def shutdown(*_args) -> None:
         if not stopping.is_set():
             stopping.set()
+            server.closing = True  # kept-alive connections get no further answers (httpserver.py)
             threading.Thread(target=server.shutdown, daemon=True).start()
 
     cloud.on_shutdown(shutdown)

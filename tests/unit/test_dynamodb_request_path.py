@@ -76,3 +76,75 @@ def test_item_size_limit_is_motos():
         assert outcomes[0] == outcomes[1], size
         seen.add(outcomes[0] == "too large")
     assert seen == {True, False}  # both sides of the limit were tried
+
+
+SIZED = [{"S": "ascii"}, {"S": ""}, {"S": "héllo wörld ✓"}, {"N": "12.50"}, {"N": "-1E+3"}, {"B": b"\x00\xff"},
+         {"B": "c3RyaW5n"}, {"BOOL": True}, {"BOOL": False}, {"NULL": True}, {"SS": ["a", "é", ""]}, {"NS": ["1", "2.5"]},
+         {"BS": [b"ab", b"\xff"]}, {"L": [{"S": "x"}, {"N": "1"}, {"M": {"k": {"S": "é"}}}]},
+         {"M": {"name": {"S": "v"}, "nested": {"L": [{"BOOL": True}, {"NULL": True}]}, "é": {"N": "3"}}},
+         {"L": []}, {"M": {}}, {"SS": []}, {"SS": ["a", 1]}, {"NS": [1, "2"]},
+         {"L": [{"L": [{"M": {"é": {"BS": [b"x"]}, "n": {"NULL": True}}}]}, {"SS": ["é"]}]}]
+
+
+@pytest.mark.parametrize("value", SIZED, ids=[str(v)[:30] for v in SIZED])
+def test_attribute_size_is_motos(value):
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    from pipeline_lib.localcloud.dynamodb.items import attribute_size
+
+    def outcome(size):
+        try:
+            return size()
+        except Exception as exc:  # moto's own failure on odd input must stay the same
+            return type(exc)
+
+    typed = DynamoType(value)
+    assert outcome(lambda: attribute_size(typed)) == outcome(typed.size)
+
+
+def test_duplicate_check_text_is_motos():
+    """BatchWriteItem's duplicate check compares dynamo_json_dump texts: ours must be equal
+    exactly when moto's are, for parsed requests (blobs decoded to bytes)."""
+    from moto.dynamodb.models.utilities import dynamo_json_dump
+
+    from pipeline_lib.localcloud.dynamodb.items import json_dump
+
+    key = {"PK": {"S": "a"}, "SK": {"S": "b"}}
+    requests = [key, dict(key), {"SK": {"S": "b"}, "PK": {"S": "a"}}, {"PK": {"S": "a"}, "SK": {"S": "c"}},
+                {"PK": {"S": "é"}, "SK": {"S": "b"}}, {"PK": {"B": b"\x00"}, "SK": {"S": "b"}},
+                {"PK": {"B": "AA=="}, "SK": {"S": "b"}}, {"PK": {"N": "1"}, "SK": {"S": "b"}},
+                {"PK": {"N": "1.0"}, "SK": {"S": "b"}}, {**key, "n": {"BOOL": True}}, {**key, "n": {"NULL": True}},
+                {**key, "l": {"L": [{"S": "x"}, {"M": {"k": {"SS": ["1", "2"]}}}]}}]
+    for a in requests:
+        for b in requests:
+            assert (json_dump(a) == json_dump(b)) == (dynamo_json_dump(a) == dynamo_json_dump(b)), (a, b)
+
+
+def test_batch_write_with_the_seams_refuses_duplicates_and_writes_the_rest(bare_cloud, monkeypatch):
+    """The seams applied (moto's mock in process): duplicate requests are refused as DynamoDB
+    does ("Provided list of item keys contains duplicates"), distinct ones written."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    from pipeline_lib.localcloud.dynamodb.seams import build_seams
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    seams = build_seams(bare_cloud)
+    seams.apply()
+    try:
+        with mock_aws():
+            ddb = boto3.client("dynamodb", region_name="us-east-1")
+            ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                             KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+                             AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}])
+            item = {"PK": {"S": "a"}, "blob": {"B": b"\x00\xff"}, "n": {"N": "1"}}
+            with pytest.raises(ClientError) as refused:
+                ddb.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": item}}, {"PutRequest": {"Item": item}}]})
+            assert refused.value.response["Error"]["Message"] == "Provided list of item keys contains duplicates"
+            other = {**item, "PK": {"S": "b"}}
+            ddb.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": item}}, {"PutRequest": {"Item": other}}]})
+            assert ddb.scan(TableName="t")["Count"] == 2
+    finally:
+        seams.restore()

@@ -2,7 +2,9 @@
 
 - `DynamoHandler.parse_parameters` (added: moto's is BaseResponse's): the compiled parse of
   request_parsing.py for JSON-protocol requests; anything else goes to moto's own.
-- `Item.__init__`: one size check per item (items.py).
+- `Item.__init__`: one size check per item, sizes summed directly (items.py).
+- `responses.dynamo_json_dump`, which BatchWriteItem uses only to find duplicate requests: the
+  same text through orjson (items.json_dump; equal for the same requests, as moto's).
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..seam import SeamSet
-from .items import item_init
+from .items import item_init, json_dump
 from .request_parsing import CompiledParser
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     from moto.core.parse import RequestParser
     from moto.core.responses import BaseResponse
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    import moto.dynamodb.responses as responses
     from moto.dynamodb.responses import DynamoHandler
 
     seams = SeamSet("dynamodb")
@@ -54,4 +57,6 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     seams.reads(RequestParser, "_timestamp_parser")
     seams.replace(Item, "__init__", ("self", "hash_key", "range_key", "attrs"), item_init)
     seams.expect(DynamoType, "size", ("self",))
+    seams.reads(DynamoType, "type", "value")  # items.attribute_size
+    seams.replace(responses, "dynamo_json_dump", ("dynamo_object",), lambda _original: json_dump)
     return seams

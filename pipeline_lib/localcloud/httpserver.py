@@ -1,0 +1,144 @@
+"""The local cloud's HTTP handler: moto's (werkzeug's threaded dev server) with HTTP/1.1 keep-alive.
+
+werkzeug's handler answers every request with `Connection: close` (it cannot tell where an
+unread request body ends), so each boto3 call paid a TCP connect, a new server thread and a
+close, and the response went out in two writes (headers, then body). Profiled under 8 seeding
+writers, that was a third of the server's time. Here:
+- the request body is read through a stream bounded by its Content-Length, drained after the
+  app, so the next request line is where it should be: the connection stays open (a chunked
+  request body, or one without a valid length, still closes it);
+- the app's answer is collected, then sent in one write, framed by its Content-Length (one is
+  added where werkzeug would have used chunked encoding);
+- the access-log line is built only if werkzeug's logger would write it;
+- once the server is stopping (`server.closing`), a kept-open connection is closed unanswered.
+Status, headers and body are the app's, as werkzeug sends them (tests/unit/test_http_keepalive.py).
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import socket
+from typing import Any
+
+__all__ = ["request_handler_class"]
+
+log = logging.getLogger("pipeline_lib.localcloud")
+# Answers up to this size go out as one write with their headers; larger ones (S3 objects) in
+# the app's own chunks after the headers, so they are not copied once more.
+ONE_WRITE_LIMIT = 1 << 20
+_NO_BODY_STATUS = frozenset({204, 304})
+
+
+@functools.cache
+def request_handler_class() -> type:
+    """The handler class (made on first use: moto is imported only once the server has set
+    moto's settings)."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.exceptions import InternalServerError
+    from werkzeug.wsgi import LimitedStream
+
+    werkzeug_log = logging.getLogger("werkzeug")
+
+    class KeepAliveRequestHandler(MotoRequestHandler):
+        _body: Any = None
+
+        def make_environ(self) -> dict[str, Any]:
+            environ = super().make_environ()
+            self._body = None
+            if environ.get("wsgi.input_terminated"):  # chunked: werkzeug dechunks; no reuse after it
+                self.close_connection = True
+                return environ
+            length = environ.get("CONTENT_LENGTH")
+            if length is None or length == "":
+                size = 0  # HTTP/1.1: no length and not chunked is no body
+            elif length.isdigit():
+                size = int(length)
+            else:
+                self.close_connection = True  # the request's end is unknown
+                return environ
+            self._body = environ["wsgi.input"] = LimitedStream(self.rfile, size)
+            return environ
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            if werkzeug_log.isEnabledFor(logging.INFO):
+                super().log_request(code, size)
+
+        def run_wsgi(self) -> None:
+            if getattr(self.server, "closing", False):
+                # The cloud is stopping: as werkzeug's server, which stops accepting connections,
+                # a request on a connection kept open is not answered either.
+                self.close_connection = True
+                return
+            if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.environ = environ = self.make_environ()
+            try:
+                status, headers, chunks = self._call_app(self.server.app, environ)
+            except (ConnectionError, socket.timeout):
+                self.close_connection = True
+                return
+            except Exception:
+                if self.server.passthrough_errors:
+                    raise
+                log.exception("error on request %s %s", self.command, self.path)
+                self.close_connection = True
+                status, headers, chunks = self._call_app(InternalServerError(), environ)
+            if self._body is not None:
+                try:
+                    self._body.exhaust()  # what the app left unread: the next request starts after it
+                except Exception:  # a client gone mid-body
+                    self.close_connection = True
+            self._send(status, headers, chunks)
+
+        @staticmethod
+        def _call_app(app: Any, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+            answer: dict[str, Any] = {}
+            chunks: list[bytes] = []
+
+            def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                answer["status"], answer["headers"] = status, headers
+                return chunks.append  # WSGI's legacy write()
+
+            application_iter = app(environ, start_response)
+            try:
+                for chunk in application_iter:
+                    if chunk:
+                        chunks.append(chunk)
+            finally:
+                if hasattr(application_iter, "close"):
+                    application_iter.close()
+            return answer["status"], answer["headers"], chunks
+
+        def _send(self, status: str, headers: list[tuple[str, str]], chunks: list[bytes]) -> None:
+            code_text, _, message = status.partition(" ")
+            code = int(code_text)
+            self.send_response(code, message)
+            length = sum(len(c) for c in chunks)
+            declared = None
+            for name, value in headers:
+                self.send_header(name, value)
+                if name.lower() == "content-length":
+                    declared = value
+            bodyless = self.command == "HEAD" or code < 200 or code in _NO_BODY_STATUS
+            if bodyless:
+                chunks, length = [], 0
+            elif declared is None:
+                self.send_header("Content-Length", str(length))
+            elif declared.strip() != str(length):
+                # Sent as the app gave it (as werkzeug does), but the client cannot find the next
+                # answer after a body whose length is not the one declared.
+                self.close_connection = True
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            buffered = getattr(self, "_headers_buffer", [])  # http.server's, filled by send_header
+            buffered.append(b"\r\n")
+            head = b"".join(buffered)
+            self._headers_buffer = []
+            if length <= ONE_WRITE_LIMIT:
+                self.wfile.write(b"".join([head, *chunks]))
+            else:
+                self.wfile.write(head)
+                for chunk in chunks:
+                    self.wfile.write(chunk)
+
+    return KeepAliveRequestHandler
