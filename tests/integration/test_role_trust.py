@@ -218,3 +218,30 @@ def test_a_stack_update_to_a_role_the_service_may_not_assume_rolls_back(boto_ses
         assert lam.get_function_configuration(FunctionName=outputs["Fn"])["Role"] == outputs["Good"]
     finally:
         cf.delete_stack(StackName=stack)
+
+
+# -- PIPELINE_IAM=off ---------------------------------------------------------------------------
+def test_pipeline_iam_off_checks_no_trust_policy(tmp_path, monkeypatch, local_cloud):
+    """A cloud of its own started with PIPELINE_IAM=off takes roles no service may assume."""
+    import boto3
+
+    from pipeline_lib.localcloud import lifecycle
+
+    monkeypatch.setenv("PIPELINE_IAM", "off")
+    state_dir = str(tmp_path / "iam-off")
+    running = lifecycle.up(port=0, state_dir=state_dir)
+    try:
+        session = boto3.Session(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+
+        def client(service: str):
+            return session.client(service, endpoint_url=running.endpoint)
+
+        assert lifecycle.status(state_dir)["extensions"]["iam"]["setting"] == "PIPELINE_IAM=off"
+        role = client("iam").create_role(RoleName="glue-only", AssumeRolePolicyDocument=json.dumps(
+            trust("glue.amazonaws.com")))["Role"]["Arn"]
+        assert create_function(client("lambda"), "taken", role)["Role"] == role
+        sfn = client("stepfunctions")
+        arn = sfn.create_state_machine(name="taken", definition=PASS_MACHINE, roleArn=role)["stateMachineArn"]
+        assert sfn.describe_state_machine(stateMachineArn=arn)["roleArn"] == role
+    finally:
+        lifecycle.down(state_dir)
