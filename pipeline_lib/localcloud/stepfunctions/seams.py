@@ -65,6 +65,7 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     from moto.stepfunctions.parser.asl.utils import boto_client
     from moto.stepfunctions.models import StateMachine
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from moto.utilities import utils as moto_utils
 
     seams = SeamSet("stepfunctions")
     seams.expect(StateTaskService, "_normalise_response", NORMALISE_RESPONSE)  # the hook moto calls
@@ -81,8 +82,6 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     seams.expect(StepFunctionsParserBackend, "describe_state_machine", ("self", "arn"))
     seams.reads(StepFunctionsParserBackend, "account_id", "region_name")
     seams.reads(StateMachine, "arn")
-    from moto.utilities import utils as moto_utils
-
     seams.expect(moto_utils, "get_partition", ("region",))
 
     # `boto_client_for`, replaced by one factory in its module and in every moto.stepfunctions
