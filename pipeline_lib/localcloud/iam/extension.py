@@ -78,6 +78,22 @@ class IamExtension(Extension):
         self.authorizer.check(Identity(role_arn, session_name), action, resources, context,
                               quote_resource=action.lower().startswith("s3:"))
 
+    def may_assume(self, role_arn: str, services: Sequence[str], context: Mapping[str, Any] | None = None) -> bool:
+        """For a role given to a resource (a function's execution role, a state machine's role):
+        whether one of `services` may assume it, as the service checks when the resource is
+        created or updated with it. A role this IAM does not hold cannot be assumed (STS refuses
+        it as AWS does); with enforcement off every role may."""
+        if not self.enforcing:
+            return True
+        from . import roles
+        from .trust import trusts_any
+
+        try:
+            document = roles.trust_policy(role_arn)
+        except roles.NoSuchRole:
+            return False
+        return trusts_any(document, services, context)
+
     def identity(self, access_key_id: str) -> Identity | None:
         found = self.sessions.identity(access_key_id)
         if found is not None:

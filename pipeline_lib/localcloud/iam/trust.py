@@ -9,13 +9,16 @@ conditions hold for what the service passes (`sts:ExternalId`, `aws:SourceAccoun
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+import re
+from typing import Any, Iterable, Mapping
 
 from .evaluation import ALLOW, DENY, as_list, conditions_hold, matches_any
 
-__all__ = ["ASSUME_ROLE", "trusts"]
+__all__ = ["ASSUME_ROLE", "ROLE_ARN", "trusts", "trusts_any"]
 
 ASSUME_ROLE = "sts:AssumeRole"
+# A role ARN as IAM writes it: partition, account, path and name (what a service can look up).
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$")
 
 
 def _names(principal: Any, service: str) -> bool:
@@ -51,3 +54,10 @@ def trusts(document: Mapping[str, Any] | None, service: str, context: Mapping[st
         if statement.get("Effect") == ALLOW:
             allowed = True
     return allowed
+
+
+def trusts_any(document: Mapping[str, Any] | None, services: Iterable[str],
+               context: Mapping[str, Any] | None = None) -> bool:
+    """Whether one of `services` may assume the role: a service known by several principals
+    (Step Functions: the global one and the regional one) tries each, and one is enough."""
+    return any(trusts(document, service, context) for service in services)

@@ -55,6 +55,10 @@ Seams (moto 5.2.5; signatures checked at install, see `seams.py`):
   region_name, kwargs)` and `update_from_cloudformation_json(cls, original_resource,
   new_resource_name, cloudformation_json, account_id, region_name)` wrapped: apply the template's
   `LoggingConfig` property (moto builds its spec without it); an update without it resets it.
+- The execution role's trust policy (`role_trust.py`; PIPELINE_IAM=off: not checked):
+  `LambdaBackend.create_function(self, spec)` and `LambdaFunction.update_configuration` (when
+  it changes `Role`) wrapped: a role Lambda may not assume is refused with Lambda's
+  InvalidParameterValueException before anything is created or changed (CloudFormation too).
 - Read, not patched: `moto.awslambda.utils.get_backend(account, region).get_function(name, qualifier)`
   and the `LambdaFunction` attributes read by `function_spec.spec_from_moto`; the logs backend's
   `ensure_log_group`, `ensure_log_stream`, `put_log_events`.

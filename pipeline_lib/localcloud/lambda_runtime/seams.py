@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..seam import SeamSet
-from . import logging_config
+from . import logging_config, role_trust
 
 if TYPE_CHECKING:
     from ..cloud import LocalCloud
@@ -42,7 +42,10 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
                   lambda original: _delete_function(original, runtime))
     # LoggingConfig, which moto drops.
     found.replace(LambdaFunction, "__init__", INIT, _init)
-    found.replace(LambdaFunction, "update_configuration", ("self", "config_updates"), _update_configuration)
+    found.replace(LambdaFunction, "update_configuration", ("self", "config_updates"),
+                  lambda original: _update_configuration(original, cloud))
+    # The execution role's trust policy, checked as Lambda checks it (role_trust.py).
+    found.replace(LambdaBackend, "create_function", ("self", "spec"), lambda original: _create_function(original, cloud))
     found.replace(LambdaFunction, "get_configuration", ("self", "on_create"), _get_configuration)
     found.replace(LambdaFunction, "create_from_cloudformation_json", CFN_CREATE, _create_from_cloudformation)
     found.replace(LambdaFunction, "update_from_cloudformation_json", CFN_UPDATE, _update_from_cloudformation)
@@ -107,8 +110,21 @@ def _init(original: Callable[..., None]) -> Callable[..., None]:
     return __init__
 
 
-def _update_configuration(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+def _create_function(original: Callable[..., Any], cloud: "LocalCloud") -> Callable[..., Any]:
+    def create_function(self: Any, spec: dict[str, Any]) -> Any:
+        name = spec.get("FunctionName")
+        if isinstance(name, str):  # moto answers a missing name itself
+            arn = role_trust.function_arn(name, self.account_id, self.region_name)
+            role_trust.check_role(cloud, spec.get("Role"), self.account_id, arn)
+        return original(self, spec)
+
+    return create_function
+
+
+def _update_configuration(original: Callable[..., dict[str, Any]], cloud: "LocalCloud") -> Callable[..., dict[str, Any]]:
     def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
+        if "Role" in config_updates:  # checked before moto changes anything
+            role_trust.check_role(cloud, config_updates["Role"], self.account_id, self.function_arn)
         requested = config_updates.get("LoggingConfig")
         config = None  # checked before moto changes anything
         if requested is not None:

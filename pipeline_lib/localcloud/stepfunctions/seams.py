@@ -25,6 +25,9 @@ Seams (moto 5.2.5):
 - `StepFunctionsParserBackend.start_execution(self, state_machine_arn, name, execution_input,
   trace_header)`: wrapped; an execution started without a name gets a UUID, as in AWS (moto's
   interpreter backend names it "None", so a second unnamed execution fails as a duplicate).
+- `StepFunctionsParserBackend.create_state_machine(...)` / `update_state_machine(...)`: wrapped;
+  the role must be one Step Functions may assume (role_trust.py), checked after moto's own
+  `_validate_role_arn` and before anything changes (also for CloudFormation, which calls them).
 - Read: `moto.core.config.default_user_config["stepfunctions"]["execute_state_machine"]`.
 """
 from __future__ import annotations
@@ -34,6 +37,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..seam import SeamSet, is_patched, original
+from . import role_trust
 from .integrations import client_factory, named_execution, normalise_response, service_error_name
 
 if TYPE_CHECKING:
@@ -42,6 +46,10 @@ if TYPE_CHECKING:
 BOTO_CLIENT_FOR = ("region", "service", "state_credentials")
 NORMALISE_RESPONSE = ("self", "response", "boto_service_name", "service_action_name")
 START_EXECUTION = ("self", "state_machine_arn", "name", "execution_input", "trace_header")
+CREATE_STATE_MACHINE = ("self", "name", "definition", "roleArn", "tags", "publish", "loggingConfiguration",
+                        "tracingConfiguration", "encryptionConfiguration", "version_description", "sm_type")
+UPDATE_STATE_MACHINE = ("self", "arn", "definition", "role_arn", "logging_configuration", "tracing_configuration",
+                        "encryption_configuration", "publish", "version_description")
 
 
 def build_seams(cloud: "LocalCloud") -> SeamSet:
@@ -55,7 +63,9 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
         StateTaskServiceAwsSdk,
     )
     from moto.stepfunctions.parser.asl.utils import boto_client
+    from moto.stepfunctions.models import StateMachine
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from moto.utilities import utils as moto_utils
 
     seams = SeamSet("stepfunctions")
     seams.expect(StateTaskService, "_normalise_response", NORMALISE_RESPONSE)  # the hook moto calls
@@ -63,6 +73,16 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     seams.replace(StateTaskServiceAwsSdk, "_normalise_service_error_name", ("service_name",),
                   lambda _original: staticmethod(service_error_name))
     seams.replace(StepFunctionsParserBackend, "start_execution", START_EXECUTION, named_execution)
+    # The role's trust policy, checked as Step Functions checks it (role_trust.py).
+    seams.replace(StepFunctionsParserBackend, "create_state_machine", CREATE_STATE_MACHINE,
+                  lambda original: _create_state_machine(original, cloud))
+    seams.replace(StepFunctionsParserBackend, "update_state_machine", UPDATE_STATE_MACHINE,
+                  lambda original: _update_state_machine(original, cloud))
+    seams.expect(StepFunctionsParserBackend, "_validate_role_arn", ("self", "role_arn"))
+    seams.expect(StepFunctionsParserBackend, "describe_state_machine", ("self", "arn"))
+    seams.reads(StepFunctionsParserBackend, "account_id", "region_name")
+    seams.reads(StateMachine, "arn")
+    seams.expect(moto_utils, "get_partition", ("region",))
 
     # `boto_client_for`, replaced by one factory in its module and in every moto.stepfunctions
     # module that imported it by name.
@@ -96,6 +116,30 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
 
     declare(seams)  # what stopping (and resuming) executions reads
     return seams
+
+
+def _create_state_machine(original: Callable[..., Any], cloud: "LocalCloud") -> Callable[..., Any]:
+    def create_state_machine(self: Any, name: str, definition: str, roleArn: str, *args: Any, **kwargs: Any) -> Any:  # noqa: N803 (moto's name)
+        self._validate_role_arn(roleArn)  # moto's InvalidArn first: only a well-formed role is looked up
+        from moto.utilities.utils import get_partition
+
+        arn = role_trust.state_machine_arn(get_partition(self.region_name), self.region_name, self.account_id, name)
+        role_trust.check_role(cloud, roleArn, self.region_name, self.account_id, arn)
+        return original(self, name, definition, roleArn, *args, **kwargs)
+
+    return create_state_machine
+
+
+def _update_state_machine(original: Callable[..., Any], cloud: "LocalCloud") -> Callable[..., Any]:
+    def update_state_machine(self: Any, arn: str, definition: Any = None, role_arn: Any = None,
+                             *args: Any, **kwargs: Any) -> Any:
+        if role_arn:  # checked before moto changes anything; a missing machine is moto's answer
+            self._validate_role_arn(role_arn)
+            machine = self.describe_state_machine(arn)
+            role_trust.check_role(cloud, role_arn, self.region_name, self.account_id, machine.arn)
+        return original(self, arn, definition, role_arn, *args, **kwargs)
+
+    return update_state_machine
 
 
 def modules_with_foreign_clients() -> list[str]:
