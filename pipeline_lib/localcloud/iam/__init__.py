@@ -5,6 +5,6 @@ policies); authorizer.py: decisions (with permissions boundaries); extension.py:
 and `check()` for calls the cloud makes on a role's behalf)."""
 from .errors import AccessDenied, AssumeRoleDenied
 from .evaluation import Decision, Identity, decide
-from .extension import IamExtension, extension
+from .extension import IamExtension, extension, iam_of
 
-__all__ = ["AccessDenied", "AssumeRoleDenied", "Decision", "IamExtension", "Identity", "decide", "extension"]
+__all__ = ["AccessDenied", "AssumeRoleDenied", "Decision", "IamExtension", "Identity", "decide", "extension", "iam_of"]

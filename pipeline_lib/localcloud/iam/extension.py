@@ -151,3 +151,13 @@ class IamExtension(Extension):
 
 def extension(cloud: "LocalCloud") -> IamExtension:
     return IamExtension(cloud)
+
+
+def iam_of(cloud: Any) -> "IamExtension | None":
+    """The cloud's IAM extension, or None for a cloud built without it (stand-in clouds of unit
+    tests have no extensions at all)."""
+    find = getattr(cloud, "extension", None)
+    try:
+        return find("iam") if find is not None else None
+    except KeyError:
+        return None

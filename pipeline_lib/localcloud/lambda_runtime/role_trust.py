@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..iam.extension import iam_of
 from ..iam.trust import ROLE_ARN
 
 __all__ = ["CANNOT_ASSUME", "LAMBDA_PRINCIPAL", "check_role", "function_arn", "trust_context"]
@@ -38,7 +39,7 @@ def check_role(cloud: Any, role: Any, account: str, arn: str) -> None:
     """Raise Lambda's InvalidParameterValueException unless Lambda may assume `role`. A role ARN
     that is malformed or of another account is left to moto's own checks (its
     ValidationException / AccessDeniedException); no IAM extension, or PIPELINE_IAM=off: nothing."""
-    iam = _iam(cloud)
+    iam = iam_of(cloud)
     if iam is None or not isinstance(role, str):
         return
     match = ROLE_ARN.match(role)
@@ -48,11 +49,3 @@ def check_role(cloud: Any, role: Any, account: str, arn: str) -> None:
         from moto.awslambda.exceptions import InvalidParameterValueException
 
         raise InvalidParameterValueException(CANNOT_ASSUME)
-
-
-def _iam(cloud: Any) -> Any:
-    lookup = getattr(cloud, "extension", None)
-    try:
-        return lookup("iam") if lookup is not None else None
-    except KeyError:
-        return None

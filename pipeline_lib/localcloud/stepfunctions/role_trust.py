@@ -18,6 +18,7 @@ from typing import Any
 
 from moto.core.exceptions import AWSError
 
+from ..iam.extension import iam_of
 from ..iam.trust import ROLE_ARN
 
 __all__ = ["CANNOT_ASSUME", "AccessDeniedException", "check_role", "principals", "state_machine_arn",
@@ -48,16 +49,8 @@ class AccessDeniedException(AWSError):
 def check_role(cloud: Any, role: Any, region: str, account: str, arn: str) -> None:
     """Raise AccessDeniedException unless Step Functions may assume `role`. A malformed role ARN
     is left to moto (its InvalidArn); no IAM extension, or PIPELINE_IAM=off: nothing."""
-    iam = _iam(cloud)
+    iam = iam_of(cloud)
     if iam is None or not isinstance(role, str) or ROLE_ARN.match(role) is None:
         return
     if not iam.may_assume(role, principals(region), trust_context(account, arn)):
         raise AccessDeniedException(CANNOT_ASSUME)
-
-
-def _iam(cloud: Any) -> Any:
-    lookup = getattr(cloud, "extension", None)
-    try:
-        return lookup("iam") if lookup is not None else None
-    except KeyError:
-        return None
