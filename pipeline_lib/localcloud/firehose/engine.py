@@ -261,19 +261,8 @@ class DeliveryEngine:
     def _fail(self, record: InRecord, output_type: str, code: str, message: str, attempts: int,
               lambda_arn: str | None = None) -> None:
         """`record` becomes an error record under the error prefix (it stays held until written)."""
-        line = error_records.error_record(
-            output_type=output_type,
-            raw_data=record.data,
-            error_code=code,
-            error_message=message,
-            attempts_made=attempts,
-            arrival_ms=record.arrival_ms,
-            attempt_ending_ms=int(time.time() * 1000),
-            lambda_arn=lambda_arn,
-            config=self.config,
-            sequence_number=record.sequence_number,
-            subsequence_number=record.subsequence_number if record.sequence_number else None,
-        )
+        line = error_records.engine_error_record(record, self.config, output_type, code, message, attempts,
+                                                 attempt_ending_ms=int(time.time() * 1000), lambda_arn=lambda_arn)
         with self._lock:
             buffer = self._buffers.error_buffer(output_type, time.monotonic())
             buffer.add(line, len(line), record.arrival_ms)
