@@ -101,7 +101,9 @@ def run(engine: DeliveryEngine) -> bool:
 def test_failed_puts_are_retried_until_s3_takes_the_object() -> None:
     bucket = Bucket(fails=lambda key, attempt: attempt <= 2)  # each object's first two attempts fail
     data = payloads(30)
-    engine = DeliveryEngine(config(), ShardSource(data), services(bucket))
+    # A 3600 s retry duration at scale 0.001 (3.6 s, retries every 5 ms): the third attempt comes
+    # well within it on a loaded machine (with 10 s, 10 ms, it sometimes did not: s3-delivery-failed).
+    engine = DeliveryEngine(config(retry_seconds=3600), ShardSource(data), services(bucket))
     assert run(engine)
     assert sorted(bucket.lines("data/")) == sorted(data)
     assert engine.s3_failures == 2 * 3  # three day prefixes, two failures each

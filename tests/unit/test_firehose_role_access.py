@@ -72,8 +72,9 @@ def test_refused_invoke_is_lambda_invoke_access_denied():
 
 def test_a_refused_s3_write_is_an_s3_access_denied_error_for_the_engines_retry():
     """The refusal is measured and raised as S3's AccessDenied: the engine's PutObject retry
-    (engine._put) logs it as `S3.AccessDenied: <message>`, retries it for the stream's retry
-    duration and then writes the records under the error prefix, as it does any S3 error."""
+    (s3_delivery.S3Delivery.put) logs it as `S3.AccessDenied: <message>`, retries it for the
+    stream's retry duration and then writes the records under the error prefix, as it does any
+    S3 error."""
     iam = Iam({"s3:PutObject"})
     log, metrics, puts = [], [], []
     guarded = role_access.guarded(services(log, metrics, puts), Config(), role_access.delivery_roles(DESCRIPTION), iam)

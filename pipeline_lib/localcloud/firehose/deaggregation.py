@@ -256,3 +256,30 @@ def decompress(data: bytes, compression_format: str = "GZIP") -> bytes:
 def append_delimiter(data: bytes, delimiter: bytes = b"\n") -> bytes:
     """AppendDelimiterToRecord: a new line after the record."""
     return data + delimiter
+
+
+# ----------------------------------------------------------------------------------------------
+# A delivery engine's batch
+
+
+def deaggregate_records(batch: list, kinesis_source: bool, parameters: Mapping[str, str] | None) -> list:
+    """KPL de-aggregation (`kinesis_source`), then the RecordDeAggregation processor
+    (`parameters`, or None without one), over engine records (records.InRecord): a record that
+    splits gets one record per part, `record_id` suffixed and `subsequence_number` the part's."""
+    from .records import InRecord
+
+    splitter = RecordDeAggregator.from_parameters(parameters) if parameters else None
+    out: list[InRecord] = []
+    for record in batch:
+        parts = deaggregate(record.data) if kinesis_source else [record.data]
+        if splitter is not None:
+            parts = [piece for part in parts for piece in splitter.split(part)]
+        if len(parts) == 1:
+            out.append(record if parts[0] is record.data else
+                       InRecord(record.record_id, parts[0], record.arrival_ms, record.shard_id,
+                                record.partition_key, record.sequence_number, record.subsequence_number))
+            continue
+        for i, part in enumerate(parts):
+            out.append(InRecord(f"{record.record_id}{i:06d}", part, record.arrival_ms, record.shard_id,
+                                record.partition_key, record.sequence_number, i))
+    return out

@@ -266,6 +266,25 @@ def error_record(
     return dumps_error_records([record])
 
 
+def engine_error_record(record: Any, config: Any, output_type: str, code: str, message: str, attempts: int,
+                        *, attempt_ending_ms: int, lambda_arn: str | None = None) -> bytes:
+    """`error_record` for a delivery engine's record (records.InRecord): its data, arrival time
+    and, when it came from a Kinesis stream, its sequence and subsequence numbers."""
+    return error_record(
+        output_type=output_type,
+        raw_data=record.data,
+        error_code=code,
+        error_message=message,
+        attempts_made=attempts,
+        arrival_ms=record.arrival_ms,
+        attempt_ending_ms=attempt_ending_ms,
+        lambda_arn=lambda_arn,
+        config=config,
+        sequence_number=record.sequence_number,
+        subsequence_number=record.subsequence_number if record.sequence_number else None,
+    )
+
+
 def dumps_error_records(records: Iterable[dict[str, Any]]) -> bytes:
     """JSON lines: one compact document per record, each ending with a newline."""
     return b"".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n" for r in records)

@@ -92,13 +92,29 @@ def validate_lambda_response(
     exactly those keys instead (an empty collection requires none: partition keys may come
     from a MetadataExtraction query). Without dynamic partitioning, metadata is ignored.
     """
+    by_id, duplicated = _entries_by_id(_parse(response_payload))
+    out: list[ProcessedRecord] = []
+    for rid in request_record_ids:
+        if rid in duplicated:
+            out.append(_failed(rid, codes.LAMBDA_DUPLICATED_RECORD_ID))
+        elif rid not in by_id:
+            out.append(_failed(rid, codes.LAMBDA_MISSING_RECORD_ID))
+        else:
+            out.append(_processed(rid, by_id[rid], dynamic_partitioning, required_partition_keys))
+    return out
+
+
+def _parse(response_payload: bytes | str) -> Any:
     try:
-        body = json.loads(response_payload)
+        return json.loads(response_payload)
     except (ValueError, TypeError) as exc:
         raise LambdaResponseError(
             codes.LAMBDA_JSON_PROCESSING.code, f"{codes.LAMBDA_JSON_PROCESSING.message} ({exc})"
         ) from None
 
+
+def _entries_by_id(body: Any) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """The response's entries by record id (the first of each), and the ids returned twice."""
     entries = body.get("records") if isinstance(body, dict) else None
     by_id: dict[str, dict[str, Any]] = {}
     duplicated: set[str] = set()
@@ -111,57 +127,57 @@ def validate_lambda_response(
                 duplicated.add(rid)
             else:
                 by_id[rid] = entry
+    return by_id, duplicated
 
-    out: list[ProcessedRecord] = []
-    for rid in request_record_ids:
-        if rid in duplicated:
-            out.append(_failed(rid, codes.LAMBDA_DUPLICATED_RECORD_ID))
-            continue
-        entry = by_id.get(rid)
-        if entry is None:
-            out.append(_failed(rid, codes.LAMBDA_MISSING_RECORD_ID))
-            continue
-        result = entry.get("result")
-        if result not in RESULTS:
-            out.append(_failed(rid, codes.LAMBDA_INVALID_RESULT, f"Got {result!r}."))
-            continue
-        if result == "Dropped":
-            out.append(ProcessedRecord(rid, "Dropped"))
-            continue
-        if result == "ProcessingFailed":
-            out.append(ProcessedRecord(rid, "ProcessingFailed", error_code=codes.LAMBDA_PROCESSING_FAILED.code,
-                                       error_message=codes.LAMBDA_PROCESSING_FAILED.message,
-                                       error_output_type=codes.LAMBDA_PROCESSING_FAILED.output_type))
-            continue
-        data = entry.get("data")
-        if data is None:
-            out.append(_failed(rid, codes.LAMBDA_NULL_DATA))
-            continue
-        if not isinstance(data, str):
-            out.append(_failed(rid, codes.LAMBDA_INVALID_DATA, f"Got a JSON {type(data).__name__}."))
-            continue
-        try:
-            decoded = base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            out.append(_failed(rid, codes.LAMBDA_INVALID_DATA, f"({exc})"))
-            continue
-        keys: dict[str, str] = {}
-        if dynamic_partitioning:
-            found = _partition_keys(entry)
-            if isinstance(found, str):
-                out.append(_failed(rid, codes.INVALID_PARTITION_KEYS, found))
-                continue
-            if required_partition_keys is None:
-                if not found:
-                    out.append(_failed(rid, codes.PARTITION_KEY_MISSING,
-                                       "The Lambda function returned no metadata.partitionKeys for this Ok record."))
-                    continue
-            else:
-                missing = [k for k in required_partition_keys if k not in (found or {})]
-                if missing:
-                    out.append(_failed(rid, codes.PARTITION_KEY_MISSING,
-                                       f"Missing from metadata.partitionKeys: {', '.join(missing)}."))
-                    continue
-            keys = found or {}
-        out.append(ProcessedRecord(rid, "Ok", decoded, keys))
-    return out
+
+def _processed(rid: str, entry: dict[str, Any], dynamic_partitioning: bool,
+               required_partition_keys: Collection[str] | None) -> ProcessedRecord:
+    """The outcome of one record the response has exactly one entry for."""
+    result = entry.get("result")
+    if result not in RESULTS:
+        return _failed(rid, codes.LAMBDA_INVALID_RESULT, f"Got {result!r}.")
+    if result == "Dropped":
+        return ProcessedRecord(rid, "Dropped")
+    if result == "ProcessingFailed":
+        return ProcessedRecord(rid, "ProcessingFailed", error_code=codes.LAMBDA_PROCESSING_FAILED.code,
+                               error_message=codes.LAMBDA_PROCESSING_FAILED.message,
+                               error_output_type=codes.LAMBDA_PROCESSING_FAILED.output_type)
+    decoded = _data(rid, entry)
+    if isinstance(decoded, ProcessedRecord):
+        return decoded
+    keys: dict[str, str] | ProcessedRecord = {}
+    if dynamic_partitioning:
+        keys = _required_keys(rid, entry, required_partition_keys)
+        if isinstance(keys, ProcessedRecord):
+            return keys
+    return ProcessedRecord(rid, "Ok", decoded, keys)
+
+
+def _data(rid: str, entry: dict[str, Any]) -> bytes | ProcessedRecord:
+    """An Ok entry's decoded `data`, or the record's failure."""
+    data = entry.get("data")
+    if data is None:
+        return _failed(rid, codes.LAMBDA_NULL_DATA)
+    if not isinstance(data, str):
+        return _failed(rid, codes.LAMBDA_INVALID_DATA, f"Got a JSON {type(data).__name__}.")
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        return _failed(rid, codes.LAMBDA_INVALID_DATA, f"({exc})")
+
+
+def _required_keys(rid: str, entry: dict[str, Any],
+                   required_partition_keys: Collection[str] | None) -> dict[str, str] | ProcessedRecord:
+    """An Ok entry's partition keys (dynamic partitioning), or the record's failure."""
+    found = _partition_keys(entry)
+    if isinstance(found, str):
+        return _failed(rid, codes.INVALID_PARTITION_KEYS, found)
+    if required_partition_keys is None:
+        if not found:
+            return _failed(rid, codes.PARTITION_KEY_MISSING,
+                           "The Lambda function returned no metadata.partitionKeys for this Ok record.")
+    else:
+        missing = [k for k in required_partition_keys if k not in (found or {})]
+        if missing:
+            return _failed(rid, codes.PARTITION_KEY_MISSING, f"Missing from metadata.partitionKeys: {', '.join(missing)}.")
+    return found or {}

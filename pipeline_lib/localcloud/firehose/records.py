@@ -83,7 +83,7 @@ class Services:
     log_event: Callable[[StreamConfig, str], None]
     scaled: Callable[[float], float]
     region: str
-    # Fault injection: whether the engine crashes before writing an object (see engine.py).
+    # Fault injection: whether the engine crashes before writing an object (see s3_delivery.py).
     crash_point: Callable[[], bool] = lambda: False
     # Starts the successor of an engine that crashed (the Firehose extension), or None.
     restart: Callable[[Any], None] | None = None

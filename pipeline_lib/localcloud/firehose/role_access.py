@@ -123,7 +123,7 @@ def guarded(services: Services, config: StreamConfig, roles: DeliveryRoles, iam:
             log.warning("delivery stream %s: %s (%s)", config.name, S3_ACCESS_DENIED[0], exc.message)
             services.publish_metrics(NAMESPACE, [_metric("DeliveryToS3.Success", 0, config)])
             # An S3 error like any other: the engine retries it for the stream's retry duration,
-            # then writes the records under the error prefix (engine._put).
+            # then writes the records under the error prefix (s3_delivery.S3Delivery.put).
             raise S3AccessDenied(S3_ACCESS_DENIED[1]) from None
         services.put_object(bucket, key, body)
 
