@@ -75,9 +75,7 @@ def _params(processor: dict[str, Any]) -> dict[str, str]:
     return {p["ParameterName"]: p["ParameterValue"] for p in processor.get("Parameters", [])}
 
 
-def parse_config(description: dict[str, Any]) -> StreamConfig:
-    """Build a StreamConfig from a DeliveryStreamDescription (DescribeDeliveryStream's shape)."""
-    name = description["DeliveryStreamName"]
+def _s3_destination(name: str, description: dict[str, Any]) -> dict[str, Any]:
     destinations = description.get("Destinations") or []
     if not destinations:
         raise UnsupportedConfiguration(f"delivery stream {name} has no destination")
@@ -88,78 +86,108 @@ def parse_config(description: dict[str, Any]) -> StreamConfig:
         raise UnsupportedConfiguration(
             f"delivery stream {name}: the local cloud delivers to S3 only, not to {', '.join(kinds)}"
         )
-    hints = s3.get("BufferingHints") or {}
-    lambda_processor = None
-    metadata_query = None
-    append_delimiter = False
-    deaggregate = None
+    return s3
+
+
+@dataclass(frozen=True)
+class _Processing:
+    lambda_processor: LambdaProcessor | None = None
+    metadata_query: str | None = None
+    append_delimiter: bool = False
+    deaggregate: dict[str, Any] | None = None
+
+
+def _processing(name: str, s3: dict[str, Any]) -> _Processing:
     processing = s3.get("ProcessingConfiguration") or {}
-    if processing.get("Enabled"):
-        for processor in processing.get("Processors", []):
-            kind = processor.get("Type")
-            params = _params(processor)
-            if kind == "Lambda":
-                lambda_processor = LambdaProcessor(
-                    arn=params["LambdaArn"],
-                    retries=int(params.get("NumberOfRetries", DEFAULT_LAMBDA_RETRIES)),
-                    buffer_bytes=int(float(params.get("BufferSizeInMBs", DEFAULT_LAMBDA_BUFFER_MB)) * MB),
-                    buffer_seconds=float(params.get("BufferIntervalInSeconds", DEFAULT_LAMBDA_BUFFER_SECONDS)),
-                )
-            elif kind == "MetadataExtraction":
-                metadata_query = params.get("MetadataExtractionQuery")
-            elif kind == "AppendDelimiterToRecord":
-                append_delimiter = True
-            elif kind == "RecordDeAggregation":
-                deaggregate = params
-            else:
-                raise UnsupportedConfiguration(f"delivery stream {name}: processor type {kind!r} is not supported locally")
-    conversion = None
+    if not processing.get("Enabled"):
+        return _Processing()
+    found: dict[str, Any] = {}
+    for processor in processing.get("Processors", []):
+        kind = processor.get("Type")
+        params = _params(processor)
+        if kind == "Lambda":
+            found["lambda_processor"] = LambdaProcessor(
+                arn=params["LambdaArn"],
+                retries=int(params.get("NumberOfRetries", DEFAULT_LAMBDA_RETRIES)),
+                buffer_bytes=int(float(params.get("BufferSizeInMBs", DEFAULT_LAMBDA_BUFFER_MB)) * MB),
+                buffer_seconds=float(params.get("BufferIntervalInSeconds", DEFAULT_LAMBDA_BUFFER_SECONDS)),
+            )
+        elif kind == "MetadataExtraction":
+            found["metadata_query"] = params.get("MetadataExtractionQuery")
+        elif kind == "AppendDelimiterToRecord":
+            found["append_delimiter"] = True
+        elif kind == "RecordDeAggregation":
+            found["deaggregate"] = params
+        else:
+            raise UnsupportedConfiguration(f"delivery stream {name}: processor type {kind!r} is not supported locally")
+    return _Processing(**found)
+
+
+def _conversion(name: str, s3: dict[str, Any]) -> FormatConversion | None:
     dfc = s3.get("DataFormatConversionConfiguration") or {}
-    if dfc.get("Enabled", bool(dfc)) and dfc:
-        schema = dfc.get("SchemaConfiguration") or {}
-        serializer = (dfc.get("OutputFormatConfiguration") or {}).get("Serializer") or {}
-        if "ParquetSerDe" not in serializer:
-            raise UnsupportedConfiguration(f"delivery stream {name}: only Parquet output is supported locally (got {sorted(serializer)})")
-        conversion = FormatConversion(
-            database=schema["DatabaseName"],
-            table=schema["TableName"],
-            region=schema.get("Region"),
-            catalog_id=schema.get("CatalogId"),
-            version_id=schema.get("VersionId", "LATEST"),
-            deserializer=(dfc.get("InputFormatConfiguration") or {}).get("Deserializer") or {"OpenXJsonSerDe": {}},
-            serializer=serializer,
-        )
+    if not (dfc and dfc.get("Enabled", True)):
+        return None
+    schema = dfc.get("SchemaConfiguration") or {}
+    serializer = (dfc.get("OutputFormatConfiguration") or {}).get("Serializer") or {}
+    if "ParquetSerDe" not in serializer:
+        raise UnsupportedConfiguration(f"delivery stream {name}: only Parquet output is supported locally (got {sorted(serializer)})")
+    return FormatConversion(
+        database=schema["DatabaseName"],
+        table=schema["TableName"],
+        region=schema.get("Region"),
+        catalog_id=schema.get("CatalogId"),
+        version_id=schema.get("VersionId", "LATEST"),
+        deserializer=(dfc.get("InputFormatConfiguration") or {}).get("Deserializer") or {"OpenXJsonSerDe": {}},
+        serializer=serializer,
+    )
+
+
+def _compression(name: str, s3: dict[str, Any], conversion: FormatConversion | None) -> str:
     compression = s3.get("CompressionFormat", "UNCOMPRESSED")
     if conversion is None and compression not in ("UNCOMPRESSED", "GZIP"):
         raise UnsupportedConfiguration(f"delivery stream {name}: CompressionFormat {compression} is not supported locally (use UNCOMPRESSED or GZIP)")
+    return compression
+
+
+def _s3_retry_seconds(s3: dict[str, Any]) -> float | None:
+    """Dynamic partitioning's RetryOptions (None without dynamic partitioning: up to 24 h)."""
     dynamic_config = s3.get("DynamicPartitioningConfiguration") or {}
-    dynamic = bool(dynamic_config.get("Enabled"))
-    retry_seconds = None
-    if dynamic:
-        retry_seconds = float((dynamic_config.get("RetryOptions") or {}).get(
-            "DurationInSeconds", DEFAULT_S3_PREFIX_RETRY_SECONDS))
+    if not dynamic_config.get("Enabled"):
+        return None
+    return float((dynamic_config.get("RetryOptions") or {}).get("DurationInSeconds", DEFAULT_S3_PREFIX_RETRY_SECONDS))
+
+
+def parse_config(description: dict[str, Any]) -> StreamConfig:
+    """Build a StreamConfig from a DeliveryStreamDescription (DescribeDeliveryStream's shape)."""
+    name = description["DeliveryStreamName"]
+    s3 = _s3_destination(name, description)
+    hints = s3.get("BufferingHints") or {}
+    processing = _processing(name, s3)
+    conversion = _conversion(name, s3)
     logging_options = s3.get("CloudWatchLoggingOptions") or {}
+    logging = bool(logging_options.get("Enabled"))
     source = (description.get("Source") or {}).get("KinesisStreamSourceDescription") or {}
+    kinesis_source = description.get("DeliveryStreamType") == "KinesisStreamAsSource"
     return StreamConfig(
         name=name,
         arn=description["DeliveryStreamARN"],
         version=int(description.get("VersionId", 1)),
-        source_stream_arn=source.get("KinesisStreamARN") if description.get("DeliveryStreamType") == "KinesisStreamAsSource" else None,
+        source_stream_arn=source.get("KinesisStreamARN") if kinesis_source else None,
         bucket=s3["BucketARN"].split(":::")[-1],
         prefix=s3.get("Prefix", "") or "",
         error_prefix=s3.get("ErrorOutputPrefix") or None,
         buffer_bytes=int(float(hints.get("SizeInMBs", DEFAULT_BUFFER_MB)) * MB),
         buffer_seconds=float(hints.get("IntervalInSeconds", DEFAULT_BUFFER_SECONDS)),
-        compression=compression,
+        compression=_compression(name, s3, conversion),
         file_extension=s3.get("FileExtension"),
-        lambda_processor=lambda_processor,
-        metadata_query=metadata_query,
-        append_delimiter=append_delimiter,
-        deaggregate=deaggregate,
-        dynamic_partitioning=dynamic,
+        lambda_processor=processing.lambda_processor,
+        metadata_query=processing.metadata_query,
+        append_delimiter=processing.append_delimiter,
+        deaggregate=processing.deaggregate,
+        dynamic_partitioning=bool((s3.get("DynamicPartitioningConfiguration") or {}).get("Enabled")),
         conversion=conversion,
-        log_group=logging_options.get("LogGroupName") if logging_options.get("Enabled") else None,
-        log_stream=logging_options.get("LogStreamName") if logging_options.get("Enabled") else None,
-        s3_retry_seconds=retry_seconds,
+        log_group=logging_options.get("LogGroupName") if logging else None,
+        log_stream=logging_options.get("LogStreamName") if logging else None,
+        s3_retry_seconds=_s3_retry_seconds(s3),
         raw=description,
     )
