@@ -239,7 +239,8 @@ def scan_table(table: dict, *, storage, columns: list[str] | None,
 def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_sink, name: str) -> ScanResult:
     """DuckDB reads the Parquet objects itself (through `blob_sink`'s filesystem): a SELECT that
     casts each column to its Glue type, NULL for columns no file has, and joins the partition
-    values (from the catalog) by the partition index encoded in each object's path."""
+    values (from the catalog) by the partition index encoded in each object's path (or, when every
+    object read is of one partition, puts its values in as constants)."""
     from .types import arrow_to_duckdb
 
     paths, present, read_jobs, read_indexes, schemas = [], {}, [], [], set()
