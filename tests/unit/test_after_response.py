@@ -80,3 +80,21 @@ def test_collecting_then_run_runs_each_once_even_if_one_fails() -> None:
     afterresponse.run(pending)
     afterresponse.run(pending)
     assert seen == ["a", "b"]
+
+
+def test_a_query_handed_on_after_its_service_stopped_is_cancelled_not_left_queued() -> None:
+    from pipeline_lib.localcloud.athena.backends import Backends
+    from pipeline_lib.localcloud.athena.executions import Execution
+    from pipeline_lib.localcloud.athena.service import AthenaService
+
+    def unused(*_args):
+        raise AssertionError("no backend is needed")
+
+    service = AthenaService(Backends(athena=unused, glue=unused, s3=unused, cloudwatch=None))
+    execution = Execution(id="e1", query="SELECT 1", sql="SELECT 1", params=None, statement_type="DML",
+                          work_group="primary", context={}, result_configuration={}, output_dir="s3://b/",
+                          execution_parameters=None, region="us-east-1", account_id="123456789012")
+    service.shutdown()  # the cloud stopped between the answer and the hand-over
+    service._submit(execution, 1)
+    assert execution.state == "CANCELLED"
+    assert execution.status()["StateChangeReason"] == "The local cloud stopped"
