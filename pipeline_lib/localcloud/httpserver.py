@@ -20,6 +20,8 @@ import logging
 import socket
 from typing import Any
 
+from . import afterresponse
+
 __all__ = ["request_handler_class"]
 
 log = logging.getLogger("pipeline_lib.localcloud")
@@ -72,6 +74,13 @@ def request_handler_class() -> type:
             if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
                 self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             self.environ = environ = self.make_environ()
+            with afterresponse.collecting() as pending:
+                try:
+                    self._answer(environ)
+                finally:
+                    afterresponse.run(pending)  # what the request started, once its answer is out
+
+        def _answer(self, environ: dict[str, Any]) -> None:
             try:
                 status, headers, chunks = self._call_app(self.server.app, environ)
             except (ConnectionError, socket.timeout):

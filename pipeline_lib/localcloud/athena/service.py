@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .. import afterresponse
 from . import metrics, results
 from .backends import Backends
 from .catalog import MotoGlueCatalog
@@ -277,8 +278,15 @@ class AthenaService:
         if earlier is not None:
             execution.reuse(earlier)
         else:
-            self._pool.submit(self._run, execution, sequence)
+            # Queued now (QUEUED until a worker takes it); handed to the pool once the answer is sent.
+            afterresponse.defer(lambda: self._submit(execution, sequence))
         return {"QueryExecutionId": execution_id}
+
+    def _submit(self, execution: Execution, sequence: int) -> None:
+        try:
+            self._pool.submit(self._run, execution, sequence)
+        except RuntimeError:  # the pool was shut down (the cloud stopped or was replaced meanwhile)
+            execution.cancel("The local cloud stopped")
 
     def resubmit(self, execution: Execution) -> None:
         """Queue again an execution a loaded state holds unfinished (resume.py): what the save

@@ -4,11 +4,25 @@ HTTP and no copy to disk; object bytes are read straight from moto's key buffers
 The moto internals used here are declared in `seams.build_seams` (expect)."""
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from ..moto_backends import stable_read
 
 __all__ = ["MotoS3Storage"]
+
+
+def _whole(buffer: Any) -> bytes:
+    """All of a key's value buffer (a SpooledTemporaryFile). Held in memory (a BytesIO, up to
+    moto's buffer size), its own bytes object: `getvalue` hands it out without a copy, and a later
+    write to the buffer copies before it changes anything, so what was handed out stays as it was.
+    A scan reads every object of a table, each per query: a copy of each was most of the bytes the
+    query moved. Rolled over to a file: read."""
+    inner = getattr(buffer, "_file", None)
+    if type(inner) is io.BytesIO:
+        return inner.getvalue()
+    buffer.seek(0)
+    return buffer.read()
 
 
 class MotoS3Storage:
@@ -51,8 +65,7 @@ class MotoS3Storage:
         if fake_key is None or not hasattr(fake_key, "_value_buffer"):  # missing, or a delete marker
             raise KeyError(f"s3://{bucket}/{key} does not exist")
         with fake_key.lock:
-            fake_key._value_buffer.seek(0)
-            return fake_key._value_buffer.read()
+            return _whole(fake_key._value_buffer)
 
     def put_object(self, bucket: str, key: str, body: bytes, encryption: str | None = None,
                    kms_key_id: str | None = None) -> None:

@@ -129,3 +129,28 @@ def test_date_projection_relative_to_now_with_hourly_template() -> None:
         lake.put(f"s3://lake/h/{h:%Y/%m/%d/%H}/x.parquet", parquet_bytes(pa.table({"id": [i]})))
     assert lake.rows("SELECT id, dh FROM hourly ORDER BY id") == [["0", f"{hours[0]:%Y/%m/%d/%H}"],
                                                                  ["1", f"{hours[1]:%Y/%m/%d/%H}"]]
+
+
+def test_one_partition_read_gives_the_values_the_partition_join_gives() -> None:
+    """A scan of one partition puts its values in as constants; of several, joins them by the
+    object's partition: a row has the same partition values (types, NULL where the value does not
+    convert, quotes) either way."""
+    lake = Lake()
+    lake.table("q", [("id", "bigint")], "s3://lake/q/",
+               partition_keys=[("n", "int"), ("s", "string"), ("d", "date")])
+    parts = [["7", "it's", "2024-02-01"], ["x", "plain", "2024-02-02"], ["9", "b", "not a date"]]
+    for i, (n, s, d) in enumerate(parts):
+        location = f"s3://lake/q/part{i}/"
+        lake.put(f"{location}a.parquet", parquet_bytes(pa.table({"id": pa.array([i, i + 10], pa.int64())})))
+        lake.partition("q", [n, s, d], location)
+    select = "SELECT id, n, s, d, n + 1 FROM q"
+    joined = lake.query(f"{select} ORDER BY id")  # all three partitions: the join
+    expected = [["0", "7", "it's", "2024-02-01", "8"], ["1", None, "plain", "2024-02-02", None],
+                ["2", "9", "b", None, "10"], ["10", "7", "it's", "2024-02-01", "8"],
+                ["11", None, "plain", "2024-02-02", None], ["12", "9", "b", None, "10"]]
+    assert list(joined.render_rows()) == expected
+    for i, (_, s, _) in enumerate(parts):
+        one = lake.query(f"{select} WHERE s = '{s.replace(chr(39), chr(39) * 2)}' ORDER BY id")
+        assert one.data_scanned_bytes < joined.data_scanned_bytes  # one partition's object only
+        assert [c.type for c in one.columns] == [c.type for c in joined.columns]
+        assert list(one.render_rows()) == [row for row in expected if row[0] in (str(i), str(i + 10))]

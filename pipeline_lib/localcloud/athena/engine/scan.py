@@ -239,10 +239,11 @@ def scan_table(table: dict, *, storage, columns: list[str] | None,
 def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_sink, name: str) -> ScanResult:
     """DuckDB reads the Parquet objects itself (through `blob_sink`'s filesystem): a SELECT that
     casts each column to its Glue type, NULL for columns no file has, and joins the partition
-    values (from the catalog) by the partition index encoded in each object's path."""
+    values (from the catalog) by the partition index encoded in each object's path (or, when every
+    object read is of one partition, puts its values in as constants)."""
     from .types import arrow_to_duckdb
 
-    paths, present, read_jobs, schemas = [], {}, [], set()
+    paths, present, read_jobs, read_indexes, schemas = [], {}, [], [], set()
     declared = dict(data_cols)
     checked: dict[pa.Schema, tuple] = {}  # each distinct file schema is checked once
     for n, (uri, size, idx) in enumerate(jobs):
@@ -267,18 +268,27 @@ def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_s
         schemas.add(signature)
         paths.append(blob_sink(f"{name}/__p={max(idx, 0)}/{n}.parquet", body))
         read_jobs.append((uri, size))
+        read_indexes.append(n)
     select = []
     for col, glue in data_cols:
         duck = arrow_to_duckdb(glue_to_arrow(glue))
         source = f'r."{present[col]}"' if col in present else "NULL"
         select.append(f'CAST({source} AS {duck}) AS "{col}"')
+    if not paths:
+        return ScanResult(None, 0, [], sql=None)
     parts_sql = None
     if keys and partitions is not None:
         values = partition_values_table(partition_keys(table), [v for v, _ in partitions]).select([k for k, _ in keys])
-        parts_sql = _values_sql(values)
-        select += [f'p."{k}" AS "{k}"' for k, _ in keys]
-    if not paths:
-        return ScanResult(None, 0, [], sql=None)
+        literals = _partition_literals(values)
+        read_parts = {max(jobs[n][2], 0) for n in read_indexes}
+        if len(read_parts) == 1:
+            # Every object read is of one partition (a partition-filtered query): its values are
+            # constants, as the join below would give every row, without joining each row.
+            (only,) = read_parts
+            select += [f'{literal} AS "{k}"' for literal, (k, _) in zip(literals[only], keys)]
+        else:
+            parts_sql = _values_sql(values, literals)
+            select += [f'p."{k}" AS "{k}"' for k, _ in keys]
     listing = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
     # Files of one schema are read by it (DuckDB binds the first file's footer only); files that
     # differ are united by column name (the footer of every file read at bind).
@@ -292,10 +302,17 @@ def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_s
     return ScanResult(None, sum(s for _, s in read_jobs), [u for u, _ in read_jobs], sql=sql)
 
 
-def _values_sql(values: pa.Table) -> str:
+def _values_sql(values: pa.Table, literals: list[list[str]]) -> str:
     """The partitions' typed values as an inline DuckDB VALUES list `p("__i", <keys>)`, row i the
-    i-th partition: part of the scan's SQL, so nothing is registered on the connection. Each value
-    is its canonical text cast to the column's DuckDB type (NULL where the value did not convert)."""
+    i-th partition: part of the scan's SQL, so nothing is registered on the connection."""
+    rows = [f"({i}, " + ", ".join(row) + ")" for i, row in enumerate(literals)]
+    names = ", ".join(['"__i"'] + [f'"{n}"' for n in values.column_names])
+    return f"(VALUES {', '.join(rows)}) AS p({names})"
+
+
+def _partition_literals(values: pa.Table) -> list[list[str]]:
+    """Each partition's values as DuckDB literals: its canonical text cast to the column's DuckDB
+    type (NULL where the value did not convert)."""
     from .types import arrow_to_duckdb
 
     def literal(value, duck: str) -> str:
@@ -313,10 +330,7 @@ def _values_sql(values: pa.Table) -> str:
 
     types = [arrow_to_duckdb(f.type) for f in values.schema]
     columns = [values.column(i).to_pylist() for i in range(values.num_columns)]
-    rows = [f"({i}, " + ", ".join(literal(col[i], duck) for col, duck in zip(columns, types)) + ")"
-            for i in range(values.num_rows)]
-    names = ", ".join(['"__i"'] + [f'"{n}"' for n in values.column_names])
-    return f"(VALUES {', '.join(rows)}) AS p({names})"
+    return [[literal(col[i], duck) for col, duck in zip(columns, types)] for i in range(values.num_rows)]
 
 
 _INT_WIDTH = {8: 1, 16: 2, 32: 3, 64: 4}
