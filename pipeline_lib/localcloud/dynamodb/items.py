@@ -12,11 +12,17 @@ summed directly; anything else is asked of moto.
 from __future__ import annotations
 
 import base64
-from typing import Any, Callable
+import copy
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import orjson
 
-__all__ = ["ITEM_SIZE_LIMIT", "attribute_size", "item_init", "json_dump"]
+from .compact import packable_size, typed_json
+
+__all__ = ["ATTRS", "ITEM_SIZE_LIMIT", "attribute_size", "image", "in_write", "item_deepcopy", "item_describe_attrs",
+           "item_init", "item_size", "item_to_json", "json_dump", "writing"]
 
 ITEM_SIZE_LIMIT = 405000  # moto's: AWS's 400 KB, measured between 409 and 410 KB
 _COMPOSITE = frozenset({"SS", "NS", "BS", "L", "M"})
@@ -70,13 +76,35 @@ def attribute_size(typed: Any) -> int:
     return typed.size()
 
 
+class _Writes(threading.local):
+    held: "list[Any] | None" = None  # items whose attributes this thread's write is changing
+
+
+_writes = _Writes()
+_writers: dict[int, int] = {}  # id(item) -> writes (of any thread) holding its attributes
+_writers_lock = threading.Lock()
+
+
 def item_init(original: Callable) -> Callable:
+    """moto's Item.__init__: the attributes packed (compact.py) when they can be, else moto's
+    LimitedSizeDict of DynamoTypes; the same ItemSizeTooLarge for the same items either way."""
     from moto.dynamodb.exceptions import ItemSizeTooLarge
     from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
 
     def __init__(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
         self.hash_key = hash_key
         self.range_key = range_key
+        size = packable_size(attrs)
+        if size is not None:
+            if size > ITEM_SIZE_LIMIT:
+                raise ItemSizeTooLarge
+            try:
+                packed = orjson.dumps(attrs)
+            except orjson.JSONEncodeError:  # a str orjson refuses (lone surrogates): moto's way
+                packed = None
+            if packed is not None:
+                self._packed, self._size, self._plain = packed, size, None
+                return
         values = LimitedSizeDict.__new__(LimitedSizeDict)
         total = 0
         for key, value in attrs.items():
@@ -88,6 +116,148 @@ def item_init(original: Callable) -> Callable:
         self.attrs = values
 
     return __init__
+
+
+def _inflate(packed: bytes) -> Any:
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+
+    values = LimitedSizeDict.__new__(LimitedSizeDict)
+    for key, value in orjson.loads(packed).items():
+        dict.__setitem__(values, key, DynamoType(value))  # as moto's Item.__init__ builds them
+    return values
+
+
+def _get_attrs(self: Any) -> Any:
+    """moto's `item.attrs`. A packed item's are built on each read (and not kept: a Query on an
+    index reads every item of the table), except inside a write (an UpdateItem's executor),
+    where they are kept until the write ends and then packed again."""
+    plain = self._plain
+    held = _writes.held
+    if held is None:
+        return plain if plain is not None else _inflate(self._packed)
+    with _writers_lock:
+        if not any(item is self for item in held):
+            held.append(self)
+            _writers[id(self)] = _writers.get(id(self), 0) + 1
+        plain = self._plain
+        if plain is None:
+            plain = self._plain = _inflate(self._packed)
+    return plain
+
+
+def _set_attrs(self: Any, value: Any) -> None:
+    self._plain, self._packed, self._size = value, None, None
+
+
+ATTRS = property(_get_attrs, _set_attrs, doc="moto's Item.attrs, packed when the item can be")
+
+
+def _repack(item: Any) -> None:
+    """Pack an item's attributes again after a write changed them (call with _writers_lock held)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    plain = item._plain
+    if plain is None:
+        return
+    typed = typed_json(plain, DynamoType)
+    size = packable_size(typed)
+    if size is None:
+        return  # the write made it unpackable (a binary value): it stays as moto keeps it
+    try:
+        packed = orjson.dumps(typed)
+    except orjson.JSONEncodeError:
+        return
+    item._packed, item._size, item._plain = packed, size, None
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """A write that changes items' attributes in place: what it reads of them is kept (and is
+    what it changes) until the outermost write of this thread ends; each item is packed again
+    when no write of any thread holds it any more."""
+    if _writes.held is not None:
+        yield
+        return
+    held: list[Any] = []
+    _writes.held = held
+    try:
+        yield
+    finally:
+        _writes.held = None
+        with _writers_lock:
+            for item in held:
+                left = _writers[id(item)] - 1
+                if left:
+                    _writers[id(item)] = left
+                else:
+                    del _writers[id(item)]
+                    _repack(item)
+
+
+def in_write(original: Callable) -> Callable:
+    """`original` (a moto method that changes an item in place) run as a write."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with writing():
+            return original(*args, **kwargs)
+
+    wrapper.__name__ = getattr(original, "__name__", "write")
+    return wrapper
+
+
+def image(item: Any) -> dict[str, Any] | None:
+    """`item.to_json()["Attributes"]` of a packed item, a fresh copy; None when it is not packed."""
+    if getattr(item, "_plain", True) is None:
+        return orjson.loads(item._packed)
+    return None
+
+
+def item_to_json(original: Callable) -> Callable:
+    def to_json(self: Any, root_attr_name: str = "Attributes") -> dict[str, Any]:
+        if self._plain is None:
+            return {root_attr_name: orjson.loads(self._packed)}
+        return original(self, root_attr_name)
+
+    return to_json
+
+
+def item_describe_attrs(original: Callable) -> Callable:
+    def describe_attrs(self: Any, attributes: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+        if self._plain is None:
+            loaded = orjson.loads(self._packed)
+            if attributes:
+                return {"Item": {key: value for key, value in loaded.items() if key in attributes}}
+            return {"Item": loaded}
+        return original(self, attributes)
+
+    return describe_attrs
+
+
+def item_size(original: Callable) -> Callable:
+    def size(self: Any) -> int:
+        if self._plain is None:
+            return self._size
+        return original(self)
+
+    return size
+
+
+def item_deepcopy(original: Callable) -> Callable:
+    """A packed item's copy shares its bytes (immutable); moto's copy for the others."""
+
+    def __deepcopy__(self: Any, memo: dict[int, Any]) -> Any:
+        if self._plain is not None:
+            return original(self, memo)
+        if id(self) in memo:
+            return memo[id(self)]
+        result = self.__class__.__new__(self.__class__)
+        memo[id(self)] = result
+        result.hash_key = copy.deepcopy(self.hash_key, memo)
+        result.range_key = copy.deepcopy(self.range_key, memo)
+        result._packed, result._size, result._plain = self._packed, self._size, None
+        return result
+
+    return __deepcopy__
 
 
 def _json_default(value: Any) -> Any:
