@@ -251,7 +251,10 @@ def _packed(item) -> bool:
 
 
 def test_items_stay_packed_after_writes_reads_and_updates(seamed, items):
+    from moto.dynamodb.models.dynamo_type import Item
+
     ddb = seamed
+    tracked = len(Item.instances_tracked)
     for start in range(0, len(items), 25):
         ddb.batch_write_item(RequestItems={"orders": [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]})
     ddb.put_item(TableName="orders", Item=ODD)
@@ -275,6 +278,7 @@ def test_items_stay_packed_after_writes_reads_and_updates(seamed, items):
     with pytest.raises(ClientError):
         ddb.put_item(TableName="orders", Item=items[3], ConditionExpression="attribute_not_exists(PK)")
     assert all(_packed(i) for i in _stored())
+    assert len(Item.instances_tracked) == tracked  # moto's tracking would keep every copy alive
     got = ddb.get_item(TableName="orders", Key=key)["Item"]
     assert got["status"] == {"S": "X"} and got["n"] == {"N": "1"}
 

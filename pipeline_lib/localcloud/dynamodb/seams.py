@@ -7,7 +7,8 @@
   moto's DynamoTypes from it when moto's code reads them; `to_json`, `describe_attrs`, `size`
   and `__deepcopy__` served from the packed form; the two writes that change an item in place
   (`UpdateExpressionExecutor.execute`, `Item.update_with_attribute_updates`) keep what they read
-  until they end, then the item is packed again.
+  until they end, then the item is packed again. `Item.__new__` (added) skips moto's instance
+  tracking, which kept every Item ever made alive (the dashboard's list of instances).
 - `responses.dynamo_json_dump`, which BatchWriteItem uses only to find duplicate requests: the
   same text through orjson (items.json_dump; equal for the same requests, as moto's).
 """
@@ -17,7 +18,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..seam import SeamSet
-from .items import (ATTRS, in_write, item_deepcopy, item_describe_attrs, item_init, item_size, item_to_json,
+from .items import (ATTRS, ITEM_NEW, in_write, item_deepcopy, item_describe_attrs, item_init, item_size, item_to_json,
                     json_dump)
 from .request_parsing import CompiledParser
 
@@ -50,6 +51,7 @@ def _parse_parameters(base_parse: Any) -> Any:
 
 def build_seams(cloud: "LocalCloud") -> SeamSet:
     from moto.core.parse import RequestParser
+    from moto.core.common_models import BaseModel
     from moto.core.responses import BaseResponse
     from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
     from moto.dynamodb.parsing.executors import UpdateExpressionExecutor
@@ -66,6 +68,8 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     # Items kept packed (items.py, compact.py): moto's code reads `attrs` as before; what answers
     # and change records need is served from the packed form; writes in place are bracketed.
     seams.add(Item, "attrs", ATTRS)
+    seams.add(Item, "__new__", ITEM_NEW)
+    seams.expect(BaseModel, "__new__", ("cls", "args", "kwargs"))
     seams.replace(Item, "to_json", ("self", "root_attr_name"), item_to_json)
     seams.replace(Item, "describe_attrs", ("self", "attributes"), item_describe_attrs)
     seams.replace(Item, "size", ("self",), item_size)
