@@ -4,8 +4,9 @@ main): retained memory per stored item (tracemalloc) and CPU per write (moto's W
 process, PutItem and BatchWriteItem of 25), the three variants alternating in one run.
 
 `BENCH_ITEMS` (default 20,000) generated items (pipeline_lib.data, 14 attributes, ~553 bytes of
-JSON each) are written to a table with a hash and a range key and no index; the capture's
-snapshot (the Kinesis destination's images) is timed on the stored items too.
+JSON each) are written to a table with a hash and a range key and one global index; the
+capture's snapshot (the Kinesis destination's images) and a Query on the index (which reads every
+item of the table) are timed on the stored items too. Each figure is the best of two rounds.
 """
 from __future__ import annotations
 
@@ -90,8 +91,11 @@ def _call(app, environ) -> bytes:
 def _fresh_table(app, name: str) -> None:
     body = json.dumps({"TableName": name, "BillingMode": "PAY_PER_REQUEST",
                        "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-                       "AttributeDefinitions": [{"AttributeName": "PK", "AttributeType": "S"},
-                                                {"AttributeName": "SK", "AttributeType": "S"}]}).encode()
+                       "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"}
+                                                for a in ("PK", "SK", "entityType", "createdAt")],
+                       "GlobalSecondaryIndexes": [{"IndexName": "by-type", "Projection": {"ProjectionType": "ALL"},
+                                                   "KeySchema": [{"AttributeName": "entityType", "KeyType": "HASH"},
+                                                                 {"AttributeName": "createdAt", "KeyType": "RANGE"}]}]}).encode()
     _call(app, _request("CreateTable", body))
 
 
@@ -119,6 +123,7 @@ def test_items_memory_and_cpu(bare_cloud, monkeypatch):
     put_us: dict[str, list[float]] = {v: [] for v in variants}
     batch_us: dict[str, list[float]] = {v: [] for v in variants}
     snap_us: dict[str, list[float]] = {v: [] for v in variants}
+    query_ms: dict[str, list[float]] = {v: [] for v in variants}
     dispatch_seams = dispatch.build_seams()
     dispatch_seams.apply()
     try:
@@ -147,6 +152,13 @@ def test_items_memory_and_cpu(bare_cloud, monkeypatch):
                         for item in stored:
                             snapshot(item)
                         snap_us[name].append((time.process_time() - started) / len(stored) * 1e6)
+                        # A Query on the index reads every item of the table (moto's loop).
+                        query = b'{"TableName":"%s","IndexName":"by-type","Limit":100,' \
+                                b'"KeyConditionExpression":"entityType = :t",' \
+                                b'"ExpressionAttributeValues":{":t":{"S":"customer"}}}' % table.encode()
+                        started = time.process_time()
+                        _call(app, _request("Query", query))
+                        query_ms[name].append((time.process_time() - started) * 1e3)
                         # CPU per write through moto's WSGI app: PutItem, then BatchWriteItem of 25.
                         bodies = [b'{"TableName":"%s","Item":%s}' % (table.encode(), t) for t in texts[:3000]]
                         started = time.process_time()
@@ -167,10 +179,10 @@ def test_items_memory_and_cpu(bare_cloud, monkeypatch):
     finally:
         dispatch_seams.restore()
     print(f"load average after: {os.getloadavg()[0]:.1f}")
-    print("variant   retained B/item  PutItem µs CPU  BatchWriteItem µs CPU/item  snapshot µs")
+    print("variant   retained B/item  PutItem µs CPU  BatchWriteItem µs CPU/item  snapshot µs  index Query ms CPU")
     for name in variants:
         print(f"{name:8}  {min(memory[name]):15,.0f}  {min(put_us[name]):14.1f}  {min(batch_us[name]):26.1f}"
-              f"  {min(snap_us[name]):11.2f}")
+              f"  {min(snap_us[name]):11.2f}  {min(query_ms[name]):18.0f}")
     ratio = min(memory["before"]) / min(memory["packed"])
     print(f"retained memory before/packed: {ratio:.1f}x; PutItem CPU packed/before: "
           f"{min(put_us['packed']) / min(put_us['before']):.2f}; BatchWriteItem: "

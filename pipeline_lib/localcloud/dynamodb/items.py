@@ -80,7 +80,12 @@ class _Writes(threading.local):
     held: "list[Any] | None" = None  # items whose attributes this thread's write is changing
 
 
+class _Reads(threading.local):
+    last: "tuple[Any, bytes, Any] | None" = None  # (item, its packed bytes, their DynamoTypes)
+
+
 _writes = _Writes()
+_reads = _Reads()
 _writers: dict[int, int] = {}  # id(item) -> writes (of any thread) holding its attributes
 _writers_lock = threading.Lock()
 
@@ -134,23 +139,55 @@ def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
 ITEM_NEW = staticmethod(_untracked_new)
 
 
-def _inflate(packed: bytes) -> Any:
-    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+_moto: dict[str, Any] = {}  # moto's DynamoType and LimitedSizeDict, imported on first use
 
-    values = LimitedSizeDict.__new__(LimitedSizeDict)
+
+def _dynamo_type(typed: dict[str, Any], new: Callable, dynamo_type: type) -> Any:
+    """`DynamoType(typed)` for a packed value (one key, L and M members packed values too: what
+    compact.packable_size let in): the same object, its __init__'s checks skipped."""
+    for kind, value in typed.items():
+        if kind == "L":
+            value = [_dynamo_type(member, new, dynamo_type) for member in value]
+        elif kind == "M":
+            value = {name: _dynamo_type(member, new, dynamo_type) for name, member in value.items()}
+        made = new(dynamo_type)
+        made.type = kind  # in DynamoType.__init__'s order
+        made.value = value
+        return made
+
+
+def _inflate(packed: bytes) -> Any:
+    """moto's attributes of a packed item, as moto's Item.__init__ builds them."""
+    if not _moto:
+        from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+
+        _moto.update(DynamoType=DynamoType, LimitedSizeDict=LimitedSizeDict)
+    dynamo_type, limited = _moto["DynamoType"], _moto["LimitedSizeDict"]
+    new = dynamo_type.__new__
+    values = limited.__new__(limited)
     for key, value in orjson.loads(packed).items():
-        dict.__setitem__(values, key, DynamoType(value))  # as moto's Item.__init__ builds them
+        dict.__setitem__(values, key, _dynamo_type(value, new, dynamo_type))
     return values
 
 
 def _get_attrs(self: Any) -> Any:
-    """moto's `item.attrs`. A packed item's are built on each read (and not kept: a Query on an
-    index reads every item of the table), except inside a write (an UpdateItem's executor),
-    where they are kept until the write ends and then packed again."""
+    """moto's `item.attrs`. A packed item's are built when read and not kept on the item (a Query
+    on an index reads every item of the table); the thread remembers the last ones it built, for
+    the reads that follow of the same item (reads never change them: writes in place run inside
+    `writing`). Inside a write (an UpdateItem's executor) they are kept on the item until the
+    write ends, and the item is then packed again."""
     plain = self._plain
     held = _writes.held
     if held is None:
-        return plain if plain is not None else _inflate(self._packed)
+        if plain is not None:
+            return plain
+        packed = self._packed
+        last = _reads.last  # moto reads an item's attrs several times in a row (a Query's loop)
+        if last is not None and last[0] is self and last[1] is packed:
+            return last[2]
+        plain = _inflate(packed)
+        _reads.last = (self, packed, plain)
+        return plain
     with _writers_lock:
         if not any(item is self for item in held):
             held.append(self)
