@@ -319,3 +319,20 @@ def test_packed_item_is_motos_item(bare_cloud, items):
             assert _packed(item)  # a read outside a write is not kept on the item
     finally:
         seams.restore()
+
+
+def test_a_copied_attribute_is_a_value_as_in_aws(seamed):
+    """`SET a = b` copies b's value (DynamoDB evaluates every operand against the item as it was
+    before the update). Stock moto 5.2.5 stores the same object under both names, so a later
+    `SET b.x` changed a too; a packed item holds values, as AWS does."""
+    ddb = seamed
+    key = {"PK": {"S": "k"}, "SK": {"S": "s"}}
+    ddb.put_item(TableName="orders", Item={**key, "b": {"M": {"y": {"N": "1"}}}})
+    ddb.update_item(TableName="orders", Key=key, UpdateExpression="SET a = b")
+    ddb.update_item(TableName="orders", Key=key, UpdateExpression="SET b.x = :v", ExpressionAttributeValues={":v": {"N": "2"}})
+    ddb.update_item(TableName="orders", Key=key, UpdateExpression="SET c = b, b.z = :v",
+                    ExpressionAttributeValues={":v": {"N": "3"}})
+    item = ddb.get_item(TableName="orders", Key=key)["Item"]
+    assert item["a"] == {"M": {"y": {"N": "1"}}}
+    assert item["b"] == {"M": {"y": {"N": "1"}, "x": {"N": "2"}, "z": {"N": "3"}}}
+    assert item["c"] == {"M": {"y": {"N": "1"}, "x": {"N": "2"}}}
