@@ -336,3 +336,38 @@ def test_a_copied_attribute_is_a_value_as_in_aws(seamed):
     assert item["a"] == {"M": {"y": {"N": "1"}}}
     assert item["b"] == {"M": {"y": {"N": "1"}, "x": {"N": "2"}, "z": {"N": "3"}}}
     assert item["c"] == {"M": {"y": {"N": "1"}, "x": {"N": "2"}}}
+
+
+def test_packed_items_are_refused_at_motos_size_limit(bare_cloud):
+    """The same items are too large packed as in moto (its LimitedSizeDict is the reference):
+    sizes around 405,000 bytes, in names, strings, numbers, sets and nested maps."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    key = DynamoType({"S": "k"})
+
+    def cases():
+        for size in (404_990, 404_997, 404_998, 404_999, 405_000, 405_001):
+            rest = size - len("PK") - 1 - len("é")
+            yield {"PK": {"S": "k"}, "é": {"S": "x" * (rest - 2)}}  # é: two UTF-8 bytes
+            yield {"PK": {"S": "k"}, "n": {"N": "1" * (size - 4)}}
+            yield {"PK": {"S": "k"}, "m": {"M": {"a": {"SS": ["x" * (size - 5), ""]}}}}
+            yield {"PK": {"S": "k"}, "l": {"L": [{"NS": ["2" * (size - 4)]}, {"BOOL": True}, {"NULL": True}]}}
+
+    def outcome(attrs):
+        try:
+            return Item(key, None, copy.deepcopy(attrs)).size()
+        except ItemSizeTooLarge:
+            return "too large"
+
+    expected = [outcome(attrs) for attrs in cases()]
+    assert "too large" in expected and any(isinstance(e, int) and e > 404_990 for e in expected)
+    seams = build_seams(bare_cloud)
+    seams.apply()
+    try:
+        got = [outcome(attrs) for attrs in cases()]
+        packed = [_packed(Item(key, None, copy.deepcopy(attrs))) for attrs, e in zip(cases(), expected) if e != "too large"]
+    finally:
+        seams.restore()
+    assert got == expected
+    assert packed and all(packed)

@@ -3,8 +3,8 @@
 - `DynamoHandler.parse_parameters` (added: moto's is BaseResponse's): the compiled parse of
   request_parsing.py for JSON-protocol requests; anything else goes to moto's own.
 - `Item.__init__`: one size check per item, sizes summed directly, the attributes packed into
-  one bytes object when they can be (items.py, compact.py); `Item.attrs` (a property) builds
-  moto's DynamoTypes from it when moto's code reads them; `to_json`, `describe_attrs`, `size`
+  one bytes object when they can be (items.py, packed.py, compact.py); `Item.attrs` (added, a
+  property) builds moto's DynamoTypes from it when moto's code reads them; `to_json`, `describe_attrs`, `size`
   and `__deepcopy__` served from the packed form; the two writes that change an item in place
   (`UpdateExpressionExecutor.execute`, `Item.update_with_attribute_updates`) keep what they read
   until they end, then the item is packed again. `Item.__new__` (added) skips moto's instance
@@ -18,8 +18,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..seam import SeamSet
-from .items import (ATTRS, ITEM_NEW, in_write, item_deepcopy, item_describe_attrs, item_init, item_size, item_to_json,
-                    json_dump)
+from .items import item_init, json_dump
+from .packed import ATTRS, ITEM_NEW, in_write, item_deepcopy, item_describe_attrs, item_size, item_to_json
 from .request_parsing import CompiledParser
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     seams.expect(RequestParser, "__init__", ("self", "operation_model", "timestamp_parser", "blob_parser", "map_type"))
     seams.reads(RequestParser, "_timestamp_parser")
     seams.replace(Item, "__init__", ("self", "hash_key", "range_key", "attrs"), item_init)
-    # Items kept packed (items.py, compact.py): moto's code reads `attrs` as before; what answers
+    # Items kept packed (packed.py, compact.py): moto's code reads `attrs` as before; what answers
     # and change records need is served from the packed form; writes in place are bracketed.
     seams.add(Item, "attrs", ATTRS)
     seams.add(Item, "__new__", ITEM_NEW)

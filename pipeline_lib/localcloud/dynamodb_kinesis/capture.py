@@ -16,7 +16,7 @@ from copy import deepcopy
 from decimal import Decimal
 from typing import Any
 
-from ..dynamodb.items import image as packed_image
+from ..dynamodb.packed import image as packed_image
 from .destinations import DestinationRegistry, TableKey
 from .models import Change, Image
 
@@ -37,7 +37,7 @@ def snapshot(item: Any) -> Image | None:
     """A moto Item as DynamoDB JSON, equal to ``item.to_json()["Attributes"]``; a copy, so later
     in-place updates do not reach it.
 
-    A packed item (dynamodb/items.py) gives its stored JSON. Otherwise built here rather than by
+    A packed item (dynamodb/packed.py) gives its stored JSON. Otherwise built here rather than by
     ``to_json``: moto deep-copies every nested value (``copy.deepcopy``),
     which made the snapshot the costliest step of capturing a write. Reads moto's ``Item.attrs``
     and ``DynamoType.type``/``.value`` (tests/unit/test_ddb_kinesis_records.py checks the result
