@@ -1,6 +1,6 @@
 """DynamoDB items as the local cloud keeps them (packed: localcloud/dynamodb/items.py) against moto's
-Item and the request path before packing (the commit's parent, `BENCH_ITEMS_OLD_REF`, default
-main): retained memory per stored item (tracemalloc) and CPU per write (moto's WSGI app in
+Item and the request path before packing (items.py of `BENCH_ITEMS_OLD_REF`, default 0e92e8a,
+the commit packing started from): retained memory per stored item (tracemalloc) and CPU per write (moto's WSGI app in
 process, PutItem and BatchWriteItem of 25), the three variants alternating in one run.
 
 `BENCH_ITEMS` (default 20,000) generated items (pipeline_lib.data, 14 attributes, ~553 bytes of
@@ -30,7 +30,7 @@ from pipeline_lib.data import generate_items
 pytestmark = pytest.mark.benchmark
 
 N = int(os.environ.get("BENCH_ITEMS", "20000"))
-OLD_REF = os.environ.get("BENCH_ITEMS_OLD_REF", "main")
+OLD_REF = os.environ.get("BENCH_ITEMS_OLD_REF", "0e92e8a")
 ROOT = Path(__file__).resolve().parents[2]
 ENDPOINT = "http://127.0.0.1:4599"
 
