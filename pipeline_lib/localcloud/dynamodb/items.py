@@ -7,7 +7,8 @@ item's attributes, and a large share of each write. Sizes are never negative, so
 the limit at some insertion is the same as the final sum passing it: the same ItemSizeTooLarge
 for the same items, checked once. `attribute_size` is `DynamoType.size()` with the common types
 (strings, numbers, binaries, booleans, null, string and number sets, lists and maps of them)
-summed directly; anything else is asked of moto.
+summed directly; anything else is asked of moto. Items whose attributes can be packed
+(compact.py) are stored packed (packed.py), the others as moto stores them.
 """
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ import base64
 from typing import Any, Callable
 
 import orjson
+
+from .compact import packable_size
+from .packed import pack
 
 __all__ = ["ITEM_SIZE_LIMIT", "attribute_size", "item_init", "json_dump"]
 
@@ -71,12 +75,25 @@ def attribute_size(typed: Any) -> int:
 
 
 def item_init(original: Callable) -> Callable:
+    """moto's Item.__init__: the attributes packed (compact.py) when they can be, else moto's
+    LimitedSizeDict of DynamoTypes; the same ItemSizeTooLarge for the same items either way."""
     from moto.dynamodb.exceptions import ItemSizeTooLarge
     from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
 
     def __init__(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
         self.hash_key = hash_key
         self.range_key = range_key
+        size = packable_size(attrs)
+        if size is not None:
+            if size > ITEM_SIZE_LIMIT:
+                raise ItemSizeTooLarge
+            try:
+                packed = pack(attrs)
+            except orjson.JSONEncodeError:  # a str orjson refuses (lone surrogates): moto's way
+                packed = None
+            if packed is not None:
+                self._packed, self._size, self._plain = packed, size, None
+                return
         values = LimitedSizeDict.__new__(LimitedSizeDict)
         total = 0
         for key, value in attrs.items():

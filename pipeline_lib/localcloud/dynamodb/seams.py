@@ -2,7 +2,13 @@
 
 - `DynamoHandler.parse_parameters` (added: moto's is BaseResponse's): the compiled parse of
   request_parsing.py for JSON-protocol requests; anything else goes to moto's own.
-- `Item.__init__`: one size check per item, sizes summed directly (items.py).
+- `Item.__init__`: one size check per item, sizes summed directly, the attributes packed into
+  one bytes object when they can be (items.py, packed.py, compact.py); `Item.attrs` (added, a
+  property) builds moto's DynamoTypes from it when moto's code reads them; `to_json`, `describe_attrs`, `size`
+  and `__deepcopy__` served from the packed form; the two writes that change an item in place
+  (`UpdateExpressionExecutor.execute`, `Item.update_with_attribute_updates`) keep what they read
+  until they end, then the item is packed again. `Item.__new__` (added) skips moto's instance
+  tracking, which kept every Item ever made alive (the dashboard's list of instances).
 - `responses.dynamo_json_dump`, which BatchWriteItem uses only to find duplicate requests: the
   same text through orjson (items.json_dump; equal for the same requests, as moto's).
 """
@@ -13,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..seam import SeamSet
 from .items import item_init, json_dump
+from .packed import ATTRS, ITEM_NEW, in_write, item_deepcopy, item_describe_attrs, item_size, item_to_json
 from .request_parsing import CompiledParser
 
 if TYPE_CHECKING:
@@ -44,8 +51,10 @@ def _parse_parameters(base_parse: Any) -> Any:
 
 def build_seams(cloud: "LocalCloud") -> SeamSet:
     from moto.core.parse import RequestParser
+    from moto.core.common_models import BaseModel
     from moto.core.responses import BaseResponse
-    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+    from moto.dynamodb.parsing.executors import UpdateExpressionExecutor
     import moto.dynamodb.responses as responses
     from moto.dynamodb.responses import DynamoHandler
 
@@ -56,6 +65,18 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     seams.expect(RequestParser, "__init__", ("self", "operation_model", "timestamp_parser", "blob_parser", "map_type"))
     seams.reads(RequestParser, "_timestamp_parser")
     seams.replace(Item, "__init__", ("self", "hash_key", "range_key", "attrs"), item_init)
+    # Items kept packed (packed.py, compact.py): moto's code reads `attrs` as before; what answers
+    # and change records need is served from the packed form; writes in place are bracketed.
+    seams.add(Item, "attrs", ATTRS)
+    seams.add(Item, "__new__", ITEM_NEW)
+    seams.expect(BaseModel, "__new__", ("cls", "args", "kwargs"))
+    seams.replace(Item, "to_json", ("self", "root_attr_name"), item_to_json)
+    seams.replace(Item, "describe_attrs", ("self", "attributes"), item_describe_attrs)
+    seams.replace(Item, "size", ("self",), item_size)
+    seams.replace(Item, "__deepcopy__", ("self", "memo"), item_deepcopy)
+    seams.replace(Item, "update_with_attribute_updates", ("self", "attribute_updates"), in_write)
+    seams.replace(UpdateExpressionExecutor, "execute", ("self", "node"), in_write)
+    seams.expect(LimitedSizeDict, "__setitem__", ("self", "key", "value"))  # the size check of writes in place
     seams.expect(DynamoType, "size", ("self",))
     seams.reads(DynamoType, "type", "value")  # items.attribute_size
     seams.replace(responses, "dynamo_json_dump", ("dynamo_object",), lambda _original: json_dump)

@@ -34,7 +34,8 @@ Seams (checked against moto 5.2.5 at install; `pipeline_lib.localcloud.seam`)
   updates it in place (`table_update`), KinesisStreamSpecification included.
 - Read, not patched: ``moto.dynamodb.models.dynamo_type.Item.attrs`` and ``DynamoType.type`` /
   ``.value`` (`capture.snapshot` copies images itself, without ``to_json``'s deepcopy; a unit test
-  compares it with ``Item.to_json`` for every attribute type).
+  compares it with ``Item.to_json`` for every attribute type). An item the dynamodb package keeps
+  packed gives its image from its bytes (`dynamodb.packed.image`), without building DynamoTypes.
 """
 from __future__ import annotations
 

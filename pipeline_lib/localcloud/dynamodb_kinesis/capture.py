@@ -16,6 +16,7 @@ from copy import deepcopy
 from decimal import Decimal
 from typing import Any
 
+from ..dynamodb.packed import image as packed_image
 from .destinations import DestinationRegistry, TableKey
 from .models import Change, Image
 
@@ -36,13 +37,17 @@ def snapshot(item: Any) -> Image | None:
     """A moto Item as DynamoDB JSON, equal to ``item.to_json()["Attributes"]``; a copy, so later
     in-place updates do not reach it.
 
-    Built here rather than by ``to_json``: moto deep-copies every nested value (``copy.deepcopy``),
+    A packed item (dynamodb/packed.py) gives its stored JSON. Otherwise built here rather than by
+    ``to_json``: moto deep-copies every nested value (``copy.deepcopy``),
     which made the snapshot the costliest step of capturing a write. Reads moto's ``Item.attrs``
     and ``DynamoType.type``/``.value`` (tests/unit/test_ddb_kinesis_records.py checks the result
     against ``to_json`` for every attribute type).
     """
     if item is None:
         return None
+    packed = packed_image(item)  # the dynamodb package's compact item: its JSON, loaded once
+    if packed is not None:
+        return packed
     global _DynamoType
     if _DynamoType is None:
         from moto.dynamodb.models.dynamo_type import DynamoType as _DynamoType
