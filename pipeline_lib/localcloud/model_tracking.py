@@ -5,14 +5,19 @@ key, a table, a log event, ...) to its class's `instances_tracked` list, for its
 (/moto-api/data.json) and for S3's reset (which disposes the keys' files). Nothing ever takes an
 instance out: a deleted table keeps every item it held, an overwritten item or S3 object stays
 with its bytes, for the life of the process (measured: a bench of 30,000 items kept ~300 MB of
-deleted tables' items). AWS forgets what is deleted, and so does this cloud: the seam makes
-`instances_tracked` a list of weak references, in creation order, so it still lists every model
-alive (what the dashboard and S3's reset iterate) and lets the rest be freed.
+deleted tables' items). AWS forgets what is deleted, and so does this cloud.
+
+The seam stops the appending (a model costs nothing more than its object) and gives each class a
+`LiveInstances` in place of its list: iterated, it finds the class's instances alive among the
+objects the garbage collector tracks (every model is one). That is what the two readers need: the
+dashboard shows what exists; S3's reset disposes what is alive (what was freed has closed its
+file already). Instances frozen out of the collector (`gc.freeze` at the server's start: those
+loaded from the state dir) are not found there; the dashboard does not list them.
 """
 from __future__ import annotations
 
+import gc
 import threading
-import weakref
 from typing import Any, Iterator
 
 from .seam import SeamSet
@@ -23,62 +28,31 @@ _TRACKED = "instances_tracked"
 _REPLACING = threading.Lock()
 
 
-class _Ref(weakref.ref):
-    __slots__ = ("key",)
-
-
 class LiveInstances:
-    """The instances of one model class still alive, in creation order (what moto's list held,
-    minus what nothing else references any more)."""
+    """A model class's instances that are alive, found when asked (moto's list held all it made)."""
 
-    __slots__ = ("_refs", "_gone", "_strong")
+    __slots__ = ("cls",)
 
-    def __init__(self) -> None:
-        self._refs: dict[int, _Ref] = {}
-        self._strong: list[Any] = []  # a model without weak-reference support: kept, as moto does
-        refs = self._refs
-
-        def gone(ref: _Ref) -> None:  # runs when an instance is freed (any thread)
-            if refs.get(ref.key) is ref:
-                del refs[ref.key]
-
-        self._gone = gone
+    def __init__(self, cls: type):
+        self.cls = cls
 
     def append(self, instance: Any) -> None:
-        try:
-            ref = _Ref(instance, self._gone)
-        except TypeError:
-            self._strong.append(instance)
-            return
-        ref.key = id(instance)
-        self._refs[ref.key] = ref
+        """What moto's BaseModel.__new__ did to its list: nothing to keep here."""
 
     def __iter__(self) -> Iterator[Any]:
-        for ref in list(self._refs.values()):  # a snapshot: instances may be freed meanwhile
-            instance = ref()
-            if instance is not None:
-                yield instance
-        yield from list(self._strong)
+        cls = self.cls
+        return iter([found for found in gc.get_objects() if type(found) is cls])
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
 
-def _tracked(cls: type) -> LiveInstances:
-    """`cls`'s own list; a plain list (a class made before install, or moto's reset_model_data,
-    which assigns fresh lists) is replaced, its instances carried over."""
-    current = vars(cls).get(_TRACKED)
-    if type(current) is LiveInstances:
-        return current
-    with _REPLACING:  # two threads making a class's first instances: one list
-        current = vars(cls).get(_TRACKED)
-        if type(current) is LiveInstances:
-            return current
-        live = LiveInstances()
-        for instance in current or ():
-            live.append(instance)
-        setattr(cls, _TRACKED, live)
-        return live
+def _make_live(cls: type) -> None:
+    """Give `cls` a LiveInstances in place of moto's list (dropping what the list kept)."""
+    if type(vars(cls).get(_TRACKED)) is not LiveInstances:
+        with _REPLACING:
+            if type(vars(cls).get(_TRACKED)) is not LiveInstances:
+                setattr(cls, _TRACKED, LiveInstances(cls))
 
 
 def build_seams() -> SeamSet:
@@ -87,12 +61,13 @@ def build_seams() -> SeamSet:
     seams = SeamSet("model-tracking")
     seams.expect(model_instances, "model_data")
     seams.expect(base_backend.InstanceTrackerMeta, "__new__", ("meta", "name", "bases", "dct"))
+    new = object.__new__
 
     def make(_original: Any) -> Any:
         def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-            instance = object.__new__(cls)  # moto's: super().__new__(cls), BaseModel's base is object
-            _tracked(cls).append(instance)
-            return instance
+            if type(cls.instances_tracked) is not LiveInstances:  # made later, or reset by moto
+                _make_live(cls)
+            return new(cls)  # moto's: super().__new__(cls) (object's), then appended to its list
 
         return staticmethod(__new__)
 
@@ -101,13 +76,15 @@ def build_seams() -> SeamSet:
 
 
 def install() -> SeamSet:
-    """Apply the seam (idempotent) and turn the lists moto's classes hold so far into weak ones:
-    what they listed until now (loaded or made before install) is freed once unreferenced."""
+    """Apply the seam (idempotent) and replace the lists of every model class moto has made so
+    far: what they kept (made before install, or loaded) is freed once nothing else holds it.
+    A class made later (moto imports a service's models on first use), or given a fresh list by
+    moto's /moto-api/reset, gets its LiveInstances at its first instance."""
     from moto.core.model_instances import model_data
 
     seams = build_seams()
     seams.apply()
     for models in list(model_data.values()):
         for cls in list(models.values()):
-            _tracked(cls)
+            _make_live(cls)
     return seams

@@ -70,16 +70,33 @@ def test_a_deleted_tables_items_are_freed(tracking):
         assert all(ref() is None for ref in made)
 
 
-def test_live_instances_are_listed_in_creation_order(tracking):
+def test_live_instances_are_listed(tracking):
     things = [Thing(n) for n in range(5)]
-    assert [t.n for t in Thing.instances_tracked] == [0, 1, 2, 3, 4]
+    assert sorted(t.n for t in Thing.instances_tracked) == [0, 1, 2, 3, 4]
     del things[1], things[2]  # Thing(1) and Thing(3)
     gc.collect()
-    assert [t.n for t in Thing.instances_tracked] == [0, 2, 4]
+    assert sorted(t.n for t in Thing.instances_tracked) == [0, 2, 4]
     assert len(Thing.instances_tracked) == 3
 
 
-def test_lists_reset_by_moto_are_weak_again(tracking):
+def test_s3s_reset_disposes_the_live_keys(tracking):
+    """moto's S3 reset iterates FakeKey.instances_tracked to dispose keys: still every live one."""
+    from moto.s3.models import FakeKey, s3_backends
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="tracking-bucket")
+        s3.put_bucket_versioning(Bucket="tracking-bucket", VersioningConfiguration={"Status": "Enabled"})
+        s3.put_object(Bucket="tracking-bucket", Key="k", Body=b"first")
+        s3.put_object(Bucket="tracking-bucket", Key="k", Body=b"second")
+        versions = [k for k in FakeKey.instances_tracked if k.name == "k"]
+        assert len(versions) == 2 and all(not k._value_buffer.closed for k in versions)
+        # its buckets' current keys, then the list's (the older version is only found there)
+        s3_backends["123456789012"]["aws"].reset()
+        assert all(k._value_buffer.closed for k in versions)
+
+
+def test_lists_reset_by_moto_list_live_instances_again(tracking):
     reset_model_data()  # /moto-api/reset: fresh plain lists on every class
     kept = Thing(1)
     gone = weakref.ref(Thing(2))
@@ -88,7 +105,7 @@ def test_lists_reset_by_moto_are_weak_again(tracking):
     assert list(Thing.instances_tracked) == [kept]
 
 
-def test_install_turns_existing_lists_weak_keeping_what_they_listed():
+def test_install_frees_what_moto_listed_before():
     Thing.instances_tracked = []
     kept, dropped = Thing(1), Thing(2)  # moto's own __new__: plain list, strong
     gone = weakref.ref(dropped)
