@@ -162,6 +162,14 @@ def test_a_dict_subclass_comes_back_without_running_its_setitem():
     restored = pickling.loads(pickling.dumps(original))
     assert type(restored) is Checked and restored == {"a": 1, "b": [2]} and restored.note == "kept"
     assert Checked.inserts == 0
+    # A state saved before the flat form (pairs in a list) still loads.
+    import pickle
+
+    older = pickle.dumps((pickling._restored_dict, (Checked, [("a", 1), ("b", [2])], {"note": "kept"})))
+    function, args = pickle.loads(older)
+    again = function(*args)
+    assert type(again) is Checked and again == {"a": 1, "b": [2]} and again.note == "kept"
+    assert Checked.inserts == 0
 
 
 def test_moto_s3s_versioned_key_store_keeps_every_version():
