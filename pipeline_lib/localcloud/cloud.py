@@ -103,6 +103,9 @@ class LocalCloud:
     def install(self, decoded: Any = None) -> None:
         """Apply every extension's seams, then load the state: `decoded` (a snapshot read by
         state.decode, for a load in place) or else the state dir's current state, if any."""
+        from . import model_tracking
+
+        model_tracking.install()  # first: what is deleted is freed (moto kept every model it made)
         for ext in self.extensions:
             ext.install()
         if self.state is not None:

@@ -159,6 +159,9 @@ def serve(host: str, port: int | None, state_dir: str | None, time_scale: float,
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .malloc import limit_arenas
+
+    limit_arenas()  # before any thread starts (malloc.py says why)
     parser = argparse.ArgumentParser(prog="pipeline_lib.localcloud.server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=None)

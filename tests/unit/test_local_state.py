@@ -162,6 +162,14 @@ def test_a_dict_subclass_comes_back_without_running_its_setitem():
     restored = pickling.loads(pickling.dumps(original))
     assert type(restored) is Checked and restored == {"a": 1, "b": [2]} and restored.note == "kept"
     assert Checked.inserts == 0
+    # A state saved before the flat form (pairs in a list) still loads.
+    import pickle
+
+    older = pickle.dumps((pickling._restored_dict, (Checked, [("a", 1), ("b", [2])], {"note": "kept"})))
+    function, args = pickle.loads(older)
+    again = function(*args)
+    assert type(again) is Checked and again == {"a": 1, "b": [2]} and again.note == "kept"
+    assert Checked.inserts == 0
 
 
 def test_moto_s3s_versioned_key_store_keeps_every_version():
@@ -197,3 +205,51 @@ def test_a_state_written_from_a_buffer_reads_back(tmp_path):
     path = tmp_path / "s.state"
     header = fileformat.write_atomic(path, buffer)
     assert header.length == 8000 and fileformat.read(path)[1] == b"payload " * 1000
+
+
+def test_a_streamed_state_reads_back_and_a_failed_one_leaves_the_previous_file(tmp_path):
+    path = tmp_path / "s.state"
+    fileformat.write_atomic(path, b"first")
+
+    def fill(out):
+        out.write(b"par")
+        out.write(memoryview(b"tial"))
+        raise RuntimeError("dictionary changed size during iteration")
+
+    with pytest.raises(RuntimeError):
+        fileformat.write_streamed(path, fill)
+    assert fileformat.read(path)[1] == b"first" and [p.name for p in tmp_path.iterdir()] == ["s.state"]
+    header = fileformat.write_streamed(path, lambda out: (out.write(b"second "), out.write(memoryview(b"part"))))
+    assert fileformat.read(path)[1] == b"second part"
+    assert (header.length, header.sha256) == (11, hashlib.sha256(b"second part").hexdigest())
+
+
+def test_a_save_never_holds_its_payload_in_memory(tmp_path):
+    """The pickle goes to the file as it is made: a save of 24 MB of state allocates far less."""
+    import tracemalloc
+    from types import SimpleNamespace
+
+    from pipeline_lib.localcloud.extension import Extension
+    from pipeline_lib.localcloud.state.keeper import StateKeeper, decode
+
+    held = [bytes([n % 251]) * 65_536 for n in range(384)]  # 24 MB in 384 objects
+
+    class Holder(Extension):
+        name = "holder"
+
+        def save_state(self):
+            return held
+
+    cloud = SimpleNamespace(state_dir=str(tmp_path))
+    cloud.extensions = [Holder(cloud)]
+    keeper = StateKeeper(cloud, interval=0)
+    tracemalloc.start()
+    try:
+        saved = keeper.save()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert saved["bytes"] > 24 * 2**20
+    assert peak < 4 * 2**20, peak
+    decoded = decode(keeper.path)
+    assert decoded.values[[n for _k, n in decoded.names].index("holder")] == held

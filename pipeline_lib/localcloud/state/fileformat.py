@@ -5,6 +5,10 @@ anything of it is used.
     {"format": 1, "moto": "5.2.5", "python": "3.11", "saved_at": ..., "length": N, "sha256": ...}\n
     <N bytes: the parts, one pickle after another>
 
+The payload is streamed to the file as it is made (never held whole in memory: it is about 1 KB
+per stored item), so the header, written first, is padded with spaces to HEADER_WIDTH and filled
+in once the length and digest are known (JSON ignores the padding: unpadded files read the same).
+
 A file that is not one (another program's, a torn copy), a digest that does not match, another
 format version, another moto or Python version: refused with a message saying what to do, before
 any live state is touched, so a state dir is never half-loaded.
@@ -18,12 +22,15 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
-__all__ = ["FORMAT_VERSION", "MAGIC", "StateFileError", "Header", "write_atomic", "read"]
+__all__ = ["FORMAT_VERSION", "MAGIC", "StateFileError", "Header", "write_atomic", "write_streamed", "read"]
 
 MAGIC = b"PIPELINE-LOCALCLOUD-STATE\n"
 # Bump when what the parts hold changes shape; older files are then refused (see `read`).
 FORMAT_VERSION = 1
+# Room for the header line (about 200 bytes), padded with spaces (see above).
+HEADER_WIDTH = 512
 
 
 class StateFileError(RuntimeError):
@@ -46,20 +53,47 @@ def _runtime() -> tuple[str, str]:
     return moto_version(), f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def write_atomic(path: Path, payload: bytes) -> Header:
-    """Write `payload` under a fresh header to `path`: a temp file in the same directory,
-    fsynced, renamed over `path`, the directory fsynced. A crash at any point leaves the old file
-    or the new one, never a mix."""
+class _Digesting:
+    """A file's `write` that also counts and digests what goes through it."""
+
+    def __init__(self, handle: Any):
+        self._handle = handle
+        self._digest = hashlib.sha256()
+        self.length = 0
+
+    def write(self, data: Any) -> int:
+        self._digest.update(data)
+        self.length += len(data)  # a pickler's frames are bytes; a memoryview's len is its bytes
+        return self._handle.write(data)
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+def write_streamed(path: Path, fill: Callable[[Any], None]) -> Header:
+    """Write a state to `path` whose payload `fill(out)` writes with `out.write(...)`: a temp
+    file in the same directory, fsynced, renamed over `path`, the directory fsynced. A crash (or
+    an exception from `fill`) at any point leaves the old file or the new one, never a mix."""
     moto, python = _runtime()
-    header = Header(FORMAT_VERSION, moto, python, time.time(), len(payload), hashlib.sha256(payload).hexdigest())
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(MAGIC)
-        handle.write(json.dumps(header.__dict__).encode() + b"\n")
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(MAGIC)
+            handle.write(b" " * HEADER_WIDTH + b"\n")
+            out = _Digesting(handle)
+            fill(out)
+            header = Header(FORMAT_VERSION, moto, python, time.time(), out.length, out.hexdigest())
+            line = json.dumps(header.__dict__).encode()
+            if len(line) > HEADER_WIDTH:
+                raise ValueError(f"state header longer than {HEADER_WIDTH} bytes: {line!r}")
+            handle.seek(len(MAGIC))
+            handle.write(line.ljust(HEADER_WIDTH))
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
     directory = os.open(path.parent, os.O_RDONLY)
     try:
@@ -69,18 +103,25 @@ def write_atomic(path: Path, payload: bytes) -> Header:
     return header
 
 
+def write_atomic(path: Path, payload: bytes) -> Header:
+    """`write_streamed` of a payload already in memory."""
+    return write_streamed(path, lambda out: out.write(payload))
+
+
 def read(path: Path) -> tuple[Header, bytes]:
     """The header and payload of a state file, checked; StateFileError otherwise."""
     aside = f"move {path} aside (or delete it) to start with an empty cloud"
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:  # the header line, then the payload: one copy in memory
+            stamp = handle.read(len(MAGIC))
+            line = handle.readline(HEADER_WIDTH + 1) if stamp == MAGIC else b""
+            payload = handle.read() if stamp == MAGIC else b""
     except OSError as exc:
         raise StateFileError(f"cannot read the local cloud's state {path}: {exc}") from None
-    if not data.startswith(MAGIC):
+    if stamp != MAGIC:
         raise StateFileError(f"{path} is not a local-cloud state file (no {MAGIC.strip().decode()} stamp); {aside}")
-    line_end = data.find(b"\n", len(MAGIC))
     try:
-        fields = json.loads(data[len(MAGIC):line_end])
+        fields = json.loads(line)
         header = Header(**fields)
     except (ValueError, TypeError) as exc:
         raise StateFileError(f"{path} has an unreadable header ({exc}); {aside}") from None
@@ -96,7 +137,6 @@ def read(path: Path) -> tuple[Header, bytes]:
             f"{path} was written with moto {header.moto} on Python {header.python}; this is moto {moto} on "
             f"Python {python}, whose objects it may not match, so it is not loaded; {aside}"
         )
-    payload = data[line_end + 1:]
     if len(payload) != header.length or hashlib.sha256(payload).hexdigest() != header.sha256:
         raise StateFileError(f"{path} is damaged (its content does not match its digest); {aside}")
     return header, payload

@@ -157,7 +157,7 @@ class StateKeeper:
             started_at = time.time()
             for attempt in range(1, attempts + 1):
                 try:
-                    payload = self._dump()
+                    header = fileformat.write_streamed(path, self._dump)
                     break
                 except RuntimeError as exc:  # a dict changed size under a concurrent request: retry
                     if "changed size" not in str(exc) or attempt == attempts:
@@ -167,21 +167,20 @@ class StateKeeper:
 
                     where = find_unpicklable([take() for _k, _n, take in self._parts()])
                     raise RuntimeError(f"the state cannot be saved: {exc}; unpicklable: {where}") from exc
-            header = fileformat.write_atomic(path, payload)
             self.last_save = {"path": str(path), "bytes": header.length, "started_at": started_at,
                               "saved_at": header.saved_at,
                               "seconds": round(time.perf_counter() - started, 3)}
             log.info("state saved to %s (%d bytes, %.2fs)", path, header.length, self.last_save["seconds"])
             return dict(self.last_save)
 
-    def _dump(self) -> memoryview:
-        out = io.BytesIO()
+    def _dump(self, out: Any) -> None:
+        """The parts, pickled straight into `out` (the state file being written): the payload is
+        never held in memory whole (it would add about 1 KB per stored item to the save's peak)."""
         pickler = _StatePickler(out, protocol=PROTOCOL)
         parts = self._parts()
         pickler.dump([(kind, name) for kind, name, _ in parts])
         for _kind, _name, take in parts:
             pickler.dump(take())  # one pickler: objects shared between parts are written once
-        return out.getbuffer()  # no copy of what may be hundreds of MB
 
     # -- load -------------------------------------------------------------------------------------
     def load(self, path: Path | None = None) -> bool:

@@ -43,9 +43,21 @@ def _restored_dict(kind: type, items: list, state: dict | None) -> dict:
     """A dict subclass put back as it was saved: its raw storage (`dict.items`, not an `items`
     it overrides: moto's versioned S3 key store shows only the latest version there) without its
     own __setitem__ (what that checks was checked when the items were written; moto's DynamoDB
-    items recompute their whole size on every insertion, which made loading quadratic)."""
+    items recompute their whole size on every insertion, which made loading quadratic).
+    (States saved before `_flat_dict` was written call this.)"""
     fresh = dict.__new__(kind)
     dict.update(fresh, items)
+    if state:
+        fresh.__dict__.update(state)
+    return fresh
+
+
+def _flat_dict(kind: type, state: dict | None, *flat: Any) -> dict:
+    """`_restored_dict` with the raw storage as key, value, key, value, ... in the arguments: the
+    pickler's memo keeps every argument it wrote until the save ends, and one flat tuple is a
+    quarter of a list of pairs (about 1 KB less for each DynamoDB item of 14 attributes)."""
+    fresh = dict.__new__(kind)
+    dict.update(fresh, zip(flat[::2], flat[1::2]))
     if state:
         fresh.__dict__.update(state)
     return fresh
@@ -100,7 +112,8 @@ class _StatePickler(pickle.Pickler):
         if (isinstance(obj, dict) and kind.__setitem__ is not dict.__setitem__
                 and not isinstance(obj, (collections.defaultdict, collections.OrderedDict))
                 and kind.__reduce_ex__ is object.__reduce_ex__ and kind.__reduce__ is object.__reduce__):
-            return _restored_dict, (kind, list(dict.items(obj)), getattr(obj, "__dict__", None) or None)
+            flat = [part for pair in dict.items(obj) for part in pair]
+            return _flat_dict, (kind, getattr(obj, "__dict__", None) or None, *flat)
         return NotImplemented
 
 
