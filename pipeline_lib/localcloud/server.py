@@ -140,7 +140,8 @@ def serve(host: str, port: int | None, state_dir: str | None, time_scale: float,
     # A thread back from a wait (the Firehose engine after a Lambda or conversion worker answered,
     # the forwarder) asks for the interpreter lock and gets it after at most this long instead of
     # 5 ms, while request threads would keep it: the engine does a few short steps per batch
-    # between waits. Measured: e2e +25-30 % at 30,000 items, alternating 5 ms / 1 ms (README).
+    # between waits. Measured at load 6-11 (README): e2e +25-30 % at 30,000 items in two
+    # alternating 5 ms / 1 ms pairs; later whole-branch pairs were within that load's noise.
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     from .. import __version__
 
