@@ -86,6 +86,32 @@ def test_a_worker_converts_and_writes_as_the_server_process_does(workers):
     assert pq.ParquetFile(io.BytesIO(body)).metadata.row_group(0).column(0).compression == "SNAPPY"
 
 
+def test_several_buffers_parquet_in_one_request_is_each_buffers_parquet(workers):
+    converter = Converter(COLUMNS)
+    remote = workers.convert(converter, RECORDS, GROUPS)
+    buffers = [[remote.pieces[0]], [remote.pieces[1], remote.pieces[0]], []]
+    bodies = workers.write_parquets(converter, buffers)
+    assert bodies == [write_parquet(converter, pieces) for pieces in buffers]  # in process, one by one
+    assert [pq.read_table(io.BytesIO(b)).num_rows for b in bodies] == [1, len(EXPECTED_ROWS), 0]
+
+
+def test_buffers_are_grouped_within_the_request_bound():
+    from pipeline_lib.localcloud.firehose.records import Buffer
+    from pipeline_lib.localcloud.firehose.s3_delivery import _groups
+
+    def buffer(*sizes):
+        b = Buffer({})
+        b.rows = [b"x" * n for n in sizes]
+        return b
+
+    a, b, c, d, e = buffer(4, 4), buffer(3), buffer(12), buffer(), buffer(1)
+    # Bytes 8, 3, 12, 0, 1: a group closes before the buffer that would take it past the bound;
+    # a buffer over the bound is a group of its own.
+    assert _groups([a, b, c, d, e], 10) == [[a], [b], [c], [d, e]]
+    assert _groups([a, b, c, d, e], 11) == [[a, b], [c], [d, e]]
+    assert _groups([], 10) == []
+
+
 def test_a_dead_worker_is_replaced_and_the_batch_converted(workers):
     converter = Converter(COLUMNS)
     workers.convert(converter, RECORDS[:1], [0])
@@ -114,7 +140,8 @@ def test_worker_count_setting(monkeypatch):
         default_size()
 
 
-def test_an_engine_with_workers_delivers_every_batch_in_order(workers):
+@pytest.mark.parametrize("batched", [False, True], ids=["parquet-each", "parquet-batched"])
+def test_an_engine_with_workers_delivers_every_batch_in_order(workers, batched):
     """Several Lambda batches in one cycle (each converting while the next is in the processor):
     each partition's object holds its records' rows in sequence order; bad records are errors."""
     import base64
@@ -174,6 +201,12 @@ def test_an_engine_with_workers_delivers_every_batch_in_order(workers):
                         converter_for=lambda c: Converter(COLUMNS[:2]), publish_metrics=lambda ns, d: None,
                         log_event=lambda c, m: None, scaled=lambda s: s * 0.001, region="us-east-1",
                         convert_batch=workers.convert, write_parquet=workers.write_parquet)
+    if batched:
+        def write_parquets(converter, buffers):
+            calls["parquets"] += 1
+            return workers.write_parquets(converter, buffers)
+
+        services.write_parquets = write_parquets
     engine = DeliveryEngine(config, Source(), services)
     engine.start()
     try:
@@ -191,3 +224,5 @@ def test_an_engine_with_workers_delivers_every_batch_in_order(workers):
     assert {e["lastErrorCode"] for e in errors} == {"DataFormatConversion.ParseError"}  # format-conversion-failed fields
     assert engine.committed_positions() == {"shardId-000000000000": str(n)} and engine.held_records() == []
     assert engine.conversion_cpu_seconds > 0 and engine.parquet_seconds > 0
+    if batched:  # the flush's three partition buffers: one request for their Parquet
+        assert calls["parquets"] == 1

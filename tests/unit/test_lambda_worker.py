@@ -40,6 +40,8 @@ def handler(event, context):
         time.sleep(event["sleep"])
     if event.get("exit") is not None:
         sys.exit(event["exit"])
+    if event.get("echo") is not None:
+        return {"echo": event["echo"]}
     return {
         "pid": os.getpid(),
         "cwd": os.getcwd(),
@@ -225,6 +227,23 @@ def test_an_exception_is_lambda_s_error_payload_and_the_worker_stays(spawned):
     assert error["stackTrace"] and all("app.py" in frame for frame in error["stackTrace"])  # no bootstrap frames
     assert "[ERROR] KeyError: 'missing-key'" in spawned.take_log()
     assert call(spawned, {})[0]["type"] == "result"
+
+
+def test_payloads_larger_than_the_pipes_cross_whole(spawned):
+    """Events and results of several MB (Firehose's are up to 6 MB) cross the pipes, which the
+    server widens where the system allows it (fewer waits per invocation, same bytes)."""
+    import fcntl
+
+    from pipeline_lib.localcloud.lambda_runtime.runtime import PIPE_BYTES
+
+    limit = int(Path("/proc/sys/fs/pipe-max-size").read_text()) if Path("/proc/sys/fs/pipe-max-size").exists() else 0
+    if hasattr(fcntl, "F_GETPIPE_SZ") and limit >= PIPE_BYTES:
+        assert fcntl.fcntl(spawned._responses, fcntl.F_GETPIPE_SZ) == PIPE_BYTES
+        assert fcntl.fcntl(spawned.proc.stdin.fileno(), fcntl.F_GETPIPE_SZ) == PIPE_BYTES
+    text = "".join(chr(0x41 + i % 26) for i in range(3 * 2**20 + 17))
+    answer, body = call(spawned, {"echo": text})
+    assert answer["type"] == "result" and json.loads(body) == {"echo": text}
+    assert call(spawned, {})[0]["type"] == "result"  # the framing is intact afterwards
 
 
 def test_a_slow_handler_times_out(spawned):

@@ -411,3 +411,49 @@ def test_notebook_front_seeds_files_lines_and_s3(aws: boto3.session.Session, tmp
     with pytest.raises(DataSetError, match=r"items.jsonl line 2"):
         path.write_text(json.dumps(put("F", "X", 0)) + "\n{oops\n")
         data.seed_file(path, TABLE, progress=False, boto3_session=aws)
+
+
+# -- what goes on the wire -----------------------------------------------------------------------------
+def _sent_requests(client, table: str, batches: list[list[dict[str, Any]]]) -> list[tuple[bytes, dict[str, str]]]:
+    """The body and headers of each BatchWriteItem `client` sends (answered locally, nothing leaves)."""
+    from botocore.awsrequest import AWSResponse
+
+    class _Raw:
+        def stream(self, **_: Any):
+            yield b"{}"
+
+    sent = []
+
+    def capture(request, **_: Any):
+        headers = {k: v for k, v in request.headers.items()
+                   if k not in ("Authorization", "X-Amz-Date", "amz-sdk-invocation-id")}  # per call: time, nonce
+        sent.append((bytes(request.body), headers))
+        return AWSResponse(request.url, 200, {"x-amzn-RequestId": "r"}, _Raw())
+
+    client.meta.events.register("before-send.dynamodb.BatchWriteItem", capture)
+    for batch in batches:
+        client.batch_write_item(RequestItems={table: batch})
+    return sent
+
+
+def test_the_seeding_client_sends_the_bytes_a_validating_client_sends():
+    """Validation off changes no byte of the request (bodies and headers, signature inputs included)."""
+    from botocore.config import Config
+
+    from pipeline_lib.data import generate_items
+
+    session = boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
+    requests = list(generate_items(120, seed=7, bad=3))
+    batches = [requests[i:i + 25] for i in range(0, len(requests), 25)]
+    batches.append([put("A", "B", 1, blob={"B": b"\x00\xffbytes"}, tags={"SS": ["x", "y"]},
+                        nested={"M": {"l": {"L": [{"N": "1.50"}, {"NULL": True}, {"BOOL": False}]}}}), delete("A", "C")])
+    from botocore.validate import ParamValidationDecorator
+
+    seeding = seeder.seeding_client(session)  # both reach the same (real) URL: nothing is sent
+    validating = session.client("dynamodb", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    assert not isinstance(seeding._serializer, ParamValidationDecorator)
+    assert isinstance(validating._serializer, ParamValidationDecorator)
+    ours, stock = _sent_requests(seeding, TABLE, batches), _sent_requests(validating, TABLE, batches)
+    assert len(ours) == len(batches)
+    assert ours == stock
+    assert json.loads(ours[-1][0])["RequestItems"][TABLE][0]["PutRequest"]["Item"]["blob"] == {"B": "AP9ieXRlcw=="}

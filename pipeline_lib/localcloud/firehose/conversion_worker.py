@@ -1,8 +1,8 @@
 """A conversion worker process: `python -m pipeline_lib.localcloud.firehose.conversion_worker`.
 
 Takes pickled requests, ``("convert", converter spec, [record bytes], [group])`` or ``("parquet",
-converter spec, [piece])`` (batch_conversion.py), and answers each with a pickled ``("ok",
-outcomes, pieces, CPU seconds)`` / ``("ok", Parquet bytes)``, or ``("error", message)``, through the shared
+converter spec, [piece])`` or ``("parquets", converter spec, [[piece]])`` (batch_conversion.py), and answers each with a pickled ``("ok",
+outcomes, pieces, CPU seconds)`` / ``("ok", Parquet bytes)`` / ``("ok", [Parquet bytes])``, or ``("error", message)``, through the shared
 files and pipes of conversion_protocol.py; anything else the process prints goes to stderr (the
 server's log). It imports pyarrow and the conversion
 modules only, not moto. Converters are kept per spec, so a stream's schema is parsed once.
@@ -45,6 +45,8 @@ def main() -> None:
             if kind == "convert":
                 batch = convert_records(converter, *arguments)
                 answer: tuple = ("ok", batch.outcomes, batch.pieces, batch.cpu_seconds)
+            elif kind == "parquets":
+                answer = ("ok", [write_parquet(converter, pieces) for pieces in arguments[0]])
             else:
                 answer = ("ok", write_parquet(converter, *arguments))
         except Exception as exc:  # an engine bug: reported to the engine, which fails loudly

@@ -151,6 +151,10 @@ class ConversionWorkers:
         """`batch_conversion.write_parquet(converter, pieces)`, run in a worker."""
         return self._call(("parquet", converter.spec, list(pieces)))[1]
 
+    def write_parquets(self, converter: Any, buffers: Sequence[Sequence[bytes]]) -> list[bytes]:
+        """`write_parquet` of each buffer's pieces, in one request to a worker."""
+        return self._call(("parquets", converter.spec, [list(pieces) for pieces in buffers]))[1]
+
     def _call(self, request: tuple) -> tuple:
         for attempt in (1, 2):
             worker = self._acquire()

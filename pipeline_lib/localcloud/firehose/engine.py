@@ -294,8 +294,7 @@ class DeliveryEngine:
         """Write the buffers that are due; True if any was."""
         with self._lock:
             taken, taken_errors = self._buffers.take_due(lambda b, opened: self._due(b, opened, forced))
-        for buffer in taken:
-            self._s3.write_data(buffer)
+        self._s3.write_data_all(taken)
         for output_type, buffer in taken_errors:
             self._s3.write_errors(output_type, buffer)
         if forced and taken and self._buffers.errors:  # records whose S3 retries ran out: in this flush too

@@ -184,6 +184,7 @@ class FirehoseExtension(Extension):
             buffer_wait=self.cloud.buffer_wait,
             convert_batch=self.workers.convert if self.workers is not None else None,
             write_parquet=self.workers.write_parquet if self.workers is not None else None,
+            write_parquets=self.workers.write_parquets if self.workers is not None else None,
         )
 
     # -- saved state (localcloud/state/) -----------------------------------------------------------

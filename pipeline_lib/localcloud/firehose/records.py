@@ -92,3 +92,6 @@ class Services:
     # and `write_parquet` ((converter, [piece]) -> bytes); None: batch_conversion's, in process.
     convert_batch: Callable[[Any, Sequence[bytes], Sequence[int]], Any] | None = None
     write_parquet: Callable[[Any, Sequence[bytes]], bytes] | None = None
+    # Several buffers' Parquet in one call ((converter, [[piece]]) -> [bytes]): the buffers due
+    # at once cost one round trip to a conversion worker, not one each. None: `write_parquet` each.
+    write_parquets: Callable[[Any, Sequence[Sequence[bytes]]], list[bytes]] | None = None

@@ -25,10 +25,27 @@ log = logging.getLogger("pipeline_lib.localcloud.firehose")
 
 # Pause between attempts of a failed S3 delivery (scaled).
 S3_RETRY_INTERVAL_SECONDS = 5.0
+# Arrow bytes of the buffers whose Parquet is made in one request: a large flush is not held
+# twice in memory (pieces and bodies) all at once.
+PARQUET_REQUEST_BYTES = 32 * 2**20
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _groups(buffers: list[Buffer], limit: int) -> list[list[Buffer]]:
+    """Consecutive runs of `buffers` whose rows hold at most `limit` bytes (or a single buffer)."""
+    groups: list[list[Buffer]] = []
+    size = 0
+    for buffer in buffers:
+        weight = sum(len(r) for r in buffer.rows if isinstance(r, (bytes, bytearray)))
+        if not groups or size + weight > limit:
+            groups.append([])
+            size = 0
+        groups[-1].append(buffer)
+        size += weight
+    return groups
 
 
 def _dt(ms: int) -> datetime:
@@ -78,9 +95,19 @@ class S3Delivery:
             self._pause(self.services.scaled(S3_RETRY_INTERVAL_SECONDS))
 
     def write_data(self, buffer: Buffer) -> None:
+        self.write_data_all([buffer])
+
+    def write_data_all(self, buffers: list[Buffer]) -> None:
+        """Write `buffers` in order. Their Parquet bodies are made a group at a time: with
+        conversion workers, one round trip for a group instead of one per object (a scaled flush
+        delivers a buffer per partition at once, each a small object)."""
+        for group in _groups(buffers, PARQUET_REQUEST_BYTES):
+            for buffer, (body, extension) in zip(group, self._bodies(group), strict=True):
+                self._write_data(buffer, body, extension)
+
+    def _write_data(self, buffer: Buffer, body: bytes, extension: str) -> None:
         arrival = _dt(buffer.oldest_arrival_ms or _now_ms())
         prefix = self._prefix.evaluate(arrival=arrival, partition_keys=buffer.partition_keys)
-        body, extension = self._body(buffer)
         key = naming.object_key(prefix, self.config.name, self.config.version, arrival, extension)
         self._crash_point(key)
         attempts, failed = self.put(key, body, self.config.s3_retry_seconds)
@@ -108,25 +135,38 @@ class S3Delivery:
         # Error output is delivered to S3 too; the Step Functions monitor counts it as delivered.
         self._count_delivered(buffer, body)
 
-    def _body(self, buffer: Buffer) -> tuple[bytes, str]:
-        """The object's bytes and its file extension."""
+    def _bodies(self, buffers: list[Buffer]) -> list[tuple[bytes, str]]:
+        """Each buffer's object bytes and file extension."""
         config = self.config
         parquet = config.conversion is not None
-        if parquet:
+        extension = config.file_extension if config.file_extension is not None else naming.default_extension(config.compression, parquet=parquet)
+        if not parquet:
+            out = []
+            for buffer in buffers:
+                body = b"".join(buffer.rows)
+                out.append((gzip.compress(body) if config.compression == "GZIP" else body, extension))
+            return out
+        bodies: list[bytes | None] = [None] * len(buffers)
+        by_converter: dict[int, tuple[Any, list[int]]] = {}  # buffers of pieces, per converter
+        for i, buffer in enumerate(buffers):
             converter = buffer.converter or self._converter()
             if buffer.rows and isinstance(buffer.rows[0], dict):  # row dicts (a state saved by an older version)
-                body = converter.to_parquet(buffer.rows)
+                bodies[i] = converter.to_parquet(buffer.rows)
+            else:
+                by_converter.setdefault(id(converter), (converter, []))[1].append(i)
+        started = time.perf_counter()
+        for converter, indexes in by_converter.values():
+            pieces = [buffers[i].rows for i in indexes]
+            if self.services.write_parquets is not None:
+                made = self.services.write_parquets(converter, pieces)
             else:
                 write = self.services.write_parquet or batch_conversion.write_parquet
-                started = time.perf_counter()
-                body = write(converter, buffer.rows)
-                self.counters.parquet_seconds += time.perf_counter() - started
-        else:
-            body = b"".join(buffer.rows)
-            if config.compression == "GZIP":
-                body = gzip.compress(body)
-        extension = config.file_extension if config.file_extension is not None else naming.default_extension(config.compression, parquet=parquet)
-        return body, extension
+                made = [write(converter, p) for p in pieces]
+            for i, body in zip(indexes, made, strict=True):
+                bodies[i] = body
+        if by_converter:
+            self.counters.parquet_seconds += time.perf_counter() - started
+        return [(body, extension) for body in bodies]  # type: ignore[misc]
 
     def _crash_point(self, key: str) -> None:
         if self.services.crash_point():

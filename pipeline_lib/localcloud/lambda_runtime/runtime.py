@@ -7,6 +7,7 @@ once, busy ones when their invocation ends. Moto-free: functions arrive as `Func
 """
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import logging
@@ -115,6 +116,22 @@ class LaunchError(Exception):
         self.log_text = log_text
 
 
+# Pipe capacity asked for (Linux; at most /proc/sys/fs/pipe-max-size, 1 MiB by default). A
+# Firehose event or response of about 1.4 MB then crosses in two or three writes and reads, not
+# twenty-odd of 64 KiB: each is a wait that gives up the server's interpreter lock, and under
+# load taking it back costs more than the copy.
+PIPE_BYTES = 1 << 20
+
+
+def _widen_pipe(fd: int | None) -> None:
+    if fd is None or not hasattr(fcntl, "F_SETPIPE_SZ"):
+        return
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except OSError:  # over the system's limit for this user: the default size still works
+        pass
+
+
 class WorkerProcess:
     """One worker process: its pipes, its log file and its protocol calls."""
 
@@ -135,6 +152,8 @@ class WorkerProcess:
         finally:
             os.close(write_fd)
         self._responses = read_fd
+        for fd in (read_fd, self.proc.stdin.fileno() if self.proc.stdin else None):
+            _widen_pipe(fd)
         self._buffer = bytearray()
         self.init_ms: float | None = None
         self.init_error: dict[str, Any] | None = None
