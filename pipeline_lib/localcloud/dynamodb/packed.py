@@ -47,7 +47,10 @@ def pack(typed: dict[str, Any]) -> bytes:
 def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
     """An Item without moto's instance tracking: BaseModel.__new__ appends every instance to a
     class-level list (for moto's dashboard, /moto-api/data.json), which kept every item ever
-    made alive: overwritten and deleted ones, each UpdateItem's copy, every Query's copies."""
+    made alive: overwritten and deleted ones, each UpdateItem's copy, every Query's copies.
+    localcloud/model_tracking.py stops that for every model class; an Item, made for every write
+    and every copy a read returns, skips even that step (and works where only this package's
+    seams are applied)."""
     return object.__new__(cls)
 
 
