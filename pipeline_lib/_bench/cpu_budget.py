@@ -1,5 +1,5 @@
-"""CPU budget of the bench's e2e phase, per process and per server thread (a measuring tool, not
-part of the package): `python tools/cpu_budget.py --items 30000 [--pyspy DIR]`.
+"""CPU budget of the bench's e2e phase, per process and per server thread (a measuring tool the
+bench command does not run): `python -m pipeline_lib._bench.cpu_budget --items 30000 [--pyspy DIR]`.
 
 Runs the bench's own steps (private cloud, stack, writes alone, then the pipeline until crawled)
 and reads utime+stime from /proc for: this process (the seeding client), the cloud's server
