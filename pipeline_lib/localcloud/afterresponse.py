@@ -2,7 +2,7 @@
 
 StartQueryExecution starts a query in a worker thread; started while the answer is still being
 written, that thread (engine Python, DuckDB's filesystem callbacks) competes for the GIL with the
-thread writing it, and the client waits for its answer up to a switch interval (5 ms) longer.
+thread writing it, and the client waits for its answer up to a switch interval longer (5 ms by default; server.py sets 1 ms).
 `defer(fn)` called while the HTTP handler answers a request (inside `collecting()`) runs `fn`
 after the answer was sent (`run`); called anywhere else (in-process use, tests) it runs `fn` now.
 Either way `fn` runs exactly once, also when the answer could not be sent.
