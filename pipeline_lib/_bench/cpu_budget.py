@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from .rss import children
+
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -28,16 +30,6 @@ def _ticks(stat_path: str) -> float:
         return 0.0
     fields = text.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15)
-
-
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            out += [int(p) for p in task.read_text().split()]
-        except OSError:
-            pass
-    return out
 
 
 def _cmd(pid: int) -> str:
@@ -58,7 +50,7 @@ class Snapshot:
         self.client = _ticks(f"/proc/{os.getpid()}/stat")
         self.threads = {int(t.name): _ticks(f"{t}/stat") for t in Path(f"/proc/{server}/task").iterdir()}
         self.server = _ticks(f"/proc/{server}/stat")  # every thread's, exited ones included
-        self.children = {pid: (_cmd(pid), _ticks(f"/proc/{pid}/stat")) for pid in _children(server)}
+        self.children = {pid: (_cmd(pid), _ticks(f"/proc/{pid}/stat")) for pid in children(server)}
         # Children that exited meanwhile are counted in the server's cutime (waited for).
         stat = Path(f"/proc/{server}/stat").read_text().rsplit(")", 1)[1].split()
         self.reaped = (int(stat[13]) + int(stat[14])) / TICK

@@ -6,12 +6,13 @@ import os
 import threading
 from pathlib import Path
 
-__all__ = ["RssSampler"]
+__all__ = ["RssSampler", "children", "tree_rss_bytes"]
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
+    """The process ids `pid`'s threads started (Linux's /proc/<pid>/task/*/children)."""
     out: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
         try:
@@ -34,7 +35,7 @@ def tree_rss_bytes(pid: int) -> int:
     while todo:
         current = todo.pop()
         total += _rss_bytes(current)
-        todo += _children(current)
+        todo += children(current)
     return total
 
 
