@@ -222,18 +222,9 @@ def test_every_answer_is_stock_motos_byte_for_byte(items, bare_cloud, monkeypatc
 
 
 @pytest.fixture
-def seamed(bare_cloud, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    seams = build_seams(bare_cloud)
-    seams.apply()
-    try:
-        with mock_aws():
-            ddb = boto3.client("dynamodb", region_name=REGION)
-            _table(ddb)
-            yield ddb
-    finally:
-        seams.restore()
+def seamed(seamed_dynamodb):
+    _table(seamed_dynamodb)
+    return seamed_dynamodb
 
 
 def _table_of(name: str):

@@ -120,31 +120,19 @@ def test_duplicate_check_text_is_motos():
             assert (json_dump(a) == json_dump(b)) == (dynamo_json_dump(a) == dynamo_json_dump(b)), (a, b)
 
 
-def test_batch_write_with_the_seams_refuses_duplicates_and_writes_the_rest(bare_cloud, monkeypatch):
+def test_batch_write_with_the_seams_refuses_duplicates_and_writes_the_rest(seamed_dynamodb):
     """The seams applied (moto's mock in process): duplicate requests are refused as DynamoDB
     does ("Provided list of item keys contains duplicates"), distinct ones written."""
-    import boto3
     from botocore.exceptions import ClientError
-    from moto import mock_aws
 
-    from pipeline_lib.localcloud.dynamodb.seams import build_seams
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    seams = build_seams(bare_cloud)
-    seams.apply()
-    try:
-        with mock_aws():
-            ddb = boto3.client("dynamodb", region_name="us-east-1")
-            ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
-                             KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
-                             AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}])
-            item = {"PK": {"S": "a"}, "blob": {"B": b"\x00\xff"}, "n": {"N": "1"}}
-            with pytest.raises(ClientError) as refused:
-                ddb.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": item}}, {"PutRequest": {"Item": item}}]})
-            assert refused.value.response["Error"]["Message"] == "Provided list of item keys contains duplicates"
-            other = {**item, "PK": {"S": "b"}}
-            ddb.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": item}}, {"PutRequest": {"Item": other}}]})
-            assert ddb.scan(TableName="t")["Count"] == 2
-    finally:
-        seams.restore()
+    ddb = seamed_dynamodb
+    ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}])
+    item = {"PK": {"S": "a"}, "blob": {"B": b"\x00\xff"}, "n": {"N": "1"}}
+    with pytest.raises(ClientError) as refused:
+        ddb.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": item}}, {"PutRequest": {"Item": item}}]})
+    assert refused.value.response["Error"]["Message"] == "Provided list of item keys contains duplicates"
+    other = {**item, "PK": {"S": "b"}}
+    ddb.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": item}}, {"PutRequest": {"Item": other}}]})
+    assert ddb.scan(TableName="t")["Count"] == 2
