@@ -362,3 +362,24 @@ def test_packed_items_are_refused_at_motos_size_limit(bare_cloud):
         seams.restore()
     assert got == expected
     assert packed and all(packed)
+
+
+def test_an_item_saved_before_items_were_packed_loads(bare_cloud, items):
+    """A state file written before this package packed items holds moto's Items (their `attrs`
+    in __dict__): unpickled with the seams applied they read as moto's own, packed when they can
+    be (a binary value keeps an item as moto keeps it)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    cases = items[:5] + [ODD, BINARY]
+    stock = [Item(DynamoType(i["PK"]), DynamoType(i["SK"]), copy.deepcopy(i)) for i in cases]
+    expected = [(item.to_json(), item.size(), item.to_regular_json()) for item in stock]
+    saved = pickle.dumps(stock)
+    seams = build_seams(bare_cloud)
+    seams.apply()
+    try:
+        loaded = pickle.loads(saved)
+        assert [(item.to_json(), item.size(), item.to_regular_json()) for item in loaded] == expected
+        assert [_packed(item) for item in loaded] == [True] * 6 + [False]
+        assert all("attrs" not in vars(item) for item in loaded)
+    finally:
+        seams.restore()

@@ -20,8 +20,8 @@ import orjson
 
 from .compact import packable_size, typed_json
 
-__all__ = ["ATTRS", "ITEM_NEW", "image", "in_write", "item_deepcopy", "item_describe_attrs", "item_size",
-           "item_to_json", "pack", "writing"]
+__all__ = ["ATTRS", "ITEM_NEW", "image", "in_write", "item_deepcopy", "item_describe_attrs", "item_setstate",
+           "item_size", "item_to_json", "pack", "writing"]
 
 
 class _Writes(threading.local):
@@ -174,6 +174,21 @@ def in_write(original: Callable) -> Callable:
 
     wrapper.__name__ = getattr(original, "__name__", "write")
     return wrapper
+
+
+def item_setstate(self: Any, state: dict[str, Any]) -> None:
+    """An Item unpickled from a state file. One saved before items were packed holds moto's
+    `attrs` in its __dict__, which the `attrs` property would never read: its attributes are
+    taken as moto's and packed as a write would leave them, so an older state dir loads whole."""
+    if "attrs" in state and "_plain" not in state:
+        state = dict(state)
+        plain = state.pop("attrs")
+        self.__dict__.update(state)
+        self._plain, self._packed, self._size = plain, None, None
+        with _writers_lock:
+            _repack(self)
+        return
+    self.__dict__.update(state)
 
 
 def image(item: Any) -> dict[str, Any] | None:
