@@ -94,15 +94,15 @@ class S3Delivery:
                 return attempts, (code, message)
             self._pause(self.services.scaled(S3_RETRY_INTERVAL_SECONDS))
 
-    def write_data(self, buffer: Buffer) -> None:
-        self.write_data_all([buffer])
-
     def write_data_all(self, buffers: list[Buffer]) -> None:
         """Write `buffers` in order. Their Parquet bodies are made a group at a time: with
         conversion workers, one round trip for a group instead of one per object (a scaled flush
         delivers a buffer per partition at once, each a small object)."""
+        config = self.config
+        extension = config.file_extension if config.file_extension is not None else naming.default_extension(
+            config.compression, parquet=config.conversion is not None)
         for group in _groups(buffers, PARQUET_REQUEST_BYTES):
-            for buffer, (body, extension) in zip(group, self._bodies(group), strict=True):
+            for buffer, body in zip(group, self._bodies(group), strict=True):
                 self._write_data(buffer, body, extension)
 
     def _write_data(self, buffer: Buffer, body: bytes, extension: str) -> None:
@@ -135,17 +135,12 @@ class S3Delivery:
         # Error output is delivered to S3 too; the Step Functions monitor counts it as delivered.
         self._count_delivered(buffer, body)
 
-    def _bodies(self, buffers: list[Buffer]) -> list[tuple[bytes, str]]:
-        """Each buffer's object bytes and file extension."""
+    def _bodies(self, buffers: list[Buffer]) -> list[bytes]:
+        """Each buffer's object bytes."""
         config = self.config
-        parquet = config.conversion is not None
-        extension = config.file_extension if config.file_extension is not None else naming.default_extension(config.compression, parquet=parquet)
-        if not parquet:
-            out = []
-            for buffer in buffers:
-                body = b"".join(buffer.rows)
-                out.append((gzip.compress(body) if config.compression == "GZIP" else body, extension))
-            return out
+        if config.conversion is None:
+            joined = [b"".join(buffer.rows) for buffer in buffers]
+            return [gzip.compress(body) for body in joined] if config.compression == "GZIP" else joined
         bodies: list[bytes | None] = [None] * len(buffers)
         by_converter: dict[int, tuple[Any, list[int]]] = {}  # buffers of pieces, per converter
         for i, buffer in enumerate(buffers):
@@ -166,7 +161,7 @@ class S3Delivery:
                 bodies[i] = body
         if by_converter:
             self.counters.parquet_seconds += time.perf_counter() - started
-        return [(body, extension) for body in bodies]  # type: ignore[misc]
+        return bodies  # type: ignore[return-value]
 
     def _crash_point(self, key: str) -> None:
         if self.services.crash_point():
