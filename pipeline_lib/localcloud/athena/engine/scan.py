@@ -243,7 +243,7 @@ def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_s
     object read is of one partition, puts its values in as constants)."""
     from .types import arrow_to_duckdb
 
-    paths, present, read_jobs, read_indexes, schemas = [], {}, [], [], set()
+    paths, present, read_jobs, read_parts, schemas = [], {}, [], set(), set()
     declared = dict(data_cols)
     checked: dict[pa.Schema, tuple] = {}  # each distinct file schema is checked once
     for n, (uri, size, idx) in enumerate(jobs):
@@ -268,7 +268,7 @@ def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_s
         schemas.add(signature)
         paths.append(blob_sink(f"{name}/__p={max(idx, 0)}/{n}.parquet", body))
         read_jobs.append((uri, size))
-        read_indexes.append(n)
+        read_parts.add(max(idx, 0))
     select = []
     for col, glue in data_cols:
         duck = arrow_to_duckdb(glue_to_arrow(glue))
@@ -280,7 +280,6 @@ def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_s
     if keys and partitions is not None:
         values = partition_values_table(partition_keys(table), [v for v, _ in partitions]).select([k for k, _ in keys])
         literals = _partition_literals(values)
-        read_parts = {max(jobs[n][2], 0) for n in read_indexes}
         if len(read_parts) == 1:
             # Every object read is of one partition (a partition-filtered query): its values are
             # constants, as the join below would give every row, without joining each row.
