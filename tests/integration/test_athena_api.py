@@ -254,6 +254,20 @@ def test_unknown_execution_and_unknown_work_group(lake):
         assert error.value.response["Error"]["Code"] == "InvalidRequestException"
 
 
+def test_answers_and_errors_carry_the_json_1_1_media_type(lake):
+    """Athena is an awsJson1_1 service (botocore's model: protocol json, jsonVersion 1.1): its
+    answers and its errors are `application/x-amz-json-1.1`, not the text/html moto's Flask gives."""
+    seen = []
+    athena = lake.athena
+    athena.meta.events.register("after-call.athena.*", lambda http_response, **_: seen.append(http_response))
+    assert athena.meta.service_model.metadata["jsonVersion"] == "1.1"
+    athena.get_work_group(WorkGroup="primary")
+    with pytest.raises(ClientError):
+        athena.get_query_execution(QueryExecutionId=str(uuid.uuid4()))
+    assert [(r.status_code, r.headers["Content-Type"]) for r in seen] == [
+        (200, "application/x-amz-json-1.1"), (400, "application/x-amz-json-1.1")]
+
+
 # -- a long query: results before the end, StopQueryExecution ------------------------------------
 def test_results_before_the_end_are_refused_and_stop_cancels(lake):
     lake.put_table("wide", pa.table({"n": pa.array(range(4000), pa.int64())}))

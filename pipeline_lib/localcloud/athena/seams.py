@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 __all__ = ["build_seams", "moto_backends"]
 
 TAG = "athena"
+# Athena speaks AWS's JSON 1.1 protocol: answers and errors carry its media type (moto's Flask
+# layer would call a plain string answer text/html).
+JSON_HEADERS = {"Content-Type": "application/x-amz-json-1.1"}
 
 
 def _json_default(value: Any) -> Any:
@@ -67,12 +70,12 @@ def _handler(service_of: Callable[[], "AthenaService"], action: str) -> Callable
         try:
             params = json.loads(body) if body else {}
         except ValueError:
-            return ApiError("The request body is not valid JSON").body(), {"status": 400}
+            return ApiError("The request body is not valid JSON").body(), {"status": 400, **JSON_HEADERS}
         try:
             answer = service.handle(action, self.current_account, self.region, params)
         except ApiError as exc:
-            return exc.body(), {"status": exc.status}
-        return json.dumps(answer, default=_json_default)
+            return exc.body(), {"status": exc.status, **JSON_HEADERS}
+        return json.dumps(answer, default=_json_default), {"status": 200, **JSON_HEADERS}
 
     handler.__name__ = action
     return handler
