@@ -19,7 +19,10 @@ Athena and DuckDB runs alternate, so both see the same load. Every Athena run is
 Where the API time goes, for the best run: the three calls a client must make (StartQueryExecution,
 GetQueryExecution until the final state, GetQueryResults), the engine's own EngineExecutionTimeInMillis
 (from the start of the run to the result files written), and a bare round trip to the same service
-(GetWorkGroup, median of 20) for scale. Run: `make bench-parts` (or
+(GetWorkGroup, median of 20) for scale; and the CPU each query costs, averaged over CPU_RUNS more
+runs: this process's (boto3's own work for the three calls) and the local cloud's (its request
+handling and the engine), from /proc, so what no server could save is shown next to DuckDB's time.
+Run: `make bench-parts` (or
 `pytest -m benchmark -s tests/benchmarks/bench_athena.py`).
 """
 from __future__ import annotations
@@ -48,6 +51,8 @@ DAYS = 30
 REPEAT = int(os.environ.get("BENCH_ATHENA_REPEAT", "5"))
 # awswrangler's default athena_query_wait_polling_delay (awswrangler.athena._utils._QUERY_WAIT_POLLING_DELAY).
 POLL_DELAY = 1.0
+CPU_RUNS = 30
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 CATEGORIES = np.array(["books", "games", "garden", "music", "tools", "toys"])
 
 
@@ -114,8 +119,9 @@ class AthenaRun:
     results_ms: float  # the GetQueryResults pages
 
 
-def athena_query(session: boto3.Session, sql: str, database: str, output: str) -> AthenaRun:
-    athena = session.client("athena")
+def athena_query(session: boto3.Session, sql: str, database: str, output: str, athena=None) -> AthenaRun:
+    """One query, timed from StartQueryExecution (the client made before, when not given)."""
+    athena = athena or session.client("athena")
     started = time.perf_counter()
     execution_id = athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": database},
                                                 ResultConfiguration={"OutputLocation": output})["QueryExecutionId"]
@@ -149,12 +155,35 @@ def round_trip_ms(session: boto3.Session) -> tuple[float, float]:
     return min(times), statistics.median(times)
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """utime + stime of every thread of `pid` (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def cpu_per_query(session: boto3.Session, sql: str, database: str, output: str, server_pid: int) -> tuple[float, float | None]:
+    """The client's and the local cloud's CPU milliseconds per query, over CPU_RUNS runs (the cloud's
+    from /proc ticks, too coarse for one run)."""
+    athena = session.client("athena")
+    client, server = time.process_time(), process_cpu_seconds(server_pid)
+    for _ in range(CPU_RUNS):
+        athena_query(session, sql, database, output, athena)
+    client_ms = (time.process_time() - client) * 1000 / CPU_RUNS
+    server_now = process_cpu_seconds(server_pid)
+    server_ms = None if server is None or server_now is None else (server_now - server) * 1000 / CPU_RUNS
+    return client_ms, server_ms
+
+
 def as_answer(rows) -> list[tuple]:
     return sorted((str(r[0]), int(r[1]), round(float(r[2]), 2)) for r in rows)
 
 
-def test_local_athena_vs_duckdb_and_wrangler(lake):
+def test_local_athena_vs_duckdb_and_wrangler(lake, local_cloud):
     session, day = lake["session"], lake["day"]
+    server_pid = local_cloud.record.pid
     output = f"s3://{lake['bucket']}/results/"
     table = lake["table"]
     queries = {
@@ -198,6 +227,8 @@ def test_local_athena_vs_duckdb_and_wrangler(lake):
         seconds_wr, wr_rows = min((run_wrangler() for _ in range(1 if partition_filter is None else REPEAT)),
                                   key=lambda r: r[0])
         assert as_answer(run.rows) == as_answer(cold.rows) == as_answer(duck_rows) == as_answer(wr_rows)
+        client_ms, server_ms = cpu_per_query(session, sql, lake["database"], output, server_pid)
+        server_text = "unknown" if server_ms is None else f"{server_ms:.1f} ms"
         lines.append(
             f"  {label} (scanned {run.scanned:,} B):\n"
             f"    best: local Athena {run.seconds * 1000:.0f} ms, DuckDB on local disk {seconds_duckdb * 1000:.1f} ms "
@@ -209,5 +240,7 @@ def test_local_athena_vs_duckdb_and_wrangler(lake):
             f"{run.wait_ms:.1f} ms + GetQueryResults {run.results_ms:.1f} ms; three bare round trips take "
             f"{3 * rt:.1f} ms at the fastest, so through the API no better than "
             f"{(3 * rt / 1000 + seconds_duckdb) / seconds_duckdb:.2f}x even with an engine as fast as DuckDB\n"
+            f"    CPU per query (mean of {CPU_RUNS}): this client (boto3) {client_ms:.1f} ms = "
+            f"{client_ms / 1000 / seconds_duckdb:.2f}x DuckDB's whole query; the local cloud {server_text}\n"
             f"    wr.s3.read_parquet_table + pandas {seconds_wr * 1000:.0f} ms -> local Athena {run.seconds / seconds_wr:.2f}x of it")
     print("\n" + "\n".join(lines))
