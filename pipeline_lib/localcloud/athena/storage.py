@@ -5,11 +5,26 @@ The moto internals used here are declared in `seams.build_seams` (expect)."""
 from __future__ import annotations
 
 import io
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
 from ..moto_backends import stable_read
 
-__all__ = ["MotoS3Storage"]
+__all__ = ["MotoS3Storage", "MotoObjectVersion"]
+
+
+@dataclass(frozen=True)
+class MotoObjectVersion:
+    """One stored generation of a moto S3 object: its value buffer (weakly: a version must not keep
+    a replaced object's bytes alive), size and modification time. moto writes a key's buffer only
+    when it makes the key (or loads it from a saved state: a new buffer), so the same live buffer
+    means the same bytes; a dead buffer's version equals no other (weak references to dead objects
+    compare by identity)."""
+
+    buffer: weakref.ref
+    size: int
+    last_modified: Any
 
 
 def _whole(buffer: Any) -> bytes:
@@ -66,6 +81,16 @@ class MotoS3Storage:
             raise KeyError(f"s3://{bucket}/{key} does not exist")
         with fake_key.lock:
             return _whole(fake_key._value_buffer)
+
+    def get_object_version(self, bucket: str, key: str) -> tuple[bytes, MotoObjectVersion]:
+        """`get_object` and the version of the bytes returned (read under the key's lock, together)."""
+        fake_key = self._bucket(bucket).keys.get(key)
+        if fake_key is None or not hasattr(fake_key, "_value_buffer"):
+            raise KeyError(f"s3://{bucket}/{key} does not exist")
+        with fake_key.lock:
+            buffer = fake_key._value_buffer
+            body = _whole(buffer)
+            return body, MotoObjectVersion(weakref.ref(buffer), len(body), fake_key.last_modified)
 
     def put_object(self, bucket: str, key: str, body: bytes, encryption: str | None = None,
                    kms_key_id: str | None = None) -> None:
