@@ -50,10 +50,13 @@ class ObjectFiles:
 
     def lease(self, version: Hashable, name: Hashable, body: bytes) -> Lease | None:
         """`body` (the object `version` names) as a file, pinned until `release`; None when it does
-        not fit (or is empty, or the memfd cannot be made): read it another way."""
+        not fit (or is empty, or the memfd cannot be made): read it another way. A held file is
+        handed out only if its bytes are `body`'s (a version that failed to change when its object
+        did, as moto's in-place `FakeKey.value = ...` would make, is caught here)."""
         if not body:
             return None
-        return self._leases.lease(version, name, len(body), lambda: MemfdFile(body))
+        return self._leases.lease(version, name, len(body), lambda: MemfdFile(body),
+                                  valid=lambda held: held.holds(body))
 
     def release(self, lease: Lease) -> None:
         self._leases.release(lease)
