@@ -17,7 +17,7 @@ from typing import Hashable
 from .leases import Lease, Leases, LeaseStats
 from .memfd import MemfdFile, supported
 
-__all__ = ["ObjectFiles", "object_files", "settings"]
+__all__ = ["ObjectFiles", "object_files", "settings", "status"]
 
 ENV_MB = "PIPELINE_ATHENA_CACHE_MB"
 DEFAULT_MB = 256
@@ -64,6 +64,11 @@ class ObjectFiles:
     def stats(self) -> LeaseStats:
         return self._leases.stats()
 
+    def status(self) -> dict[str, int]:
+        stats = self.stats()
+        return {"files": stats.files, "bytes": stats.bytes, "pinned": stats.pinned,
+                "max_bytes": self._leases.max_bytes, "max_files": self._leases.max_files}
+
     def clear(self) -> None:
         self._leases.clear()
 
@@ -83,3 +88,9 @@ def object_files() -> ObjectFiles | None:
                 _object_files = ObjectFiles(max_bytes, max_files)
             _made = True
         return _object_files
+
+
+def status() -> dict[str, int] | None:
+    """What the object files hold now (for `local status`), None when they are off or unsupported."""
+    held = object_files()
+    return None if held is None else held.status()
