@@ -111,15 +111,6 @@ def test_a_retired_version_in_use_stays_open_until_its_last_release() -> None:
     leases.release(again)
 
 
-def test_a_held_value_that_is_not_valid_is_replaced() -> None:
-    m = Made()
-    leases = m.leases(100, 10)
-    leases.release(leases.lease("v", "k", 10, m.maker("stale")))
-    fresh = leases.lease("v", "k", 10, m.maker("fresh"), valid=lambda value: value == "fresh")
-    assert fresh.value == "fresh" and m.closed == ["stale"]
-    assert leases.stats().files == 1
-
-
 def test_a_failed_make_gives_back_its_reservation() -> None:
     m = Made()
     leases = m.leases(10, 10)

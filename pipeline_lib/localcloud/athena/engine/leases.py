@@ -50,20 +50,16 @@ class Leases:
         self._files = 0
         self._retired: set[Lease] = set()  # retired while pinned: closed at their last release
 
-    def lease(self, version: Hashable, name: Hashable, size: int, make: Callable[[], Any],
-              valid: Callable[[Any], bool] | None = None) -> Lease | None:
-        """The value for `version` pinned (made by `make()` if not held, or if `valid(value)` says
-        the one held is not right after all), or None when it cannot fit or `make` fails with
-        OSError (the caller falls back)."""
+    def lease(self, version: Hashable, name: Hashable, size: int, make: Callable[[], Any]) -> Lease | None:
+        """The value for `version` pinned (made by `make()` if not held), or None when it cannot
+        fit or `make` fails with OSError (the caller falls back)."""
         closing: list[Any] = []
         with self._lock:
             found = self._current.get(version)
-            if found is not None and (valid is None or valid(found.value)):
+            if found is not None:
                 found.pins += 1
                 self._current.move_to_end(version)
                 return found
-            if found is not None:
-                closing += self._retire(found)
             older = self._by_name.get(name)
             if older is not None:
                 closing += self._retire(self._current[older])
@@ -85,14 +81,11 @@ class Leases:
             return None
         with self._lock:
             found = self._current.get(version)
-            if found is not None and (valid is None or valid(found.value)):
-                # Another query made it meanwhile: use that one, give back the reservation.
+            if found is not None:  # another query made it meanwhile: use that one, give back the reservation
                 self._bytes -= size
                 self._files -= 1
                 closing.append(value)
             else:
-                if found is not None:
-                    closing += self._retire(found)
                 other = self._by_name.get(name)
                 if other is not None and other != version:  # one version per name held
                     closing += self._retire(self._current[other])

@@ -6,6 +6,11 @@ when it ends. Held objects are bounded by PIPELINE_ATHENA_CACHE_MB (default 256;
 off) and by a file count well below the process's descriptor limit. Where memfds cannot be made
 (not Linux, no /proc) or an object does not fit, the scan reads it through the fsspec file system
 (`memfs`) as before: the same bytes, the same answers. Nothing here is saved with the cloud's state.
+
+A held file is dropped when a scan meets a newer version of its object, or by least recent use;
+a deleted object's file stays until then (within the bounds). A version may hold the object's
+bytes (moto's own while the object lives, `storage.MotoObjectVersion`): for a replaced or deleted
+object they stay as long as its file, so the memory held is at most twice the bound, in RSS.
 """
 
 from __future__ import annotations
@@ -50,13 +55,10 @@ class ObjectFiles:
 
     def lease(self, version: Hashable, name: Hashable, body: bytes) -> Lease | None:
         """`body` (the object `version` names) as a file, pinned until `release`; None when it does
-        not fit (or is empty, or the memfd cannot be made): read it another way. A held file is
-        handed out only if its bytes are `body`'s (a version that failed to change when its object
-        did, as moto's in-place `FakeKey.value = ...` would make, is caught here)."""
+        not fit (or is empty, or the memfd cannot be made): read it another way."""
         if not body:
             return None
-        return self._leases.lease(version, name, len(body), lambda: MemfdFile(body),
-                                  valid=lambda held: held.holds(body))
+        return self._leases.lease(version, name, len(body), lambda: MemfdFile(body))
 
     def release(self, lease: Lease) -> None:
         self._leases.release(lease)
