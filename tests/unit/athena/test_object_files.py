@@ -229,3 +229,32 @@ def test_moto_objects_overwritten_rewritten_in_place_or_deleted_between_queries(
     backend.delete_object(bucket, f"t/dt={DAYS[2]}/part-0.parquet")
     assert rows(SQL) == [_expected(50, 5)[0], _expected(50, 2)[1]]
     assert held.stats().pinned == 0
+
+
+def test_duckdb_remembers_nothing_by_path_across_statements() -> None:
+    """A closed memfd's path names another file once its number is reused: no cache by path."""
+    con = query_module._DATABASE.connect()
+    try:
+        settings_now = dict(con.execute(
+            "SELECT name, value FROM duckdb_settings() WHERE name IN "
+            "('enable_external_file_cache', 'parquet_metadata_cache', 'enable_http_metadata_cache')").fetchall())
+    finally:
+        con.close()
+    assert settings_now == {"enable_external_file_cache": "false", "parquet_metadata_cache": "false",
+                            "enable_http_metadata_cache": "false"}
+
+
+def test_concurrent_queries_with_files_evicted_under_them_all_answer_right(files) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    held = files(1 << 30, 2)  # fewer files than a scan reads: leases refused, files evicted and remade
+    lakes = [_lake(n=300 + 10 * i, scale=i + 1) for i in range(4)]
+
+    def run(i: int) -> list:
+        return [lakes[i].rows(SQL) for _ in range(5)]
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(run, range(4)))
+    for i, rows in enumerate(answers):
+        assert rows == [_expected(300 + 10 * i, i + 1)] * 5
+    assert held.stats().pinned == 0 and held.stats().files <= 2
