@@ -34,6 +34,8 @@ class MotoObjectVersion:
         self._hash = hash((id(buffer), self.size))
 
     def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
         if not isinstance(other, MotoObjectVersion):
             return NotImplemented
         mine = self.buffer()

@@ -158,3 +158,34 @@ def test_concurrent_leases_of_one_version_keep_one_value_and_close_the_rest(thre
     assert sorted(m.closed + [kept]) == sorted(m.made)  # every other value made was closed
     assert got[0].pins == threads
     assert leases.stats().files == 1 and leases.stats().bytes == 10
+
+
+class Fickle:
+    """A version that, once its object is gone, equals nothing, itself included (as a version
+    holding a dead weak reference may)."""
+
+    def __init__(self) -> None:
+        self.dead = False
+
+    def __eq__(self, other: object) -> bool:
+        return not self.dead and other is self
+
+    def __hash__(self) -> int:
+        return 7
+
+
+def test_versions_that_stop_equalling_themselves_are_still_evicted_and_retired() -> None:
+    m = Made()
+    leases = m.leases(10, 10)
+    first = Fickle()
+    leases.release(leases.lease(first, "k", 10, m.maker("k1")))
+    first.dead = True
+    leases.release(leases.lease("other", "o", 10, m.maker("o")))  # evicts k1 (bytes bound)
+    assert m.closed == ["k1"]
+    second = Fickle()
+    leases.release(leases.lease(second, "k", 5, m.maker("k2")))  # no stale name left behind
+    assert leases.stats().files == 1  # "o" evicted for k2 (bytes bound)
+    second.dead = True
+    leases.release(leases.lease(Fickle(), "k", 5, m.maker("k3")))  # retires k2 by name
+    assert m.closed == ["k1", "o", "k2"]
+    assert leases.stats().files == 1 and leases.stats().bytes == 5

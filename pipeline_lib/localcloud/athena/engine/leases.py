@@ -87,7 +87,7 @@ class Leases:
                 closing.append(value)
             else:
                 other = self._by_name.get(name)
-                if other is not None and other != version:  # one version per name held
+                if other is not None:  # one version per name held (this one is not held: see above)
                     closing += self._retire(self._current[other])
                 found = self._current[version] = Lease(version, name, size, value)
                 self._by_name[name] = version
@@ -121,8 +121,8 @@ class Leases:
     def _retire(self, lease: Lease) -> list[Any]:
         """`lease` no longer handed out; its value closed now if unpinned (returned to close)."""
         del self._current[lease.version]
-        if self._by_name.get(lease.name) == lease.version:
-            del self._by_name[lease.name]
+        if self._by_name.get(lease.name) is lease.version:  # identity: a version whose object is
+            del self._by_name[lease.name]                  # gone may equal nothing, not even itself
         lease.retired = True
         if lease.pins:
             self._retired.add(lease)
