@@ -87,8 +87,11 @@ class AthenaExtension(Extension):
             service.saved._stores = dict(state.get("saved", {}))
 
     def status(self) -> dict[str, Any]:
+        from .engine.objectfiles import status as object_files
+
+        # object_files: the scanned objects kept in memory for DuckDB (engine/objectfiles.py).
         return {"seams": self.seams.applied, "queries_running": self.service.running(),
-                **self.service.counts}
+                **self.service.counts, "object_files": object_files()}
 
 
 def extension(cloud: "LocalCloud") -> AthenaExtension:

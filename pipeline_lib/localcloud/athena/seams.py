@@ -22,7 +22,7 @@ attributes ``name / type / description / parameters``;
 create_table / update_table / delete_table / create_partition / get_table / databases``,
 ``FakeDatabase.as_dict``, ``FakeTable.as_dict / delete_partition / partitions``,
 ``FakePartition.as_dict / partition_input``; ``moto.s3.models.s3_backends``, ``S3Backend.get_bucket / put_object /
-delete_object``, ``FakeKey`` (``size / lock / _value_buffer``) and ``FakeBucket.keys``;
+delete_object``, ``FakeKey`` (``size / lock / _value_buffer / last_modified``) and ``FakeBucket.keys``;
 ``moto.cloudwatch.models.cloudwatch_backends`` and ``CloudWatchBackend.put_metric_data`` (AWS/Athena
 metrics); ``BaseResponse.current_account / region / body`` of the request. Signatures and module
 attributes are checked by the SeamSet, and so are the instance attributes the catalog and storage
@@ -157,5 +157,5 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     seams.reads(glue_models.FakeTable, "partitions")
     seams.reads(glue_models.FakePartition, "partition_input")
     seams.reads(s3_models.FakeBucket, "keys")
-    seams.reads(s3_models.FakeKey, "size", "lock", "_value_buffer")
+    seams.reads(s3_models.FakeKey, "size", "lock", "_value_buffer", "last_modified")
     return seams

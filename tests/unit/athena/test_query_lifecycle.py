@@ -49,6 +49,11 @@ def test_cancel_before_and_during_run(lake: Lake) -> None:
             release.wait(5)
             return storage.get_object(bucket, key)
 
+        def get_object_version(self, bucket, key):  # how Parquet scans read
+            reading.set()
+            release.wait(5)
+            return storage.get_object_version(bucket, key)
+
     q = Query("SELECT count(*) FROM t", catalog=lake.catalog, storage=BlockingStorage(), database="db",
               query_id="c2", output_location=None)
     with ThreadPoolExecutor(1) as pool:

@@ -10,11 +10,16 @@ Module map
 - information_schema  schemata, tables, columns, views; Glue types in Trino's spelling
 - scan        partitions (catalog or projection, never S3 listings), objects under a location
               (one listing per bucket for all of a table's partitions), Parquet as a DuckDB
-              read_parquet over in-memory bytes (memfs; schemas remembered by footer, bounded),
-              text formats as Arrow
+              read_parquet over in-memory bytes (object files, else memfs; schemas remembered by
+              footer, bounded; partition values joined by file name), text formats as Arrow
 - formats     which format a table is; JSON lines / delimited / OpenCSV objects -> Arrow
 - projection  partition projection (integer, date, enum, injected; storage.location.template)
-- memfs       the fsspec filesystem DuckDB reads the fetched Parquet bytes through
+- objectfiles the Parquet objects scanned kept as memfd files DuckDB reads natively by path
+              (/proc/self/fd/N), by object version, pinned while a statement reads them, bounded
+              (PIPELINE_ATHENA_CACHE_MB, default 256; 0: off); leases: its pure LRU bookkeeping;
+              memfd: one sealed, mapped memfd (Linux; elsewhere everything goes through memfs)
+- memfs       the fsspec filesystem DuckDB reads the fetched Parquet bytes through when an object
+              is not kept as a file (no version, does not fit, not Linux)
 - typecheck   Trino's strictness DuckDB lacks (no varchar <-> number/date coercion, CASE/UNION types)
 - transpile   Trino -> DuckDB: sqlglot qualify/annotate, then the semantic fixes
 - functions   DuckDB macros / Python UDFs for Trino functions; the shared DuckDB database

@@ -158,9 +158,11 @@ class SharedDatabase:
             if self._db is None:
                 from .memfs import BlobFileSystem
                 db = duckdb.connect()
-                # Each statement's objects live under a path of their own, read once: caching their
-                # blocks would only hold memory.
+                # Nothing remembered by path across statements: a statement's fsspec objects are
+                # read once, and a memfd's path (/proc/self/fd/N) names another file once it is
+                # closed, so a cache by path could serve another object's bytes (objectfiles.py).
                 db.execute("SET enable_external_file_cache = false")
+                db.execute("SET parquet_metadata_cache = false")
                 db.execute("SET GLOBAL TimeZone = 'UTC'")  # Athena's session zone, for every connection
                 db.execute(";\n".join(_MACROS))
                 self.blobs = BlobFileSystem()

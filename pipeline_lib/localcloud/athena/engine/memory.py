@@ -26,6 +26,22 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+class _Body:
+    """A MemoryStorage object's version: its bytes object itself (held, so its id is never reused
+    while the version is), equal only to the same object; `objects` may be assigned directly."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Body) and other.body is self.body
+
+    def __hash__(self) -> int:
+        return id(self.body)
+
+
 class MemoryStorage:
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
@@ -40,6 +56,10 @@ class MemoryStorage:
         with self._lock:
             self.reads.append(f"s3://{bucket}/{key}")
             return self.objects[(bucket, key)]
+
+    def get_object_version(self, bucket: str, key: str) -> tuple[bytes, _Body]:
+        body = self.get_object(bucket, key)
+        return body, _Body(body)
 
     def put_object(self, bucket: str, key: str, body: bytes) -> None:
         with self._lock:

@@ -19,6 +19,7 @@ from .outcome import QueryOutcome
 from .parse import classify, parse, statement_type
 from .resolve import Binder
 from .compile_query import compile_select_cached
+from .objectfiles import object_files
 from .transpile import substitute_parameters
 
 __all__ = ["Query", "warm_up"]
@@ -28,12 +29,14 @@ _DATABASE = functions.SharedDatabase()
 
 
 def warm_up() -> None:
-    """Pay now what the first queries would: the shared DuckDB database (its macros), and pyarrow's
-    first conversion of Python values (partition values), which imports pandas (~0.5 s)."""
+    """Pay now what the first queries would: the shared DuckDB database (its macros), pyarrow's
+    first conversion of Python values (partition values), which imports pandas (~0.5 s), and the
+    object files' probe."""
     import pyarrow as pa
 
     pa.array(["warm"], pa.string())
     _DATABASE.connect().close()
+    object_files()  # its settings read, memfds probed
 
 
 class Query:
@@ -117,7 +120,8 @@ class Query:
             self._check_cancelled()
 
     def binder(self, con: duckdb.DuckDBPyConnection) -> Binder:
-        binder = Binder(con, self.catalog, self.storage, self.catalog_name, self._cancelled, _DATABASE.blobs)
+        binder = Binder(con, self.catalog, self.storage, self.catalog_name, self._cancelled, _DATABASE.blobs,
+                        object_files())
         self._binders.append(binder)
         return binder
 

@@ -50,7 +50,7 @@ def _conjuncts(where: exp.Expression | None) -> list[exp.Expression]:
 
 class Binder:
     def __init__(self, con: duckdb.DuckDBPyConnection, catalog, storage, catalog_name: str,
-                 cancelled: threading.Event, blobs=None) -> None:
+                 cancelled: threading.Event, blobs=None, object_files=None) -> None:
         self.con = con
         self.catalog = catalog
         self.storage = storage
@@ -62,16 +62,30 @@ class Binder:
         self.tables: list[TableName] = []  # what the statement read (for views' and tests' sake)
         self._n = 0
         self._blobs = blobs
+        self._object_files = object_files  # ObjectFiles, or None: every object through `blobs`
+        self._leases: list = []  # the objects this statement reads from ObjectFiles, pinned until close
         self._prefix = f"{uuid.uuid4().hex}/"
         self._pending: list[tuple[str, dict, TableName]] = []
         self.scans: list[tuple[str, str]] = []  # (name, DuckDB SELECT) of the Parquet tables loaded
         self.cacheable = True  # False once a table whose rows come with the analysis is bound
 
-    def _blob_sink(self, path: str, body: bytes) -> str:
+    def _blob_sink(self, path: str, body: bytes, version=None, uri: str | None = None) -> str:
+        """The path DuckDB reads `body` (the object at `uri`, as of `version`) at: its memfd (kept
+        for later statements too) when it has a version and fits, else under this statement's
+        prefix in the fsspec file system."""
+        if version is not None and self._object_files is not None:
+            lease = self._object_files.lease(version, uri, body)
+            if lease is not None:
+                self._leases.append(lease)
+                return lease.value.path
         return self._blobs.put(self._prefix + path, body)
 
     def close(self) -> None:
-        """Forget the objects handed to DuckDB for this statement."""
+        """Forget the objects handed to DuckDB for this statement (after DuckDB is done with them:
+        a released memfd may be closed, and its number reused)."""
+        leases, self._leases = self._leases, []
+        for lease in leases:
+            self._object_files.release(lease)
         if self._blobs is not None:
             self._blobs.drop_prefix(self._prefix)
 

@@ -237,19 +237,24 @@ def scan_table(table: dict, *, storage, columns: list[str] | None,
 
 
 def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_sink, name: str) -> ScanResult:
-    """DuckDB reads the Parquet objects itself (through `blob_sink`'s filesystem): a SELECT that
-    casts each column to its Glue type, NULL for columns no file has, and joins the partition
-    values (from the catalog) by the partition index encoded in each object's path (or, when every
-    object read is of one partition, puts its values in as constants)."""
+    """DuckDB reads the Parquet objects itself (each at the path `blob_sink(path, body, version)`
+    gives it: a file kept in memory, or the fsspec file system's): a SELECT that casts each column
+    to its Glue type, NULL for columns no file has, and joins the partition values (from the
+    catalog) by the file each row was read from (or, when every object read is of one partition,
+    puts its values in as constants)."""
     from .types import arrow_to_duckdb
 
-    paths, present, read_jobs, read_parts, schemas = [], {}, [], set(), set()
+    paths, present, read_jobs, read_parts, schemas = [], {}, [], [], set()
     declared = dict(data_cols)
     checked: dict[pa.Schema, tuple] = {}  # each distinct file schema is checked once
+    get_versioned = getattr(storage, "get_object_version", None)
     for n, (uri, size, idx) in enumerate(jobs):
         bucket, key = split_uri(uri)
         try:
-            body = storage.get_object(bucket, key)
+            if get_versioned is not None:
+                body, version = get_versioned(bucket, key)
+            else:
+                body, version = storage.get_object(bucket, key), None
         except KeyError:
             continue
         try:
@@ -266,9 +271,9 @@ def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_s
                                      f"incompatible with type {glue} defined in table schema")
             signature = checked[file_schema] = tuple((f.name, str(f.type)) for f in file_schema)
         schemas.add(signature)
-        paths.append(blob_sink(f"{name}/__p={max(idx, 0)}/{n}.parquet", body))
+        paths.append(blob_sink(f"{name}/{n}.parquet", body, version, uri))
         read_jobs.append((uri, size))
-        read_parts.add(max(idx, 0))
+        read_parts.append(max(idx, 0))
     select = []
     for col, glue in data_cols:
         duck = arrow_to_duckdb(glue_to_arrow(glue))
@@ -280,33 +285,42 @@ def _parquet_sql(table: dict, storage, jobs, data_cols, keys, partitions, blob_s
     if keys and partitions is not None:
         values = partition_values_table(partition_keys(table), [v for v, _ in partitions]).select([k for k, _ in keys])
         literals = _partition_literals(values)
-        if len(read_parts) == 1:
+        if len(set(read_parts)) == 1:
             # Every object read is of one partition (a partition-filtered query): its values are
             # constants, as the join below would give every row, without joining each row.
-            (only,) = read_parts
+            only = read_parts[0]
             select += [f'{literal} AS "{k}"' for literal, (k, _) in zip(literals[only], keys)]
         else:
-            parts_sql = _values_sql(values, literals)
+            file_column = "__file"
+            while file_column in present:  # a name no file has
+                file_column += "_"
+            parts_sql = _files_sql(values.column_names, [literals[i] for i in read_parts], paths, file_column)
             select += [f'p."{k}" AS "{k}"' for k, _ in keys]
-    listing = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+    listing = ", ".join(_quote(p) for p in paths)
     # Files of one schema are read by it (DuckDB binds the first file's footer only); files that
     # differ are united by column name (the footer of every file read at bind).
-    source = f"read_parquet([{listing}], union_by_name = {'true' if len(schemas) > 1 else 'false'}"
+    source = f"read_parquet([{listing}], union_by_name = {'true' if len(schemas) > 1 else 'false'}, " \
+             "hive_partitioning = false"
     if parts_sql is not None:
-        source += ", hive_partitioning = true, hive_types = {'__p': BIGINT}) AS r " \
-                  f"JOIN {parts_sql} ON r.__p = p.__i"
+        source += f", filename = '{file_column}') AS r JOIN {parts_sql} ON r.\"{file_column}\" = p.\"{file_column}\""
     else:
-        source += ", hive_partitioning = false) AS r"
+        source += ") AS r"
     sql = f"SELECT {', '.join(select)} FROM {source}"
     return ScanResult(None, sum(s for _, s in read_jobs), [u for u, _ in read_jobs], sql=sql)
 
 
-def _values_sql(values: pa.Table, literals: list[list[str]]) -> str:
-    """The partitions' typed values as an inline DuckDB VALUES list `p("__i", <keys>)`, row i the
-    i-th partition: part of the scan's SQL, so nothing is registered on the connection."""
-    rows = [f"({i}, " + ", ".join(row) + ")" for i, row in enumerate(literals)]
-    names = ", ".join(['"__i"'] + [f'"{n}"' for n in values.column_names])
-    return f"(VALUES {', '.join(rows)}) AS p({names})"
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _files_sql(names: list[str], literals: list[list[str]], paths: list[str], file_column: str) -> str:
+    """Each file's partition values (typed literals) as an inline DuckDB VALUES list
+    `p(<file_column>, <names>)`, keyed by the path DuckDB reads it at: part of the scan's SQL, so
+    nothing is registered on the connection. (Paths are the files', not Hive-style `key=value`
+    folders: an object kept in memory is read at /proc/self/fd/N.)"""
+    rows = [f"({_quote(path)}, " + ", ".join(row) + ")" for path, row in zip(paths, literals)]
+    columns = ", ".join([f'"{file_column}"'] + [f'"{n}"' for n in names])
+    return f"(VALUES {', '.join(rows)}) AS p({columns})"
 
 
 def _partition_literals(values: pa.Table) -> list[list[str]]:
