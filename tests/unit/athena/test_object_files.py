@@ -48,7 +48,7 @@ def test_a_memfd_file_holds_the_bytes_readable_by_path_sealed_and_counted_in_rss
 
 
 def test_settings() -> None:
-    assert settings({})[0] == 256 * 1024 * 1024
+    assert settings({})[0] == 64 * 1024 * 1024
     assert settings({"PIPELINE_ATHENA_CACHE_MB": "0"})[0] == 0
     assert settings({"PIPELINE_ATHENA_CACHE_MB": "1.5"})[0] == 1536 * 1024
     import resource

@@ -2,7 +2,7 @@
 
 A scan leases each object by its version (`Storage.get_object_version`: equal only for the same
 stored generation of the object) and hands DuckDB the lease's path; the query releases its leases
-when it ends. Held objects are bounded by PIPELINE_ATHENA_CACHE_MB (default 256; 0 turns the cache
+when it ends. Held objects are bounded by PIPELINE_ATHENA_CACHE_MB (default 64; 0 turns the cache
 off) and by a file count well below the process's descriptor limit. Where memfds cannot be made
 (not Linux, no /proc) or an object does not fit, the scan reads it through the fsspec file system
 (`memfs`) as before: the same bytes, the same answers. Nothing here is saved with the cloud's state.
@@ -25,7 +25,7 @@ from .memfd import MemfdFile, supported
 __all__ = ["ObjectFiles", "object_files", "settings", "status"]
 
 ENV_MB = "PIPELINE_ATHENA_CACHE_MB"
-DEFAULT_MB = 256
+DEFAULT_MB = 64
 MAX_FILES = 4096
 
 
