@@ -16,11 +16,13 @@ Status, headers and body are the app's, as werkzeug sends them (tests/unit/test_
 from __future__ import annotations
 
 import functools
+import http.client
 import logging
 import socket
+from http import HTTPStatus
 from typing import Any
 
-from . import afterresponse
+from . import afterresponse, httpheaders
 
 __all__ = ["request_handler_class"]
 
@@ -43,6 +45,85 @@ def request_handler_class() -> type:
 
     class KeepAliveRequestHandler(MotoRequestHandler):
         _body: Any = None
+
+        def setup(self) -> None:
+            super().setup()
+            # Answers and 100 Continue go out as soon as written: with Nagle's algorithm a
+            # small write waits for the client's (delayed, up to 40 ms) ACK of the previous one.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def parse_request(self) -> bool:
+            """http.server's (Python 3.11), with the header block parsed by httpheaders (the
+            same message, without the email parser for plain blocks)."""
+            self.command = None  # set in case of error on the first line
+            self.request_version = version = self.default_request_version
+            self.close_connection = True
+            requestline = str(self.raw_requestline, "iso-8859-1")
+            requestline = requestline.rstrip("\r\n")
+            self.requestline = requestline
+            words = requestline.split()
+            if len(words) == 0:
+                return False
+            if len(words) >= 3:  # Enough to determine protocol version
+                version = words[-1]
+                try:
+                    if not version.startswith("HTTP/"):
+                        raise ValueError
+                    base_version_number = version.split("/", 1)[1]
+                    version_number = base_version_number.split(".")
+                    if len(version_number) != 2:
+                        raise ValueError
+                    if any(not component.isdigit() for component in version_number):
+                        raise ValueError("non digit in http version")
+                    if any(len(component) > 10 for component in version_number):
+                        raise ValueError("unreasonable length http version")
+                    version_number = int(version_number[0]), int(version_number[1])
+                except (ValueError, IndexError):
+                    self.send_error(HTTPStatus.BAD_REQUEST, "Bad request version (%r)" % version)
+                    return False
+                if version_number >= (1, 1) and self.protocol_version >= "HTTP/1.1":
+                    self.close_connection = False
+                if version_number >= (2, 0):
+                    self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
+                                    "Invalid HTTP version (%s)" % base_version_number)
+                    return False
+                self.request_version = version
+            if not 2 <= len(words) <= 3:
+                self.send_error(HTTPStatus.BAD_REQUEST, "Bad request syntax (%r)" % requestline)
+                return False
+            command, path = words[:2]
+            if len(words) == 2:
+                self.close_connection = True
+                if command != "GET":
+                    self.send_error(HTTPStatus.BAD_REQUEST, "Bad HTTP/0.9 request type (%r)" % command)
+                    return False
+            self.command, self.path = command, path
+            if self.path.startswith("//"):  # gh-87389: no open redirect through //host paths
+                self.path = "/" + self.path.lstrip("/")
+            try:
+                self.headers = httpheaders.parse_headers(self.rfile)
+            except http.client.LineTooLong as err:
+                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long", str(err))
+                return False
+            except http.client.HTTPException as err:
+                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers", str(err))
+                return False
+            conntype = self.headers.get("Connection", "")
+            if conntype.lower() == "close":
+                self.close_connection = True
+            elif conntype.lower() == "keep-alive" and self.protocol_version >= "HTTP/1.1":
+                self.close_connection = False
+            expect = self.headers.get("Expect", "")
+            if (expect.lower() == "100-continue" and self.protocol_version >= "HTTP/1.1"
+                    and self.request_version >= "HTTP/1.1"):
+                if not self.handle_expect_100():
+                    return False
+            return True
+
+        def handle_expect_100(self) -> bool:
+            # run_wsgi answers 100 Continue (as werkzeug's does): http.server's second one made
+            # the client's ACK of it hold the answer back.
+            return True
 
         def make_environ(self) -> dict[str, Any]:
             environ = super().make_environ()

@@ -1,0 +1,57 @@
+"""A request's header block read as http.server reads it, without the email parser for the
+usual case (the local cloud's HTTP handler: httpserver.py).
+
+http.server parses the header lines with `http.client.parse_headers`: the lines are read with
+its limits (a line of at most 64 KiB, at most 100 lines), decoded as latin-1 and fed to the
+email package's FeedParser, a general MIME parser: a third of a small request's server time.
+For a block of plain `Name: value` lines (no folding, no bare CR, no MIME body to parse) its
+result is simple: the headers in order, each value with its leading blanks and line end
+stripped. `parse_headers` builds that same `http.client.HTTPMessage` directly and hands any
+other block (folded or odd lines, an unterminated block, a multipart or message content type)
+to the stock parser, so every block gives what http.client gives (tests/unit/test_http_headers.py).
+"""
+from __future__ import annotations
+
+import email.parser
+import http.client
+import re
+from typing import BinaryIO
+
+__all__ = ["parse_headers", "read_header_lines"]
+
+# One `Name: value` line as the FeedParser takes it whole (its header pattern: a name of visible
+# ASCII but ':'), then ends it (CR LF or LF, and no CR or LF inside: it splits lines on each).
+_PLAIN_LINE = re.compile(r"[\041-\071\073-\176]+:[^\r\n]*\r?\n\Z")
+# Content types the FeedParser reads a body for (the block has none; left to it, to stay exact).
+_MIME_BODY = re.compile(r"multipart|message", re.IGNORECASE)
+
+
+def read_header_lines(fp: BinaryIO) -> list[bytes]:
+    """The header lines up to and including the blank one (or the end of input), with
+    http.client's limits and errors (LineTooLong, HTTPException: too many headers)."""
+    return http.client._read_headers(fp)  # the stock reader: the same limits, errors and reads
+
+
+def parse_lines(lines: list[bytes]) -> http.client.HTTPMessage:
+    """`http.client.parse_headers`'s message for the lines `read_header_lines` gave."""
+    if lines and lines[-1] in (b"\r\n", b"\n"):
+        headers = []
+        for raw in lines[:-1]:
+            line = raw.decode("iso-8859-1")
+            if not _PLAIN_LINE.match(line):
+                break
+            name, _, value = line.partition(":")
+            if name.lower() == "content-type" and _MIME_BODY.search(value):
+                break
+            headers.append((name, value.lstrip(" \t").rstrip("\r\n")))
+        else:
+            message = http.client.HTTPMessage()
+            message._headers = headers
+            message._payload = ""  # the FeedParser's: the (empty) rest after the blank line
+            return message
+    return email.parser.Parser(_class=http.client.HTTPMessage).parsestr(b"".join(lines).decode("iso-8859-1"))
+
+
+def parse_headers(fp: BinaryIO) -> http.client.HTTPMessage:
+    """`http.client.parse_headers(fp)`: the same reads, limits, errors and message."""
+    return parse_lines(read_header_lines(fp))
