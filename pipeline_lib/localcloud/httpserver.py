@@ -121,8 +121,9 @@ def request_handler_class() -> type:
             return True
 
         def handle_expect_100(self) -> bool:
-            # run_wsgi answers 100 Continue (as werkzeug's does): http.server's second one made
-            # the client's ACK of it hold the answer back.
+            # run_wsgi answers 100 Continue (as werkzeug's does), once: http.server's would be a
+            # second interim answer (AWS sends one), and before TCP_NODELAY the answer waited
+            # behind it for the client's delayed ACK (a PutObject took 51 ms instead of 3).
             return True
 
         def make_environ(self) -> dict[str, Any]:
