@@ -4,9 +4,10 @@ werkzeug's handler answers every request with `Connection: close` (it cannot tel
 unread request body ends), so each boto3 call paid a TCP connect, a new server thread and a
 close, and the response went out in two writes (headers, then body). Profiled under 8 seeding
 writers, that was a third of the server's time. Here:
-- the request body is read through a stream bounded by its Content-Length, drained after the
-  app, so the next request line is where it should be: the connection stays open (a chunked
-  request body, or one without a valid length, still closes it);
+- the request body is read by its Content-Length (at once when small, else through a stream
+  bounded by it, drained after the app), so the next request line is where it should be: the
+  connection stays open (a chunked request body, or one without a valid length, still closes it);
+- the header block is parsed without the email package for plain blocks (httpheaders.py);
 - the app's answer is collected, then sent in one write, framed by its Content-Length (one is
   added where werkzeug would have used chunked encoding);
 - the access-log line is built only if werkzeug's logger would write it;
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import http.client
+import io
 import logging
 import socket
 from http import HTTPStatus
@@ -31,6 +33,9 @@ log = logging.getLogger("pipeline_lib.localcloud")
 # the app's own chunks after the headers, so they are not copied once more.
 ONE_WRITE_LIMIT = 1 << 20
 _NO_BODY_STATUS = frozenset({204, 304})
+# Request bodies up to this size are read before the app runs (larger ones, S3 uploads, are
+# streamed to it).
+SMALL_BODY_LIMIT = 1 << 20
 
 
 @functools.cache
@@ -140,7 +145,16 @@ def request_handler_class() -> type:
             else:
                 self.close_connection = True  # the request's end is unknown
                 return environ
-            self._body = environ["wsgi.input"] = LimitedStream(self.rfile, size)
+            if size > SMALL_BODY_LIMIT:
+                self._body = environ["wsgi.input"] = LimitedStream(self.rfile, size)
+                return environ
+            # A small body read at once: the app's reads are from memory, nothing is left to
+            # drain. One the client cut short reads (and fails) as the socket's stream would.
+            data = self.rfile.read(size) if size else b""
+            if len(data) == size:
+                environ["wsgi.input"] = io.BytesIO(data)
+            else:
+                self._body = environ["wsgi.input"] = LimitedStream(io.BytesIO(data), size)
             return environ
 
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
