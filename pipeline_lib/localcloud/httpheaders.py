@@ -19,11 +19,15 @@ from typing import BinaryIO
 
 __all__ = ["parse_headers", "read_header_lines"]
 
-# One `Name: value` line as the FeedParser takes it whole (its header pattern: a name of visible
-# ASCII but ':'), then ends it (CR LF or LF, and no CR or LF inside: it splits lines on each).
-_PLAIN_LINE = re.compile(r"[\041-\071\073-\176]+:[^\r\n]*\r?\n\Z")
+# A block of `Name: value` lines as the FeedParser takes them whole (its header pattern: a name
+# of visible ASCII but ':'), each ended by CR LF or LF (no CR or LF inside: it splits lines at
+# each), then the blank line.
+_PLAIN_BLOCK = re.compile(r"(?:[\041-\071\073-\176]+:[^\r\n]*\r?\n)*\r?\n")
+# One line of such a block: its name, and its value without the leading blanks and line end
+# (the FeedParser's compat32 policy: `value.lstrip(' \t')`, then `.rstrip('\r\n')`).
+_PLAIN_LINE = re.compile(r"([\041-\071\073-\176]+):[ \t]*([^\r\n]*)\r?\n")
 # Content types the FeedParser reads a body for (the block has none; left to it, to stay exact).
-_MIME_BODY = re.compile(r"multipart|message", re.IGNORECASE)
+_MIME_BODY = re.compile(r"^content-type:[^\r\n]*(?:multipart|message)", re.IGNORECASE | re.MULTILINE)
 
 
 def read_header_lines(fp: BinaryIO) -> list[bytes]:
@@ -34,22 +38,13 @@ def read_header_lines(fp: BinaryIO) -> list[bytes]:
 
 def parse_lines(lines: list[bytes]) -> http.client.HTTPMessage:
     """`http.client.parse_headers`'s message for the lines `read_header_lines` gave."""
-    if lines and lines[-1] in (b"\r\n", b"\n"):
-        headers = []
-        for raw in lines[:-1]:
-            line = raw.decode("iso-8859-1")
-            if not _PLAIN_LINE.match(line):
-                break
-            name, _, value = line.partition(":")
-            if name.lower() == "content-type" and _MIME_BODY.search(value):
-                break
-            headers.append((name, value.lstrip(" \t").rstrip("\r\n")))
-        else:
-            message = http.client.HTTPMessage()
-            message._headers = headers
-            message._payload = ""  # the FeedParser's: the (empty) rest after the blank line
-            return message
-    return email.parser.Parser(_class=http.client.HTTPMessage).parsestr(b"".join(lines).decode("iso-8859-1"))
+    text = b"".join(lines).decode("iso-8859-1")
+    if _PLAIN_BLOCK.fullmatch(text) and not _MIME_BODY.search(text):
+        message = http.client.HTTPMessage()
+        message._headers = _PLAIN_LINE.findall(text)
+        message._payload = ""  # the FeedParser's: the (empty) rest after the blank line
+        return message
+    return email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
 
 
 def parse_headers(fp: BinaryIO) -> http.client.HTTPMessage:

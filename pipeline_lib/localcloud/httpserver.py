@@ -46,6 +46,8 @@ def request_handler_class() -> type:
     from werkzeug.exceptions import InternalServerError
     from werkzeug.wsgi import LimitedStream
 
+    from . import httpenviron
+
     werkzeug_log = logging.getLogger("werkzeug")
 
     class KeepAliveRequestHandler(MotoRequestHandler):
@@ -132,7 +134,7 @@ def request_handler_class() -> type:
             return True
 
         def make_environ(self) -> dict[str, Any]:
-            environ = super().make_environ()
+            environ = httpenviron.make_environ(self)  # moto's handler's, in one pass
             self._body = None
             if environ.get("wsgi.input_terminated"):  # chunked: werkzeug dechunks; no reuse after it
                 self.close_connection = True
