@@ -23,11 +23,10 @@ __all__ = ["parse_headers", "read_header_lines"]
 # of visible ASCII but ':'), each ended by CR LF or LF (no CR or LF inside: it splits lines at
 # each), then the blank line.
 _PLAIN_BLOCK = re.compile(r"(?:[\041-\071\073-\176]+:[^\r\n]*\r?\n)*\r?\n")
-# One line of such a block: its name, and its value without the leading blanks and line end
-# (the FeedParser's compat32 policy: `value.lstrip(' \t')`, then `.rstrip('\r\n')`).
-_PLAIN_LINE = re.compile(r"([\041-\071\073-\176]+):[ \t]*([^\r\n]*)\r?\n")
-# Content types the FeedParser reads a body for (the block has none; left to it, to stay exact).
-_MIME_BODY = re.compile(r"^content-type:[^\r\n]*(?:multipart|message)", re.IGNORECASE | re.MULTILINE)
+# One line of such a block (once the block matched): its name, and its value without the leading
+# blanks and line end (the FeedParser's compat32 policy: `value.lstrip(' \t')`, then
+# `.rstrip('\r\n')`).
+_PLAIN_LINE = re.compile(r"([^:\n]+):[ \t]*([^\r\n]*)\r?\n")
 
 
 def read_header_lines(fp: BinaryIO) -> list[bytes]:
@@ -39,12 +38,25 @@ def read_header_lines(fp: BinaryIO) -> list[bytes]:
 def parse_lines(lines: list[bytes]) -> http.client.HTTPMessage:
     """`http.client.parse_headers`'s message for the lines `read_header_lines` gave."""
     text = b"".join(lines).decode("iso-8859-1")
-    if _PLAIN_BLOCK.fullmatch(text) and not _MIME_BODY.search(text):
-        message = http.client.HTTPMessage()
-        message._headers = _PLAIN_LINE.findall(text)
-        message._payload = ""  # the FeedParser's: the (empty) rest after the blank line
-        return message
+    if _PLAIN_BLOCK.fullmatch(text):
+        headers = _PLAIN_LINE.findall(text)
+        if not _has_mime_body(headers):
+            message = http.client.HTTPMessage()
+            message._headers = headers
+            message._payload = ""  # the FeedParser's: the (empty) rest after the blank line
+            return message
     return email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
+
+
+def _has_mime_body(headers: list[tuple[str, str]]) -> bool:
+    """Whether a content type may be one the FeedParser reads a body for (multipart/*,
+    message/*): such blocks are left to it, to stay exact. Any mention is enough."""
+    for name, value in headers:
+        if len(name) == 12 and name.lower() == "content-type":
+            lowered = value.lower()
+            if "multipart" in lowered or "message" in lowered:
+                return True
+    return False
 
 
 def parse_headers(fp: BinaryIO) -> http.client.HTTPMessage:
