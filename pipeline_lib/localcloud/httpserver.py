@@ -57,7 +57,8 @@ def request_handler_class() -> type:
             super().setup()
             # Answers and 100 Continue go out as soon as written: with Nagle's algorithm a
             # small write waits for the client's (delayed, up to 40 ms) ACK of the previous one.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.connection.family in (socket.AF_INET, socket.AF_INET6):
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def parse_request(self) -> bool:
             """http.server's (Python 3.11), with the header block parsed by httpheaders (the

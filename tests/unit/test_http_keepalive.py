@@ -174,3 +174,22 @@ def test_one_100_continue(servers):
                                      b"Content-Length: 2\r\n\r\nok")
     assert received.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n")
     assert received.count(b"100 Continue") == 1 and received.endswith(b"\r\n\r\nok")
+
+
+def test_connections_send_without_delay():
+    # Nagle's algorithm held a write back until the client's delayed ACK of the previous one.
+    seen = []
+
+    class Recording(request_handler_class()):
+        def setup(self):
+            super().setup()
+            seen.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Recording)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert _raw(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").endswith(b"hello")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen and all(seen)
