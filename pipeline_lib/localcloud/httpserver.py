@@ -4,9 +4,10 @@ werkzeug's handler answers every request with `Connection: close` (it cannot tel
 unread request body ends), so each boto3 call paid a TCP connect, a new server thread and a
 close, and the response went out in two writes (headers, then body). Profiled under 8 seeding
 writers, that was a third of the server's time. Here:
-- the request body is read through a stream bounded by its Content-Length, drained after the
-  app, so the next request line is where it should be: the connection stays open (a chunked
-  request body, or one without a valid length, still closes it);
+- the request body is read by its Content-Length (at once when small, else through a stream
+  bounded by it, drained after the app), so the next request line is where it should be: the
+  connection stays open (a chunked request body, or one without a valid length, still closes it);
+- the header block is parsed without the email package for plain blocks (httpheaders.py);
 - the app's answer is collected, then sent in one write, framed by its Content-Length (one is
   added where werkzeug would have used chunked encoding);
 - the access-log line is built only if werkzeug's logger would write it;
@@ -16,11 +17,14 @@ Status, headers and body are the app's, as werkzeug sends them (tests/unit/test_
 from __future__ import annotations
 
 import functools
+import http.client
+import io
 import logging
 import socket
+from http import HTTPStatus
 from typing import Any
 
-from . import afterresponse
+from . import afterresponse, httpheaders
 
 __all__ = ["request_handler_class"]
 
@@ -29,6 +33,9 @@ log = logging.getLogger("pipeline_lib.localcloud")
 # the app's own chunks after the headers, so they are not copied once more.
 ONE_WRITE_LIMIT = 1 << 20
 _NO_BODY_STATUS = frozenset({204, 304})
+# Request bodies up to this size are read before the app runs (larger ones, S3 uploads, are
+# streamed to it).
+SMALL_BODY_LIMIT = 1 << 20
 
 
 @functools.cache
@@ -39,13 +46,96 @@ def request_handler_class() -> type:
     from werkzeug.exceptions import InternalServerError
     from werkzeug.wsgi import LimitedStream
 
+    from . import httpenviron
+
     werkzeug_log = logging.getLogger("werkzeug")
 
     class KeepAliveRequestHandler(MotoRequestHandler):
         _body: Any = None
 
+        def setup(self) -> None:
+            super().setup()
+            # Answers and 100 Continue go out as soon as written: with Nagle's algorithm a
+            # small write waits for the client's (delayed, up to 40 ms) ACK of the previous one.
+            if self.connection.family in (socket.AF_INET, socket.AF_INET6):
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def parse_request(self) -> bool:
+            """http.server's (Python 3.11), with the header block parsed by httpheaders (the
+            same message, without the email parser for plain blocks)."""
+            self.command = None  # set in case of error on the first line
+            self.request_version = version = self.default_request_version
+            self.close_connection = True
+            requestline = str(self.raw_requestline, "iso-8859-1")
+            requestline = requestline.rstrip("\r\n")
+            self.requestline = requestline
+            words = requestline.split()
+            if len(words) == 0:
+                return False
+            if len(words) >= 3:  # Enough to determine protocol version
+                version = words[-1]
+                try:
+                    if not version.startswith("HTTP/"):
+                        raise ValueError
+                    base_version_number = version.split("/", 1)[1]
+                    version_number = base_version_number.split(".")
+                    if len(version_number) != 2:
+                        raise ValueError
+                    if any(not component.isdigit() for component in version_number):
+                        raise ValueError("non digit in http version")
+                    if any(len(component) > 10 for component in version_number):
+                        raise ValueError("unreasonable length http version")
+                    version_number = int(version_number[0]), int(version_number[1])
+                except (ValueError, IndexError):
+                    self.send_error(HTTPStatus.BAD_REQUEST, "Bad request version (%r)" % version)
+                    return False
+                if version_number >= (1, 1) and self.protocol_version >= "HTTP/1.1":
+                    self.close_connection = False
+                if version_number >= (2, 0):
+                    self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
+                                    "Invalid HTTP version (%s)" % base_version_number)
+                    return False
+                self.request_version = version
+            if not 2 <= len(words) <= 3:
+                self.send_error(HTTPStatus.BAD_REQUEST, "Bad request syntax (%r)" % requestline)
+                return False
+            command, path = words[:2]
+            if len(words) == 2:
+                self.close_connection = True
+                if command != "GET":
+                    self.send_error(HTTPStatus.BAD_REQUEST, "Bad HTTP/0.9 request type (%r)" % command)
+                    return False
+            self.command, self.path = command, path
+            if self.path.startswith("//"):  # gh-87389: no open redirect through //host paths
+                self.path = "/" + self.path.lstrip("/")
+            try:
+                self.headers = httpheaders.parse_headers(self.rfile)
+            except http.client.LineTooLong as err:
+                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long", str(err))
+                return False
+            except http.client.HTTPException as err:
+                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers", str(err))
+                return False
+            conntype = self.headers.get("Connection", "")
+            if conntype.lower() == "close":
+                self.close_connection = True
+            elif conntype.lower() == "keep-alive" and self.protocol_version >= "HTTP/1.1":
+                self.close_connection = False
+            expect = self.headers.get("Expect", "")
+            if (expect.lower() == "100-continue" and self.protocol_version >= "HTTP/1.1"
+                    and self.request_version >= "HTTP/1.1"):
+                if not self.handle_expect_100():
+                    return False
+            return True
+
+        def handle_expect_100(self) -> bool:
+            # run_wsgi answers 100 Continue (as werkzeug's does), once: http.server's would be a
+            # second interim answer (AWS sends one), and before TCP_NODELAY the answer waited
+            # behind it for the client's delayed ACK (a PutObject took 51 ms instead of 3).
+            return True
+
         def make_environ(self) -> dict[str, Any]:
-            environ = super().make_environ()
+            environ = httpenviron.make_environ(self)  # moto's handler's, in one pass
             self._body = None
             if environ.get("wsgi.input_terminated"):  # chunked: werkzeug dechunks; no reuse after it
                 self.close_connection = True
@@ -58,7 +148,16 @@ def request_handler_class() -> type:
             else:
                 self.close_connection = True  # the request's end is unknown
                 return environ
-            self._body = environ["wsgi.input"] = LimitedStream(self.rfile, size)
+            if size > SMALL_BODY_LIMIT:
+                self._body = environ["wsgi.input"] = LimitedStream(self.rfile, size)
+                return environ
+            # A small body read at once: the app's reads are from memory, nothing is left to
+            # drain. One the client cut short reads (and fails) as the socket's stream would.
+            data = self.rfile.read(size) if size else b""
+            if len(data) == size:
+                environ["wsgi.input"] = io.BytesIO(data)
+            else:
+                self._body = environ["wsgi.input"] = LimitedStream(io.BytesIO(data), size)
             return environ
 
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:

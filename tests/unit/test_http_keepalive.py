@@ -13,7 +13,7 @@ import pytest
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import make_server
 
-from pipeline_lib.localcloud.httpserver import request_handler_class
+from pipeline_lib.localcloud.httpserver import SMALL_BODY_LIMIT, request_handler_class
 
 FRAMING = {"date", "connection", "transfer-encoding", "content-length"}
 
@@ -64,6 +64,9 @@ REQUESTS = [
     ("GET", "/", None, {}),
     ("POST", "/echo", b'{"TableName": "t"}', {"Content-Type": "application/x-amz-json-1.0"}),
     ("POST", "/unread", b"a body nobody reads" * 100, {}),
+    ("POST", "/echo", b"streamed, not read at once " * 50000, {}),  # above SMALL_BODY_LIMIT
+    ("POST", "/unread", b"streamed and drained " * 60000, {}),
+    ("PUT", "/echo", b"sent after 100 Continue", {"Expect": "100-continue"}),
     ("GET", "/chunks", None, {}),
     ("HEAD", "/head", None, {}),
     ("GET", "/head", None, {}),
@@ -148,3 +151,45 @@ def test_a_body_shorter_than_declared_closes_the_connection(servers):
     received = _raw(servers["ours"], b"GET /short HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert received.count(b"HTTP/1.1 ") == 1
     assert b"Connection: close" in received and received.endswith(b"12345")
+
+
+def test_pipelined_requests_after_a_large_unread_body(servers):
+    body = b"z" * (SMALL_BODY_LIMIT + 5000)  # streamed to the app, drained after it
+    two = (b"POST /unread HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+           + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    received = _raw(servers["ours"], two)
+    assert received.count(b"HTTP/1.1 ") == 2
+    assert received.endswith(b"hello")
+
+
+def test_a_body_cut_short_closes_the_connection(servers):
+    # The client declares 10 bytes, sends 3 and stops sending: no next request can follow.
+    received = _raw(servers["ours"], b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+    assert received.count(b"HTTP/1.1 ") == 1
+    assert b"Connection: close" in received
+
+
+def test_one_100_continue(servers):
+    received = _raw(servers["ours"], b"PUT /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                                     b"Content-Length: 2\r\n\r\nok")
+    assert received.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n")
+    assert received.count(b"100 Continue") == 1 and received.endswith(b"\r\n\r\nok")
+
+
+def test_connections_send_without_delay():
+    # Nagle's algorithm held a write back until the client's delayed ACK of the previous one.
+    seen = []
+
+    class Recording(request_handler_class()):
+        def setup(self):
+            super().setup()
+            seen.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Recording)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert _raw(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").endswith(b"hello")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen and all(seen)

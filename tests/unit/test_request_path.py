@@ -186,3 +186,30 @@ def test_method_names_answer_as_getmembers():
     finally:
         del DynamoHandler.added_for_the_test
     assert "added_for_the_test" not in names
+
+
+def test_form_data_loads_without_flasks_debug_class():
+    from flask import Flask
+    from moto.moto_server.werkzeug_app import BackendRequest
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    app = Flask("t")
+    app.debug = True  # as moto's apps run
+    app.request_class = BackendRequest
+
+    def files_type() -> type:
+        environ = EnvironBuilder(method="POST", path="/", data=b'{"a": 1}', content_type="application/json",
+                                 base_url=ENDPOINT).get_environ()
+        with app.request_context(environ) as ctx:
+            assert ctx.request.data == b'{"a": 1}'
+            assert dict(ctx.request.files) == {} and dict(ctx.request.form) == {}
+            return type(ctx.request.files)
+
+    seams = dispatch.build_seams()
+    seams.restore()
+    assert files_type() is not ImmutableMultiDict  # Flask's debug helper: a class made for the request
+    seams.apply()
+    try:
+        assert files_type() is ImmutableMultiDict
+    finally:
+        seams.restore()
