@@ -131,17 +131,22 @@ class _StatePickler(pickle.Pickler):
 
     def _leaves(self, elements: list, pairs: bool = False) -> Any:
         """`elements` (key-value pairs when `pairs`) as the iterator of a reduction's list or dict
-        items, in fast mode while they are written when every one is a leaf (the pickler asks for
-        the first element before it writes any, and for one past the last after the last is
-        written: CPython's batch_list / batch_dict)."""
+        items, in fast mode from the third when every one is a leaf. The pickler (CPython's
+        batch_list / batch_dict) asks for the first two before it writes either, then for each
+        next one after writing the last, and once more after the last is written: so the first
+        two go through the memo, which then holds what every element refers to (classes,
+        reduction functions, attribute names: later written as a two-byte reference, not in
+        full), and fast mode ends when the last element is written."""
         leaves = all(_is_leaf(k) and _is_leaf(v) for k, v in elements) if pairs else all(map(_is_leaf, elements))
         if not leaves:
             yield from elements
             return
         before = self.fast
-        self.fast = True
         try:
-            yield from elements
+            for index, element in enumerate(elements):
+                if index == 2:
+                    self.fast = True
+                yield element
         finally:
             self.fast = before
 
