@@ -8,7 +8,8 @@
   and `__deepcopy__` served from the packed form; the two writes that change an item in place
   (`UpdateExpressionExecutor.execute`, `Item.update_with_attribute_updates`) keep what they read
   until they end, then the item is packed again; `Item.__setstate__` (added) packs an item of a
-  state saved before items were packed. `Item.__new__` (added) skips moto's instance
+  state saved before items were packed; `Item.__reduce__` and `DynamoType.__reduce__` (added)
+  pickle them by their attributes. `Item.__new__` (added) skips moto's instance
   tracking, which kept every Item ever made alive (the dashboard's list of instances).
 - `responses.dynamo_json_dump`, which BatchWriteItem uses only to find duplicate requests: the
   same text through orjson (items.json_dump; equal for the same requests, as moto's).
@@ -20,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..seam import SeamSet
 from .items import item_init, json_dump
-from .packed import (ATTRS, ITEM_NEW, in_write, item_deepcopy, item_describe_attrs, item_setstate, item_size,
-                     item_to_json)
+from .packed import (ATTRS, ITEM_NEW, dynamo_type_reduce, in_write, item_deepcopy, item_describe_attrs, item_reduce,
+                     item_setstate, item_size, item_to_json)
 from .request_parsing import CompiledParser
 
 if TYPE_CHECKING:
@@ -77,6 +78,9 @@ def build_seams(cloud: "LocalCloud") -> SeamSet:
     seams.replace(Item, "size", ("self",), item_size)
     seams.replace(Item, "__deepcopy__", ("self", "memo"), item_deepcopy)
     seams.add(Item, "__setstate__", item_setstate)  # states saved before items were packed load packed
+    # Pickled by their attributes, not their __dict__ (packed.py: item_reduce).
+    seams.add(Item, "__reduce__", item_reduce)
+    seams.add(DynamoType, "__reduce__", dynamo_type_reduce)
     seams.replace(Item, "update_with_attribute_updates", ("self", "attribute_updates"), in_write)
     seams.replace(UpdateExpressionExecutor, "execute", ("self", "node"), in_write)
     seams.expect(LimitedSizeDict, "__setitem__", ("self", "key", "value"))  # the size check of writes in place

@@ -90,6 +90,15 @@ class ShardLog(Mapping):
             self._records.append(record)
             self._times.append(max(record.created_at, self._times[-1]) if self._times else record.created_at)
 
+    def __reduce__(self) -> tuple:
+        # A consistent copy (appends go on while a state save runs), the records written without
+        # the save's memo (they reference nothing else: state/pickling.py, LeafList).
+        from ..state.pickling import LeafList
+
+        with self._lock:
+            seqs, records, times = list(self._seqs), LeafList(self._records), list(self._times)
+        return _restored_log, (seqs, records, times)
+
     def append(self, make: Callable[[int], Record]) -> Record:
         """Draw the next sequence number and store `make(number)` atomically."""
         with self._lock:
@@ -154,6 +163,13 @@ class ShardLog(Mapping):
     def items(self) -> list[tuple[int, Record]]:  # type: ignore[override]
         with self._lock:
             return list(zip(self._seqs, self._records, strict=True))
+
+
+def _restored_log(seqs: list[int], records: list, times: list[float]) -> ShardLog:
+    log = ShardLog.__new__(ShardLog)
+    log._lock = threading.Lock()
+    log._seqs, log._records, log._times = seqs, records, times
+    return log
 
 
 class _StreamSignal:

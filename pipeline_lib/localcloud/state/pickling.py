@@ -14,7 +14,7 @@ import threading
 import weakref
 from typing import Any
 
-__all__ = ["dumps", "loads"]
+__all__ = ["LEAF_TYPES", "LeafList", "dumps", "loads"]
 
 _LOCK = type(threading.Lock())
 _RLOCK = type(threading.RLock())
@@ -81,20 +81,85 @@ def _defaultdict(kind: type, factory: Any) -> collections.defaultdict:
     return fresh
 
 
+# Classes (module, qualified name) whose instances hold only data of their own: no reference into
+# the rest of the state, no cycles (moto's DynamoDB items and their typed values, stored Kinesis
+# records). Containers of nothing else are written without the pickler's memo (see `_leaves`).
+LEAF_TYPES = frozenset({
+    ("moto.dynamodb.models.dynamo_type", "Item"),
+    ("moto.dynamodb.models.dynamo_type", "DynamoType"),
+    ("pipeline_lib.localcloud.kinesis.store", "CompactRecord"),
+})
+_ATOMS = (str, bytes, int, float, bool, type(None))
+_leaf_cache: dict[type, bool] = {}
+
+
+def _is_leaf_type(kind: type) -> bool:
+    known = _leaf_cache.get(kind)
+    if known is None:
+        known = _leaf_cache[kind] = (kind.__module__, kind.__qualname__) in LEAF_TYPES
+    return known
+
+
+def _is_leaf(value: Any) -> bool:
+    """A leaf object, an atom, or a plain dict of them (a DynamoDB hash key's items by range key)."""
+    if isinstance(value, _ATOMS) or _is_leaf_type(type(value)):
+        return True
+    return type(value) is dict and all(
+        (isinstance(k, _ATOMS) or _is_leaf_type(type(k))) and (isinstance(v, _ATOMS) or _is_leaf_type(type(v)))
+        for k, v in value.items())
+
+
+class LeafList(list):
+    """A list written as a plain list, without the pickler's memo when it holds only leaves
+    (`LEAF_TYPES`): what a class's own reduction wraps its many stored records in."""
+
+
 def _local(function: Any) -> bool:
     return "<" in getattr(function, "__qualname__", "<")
 
 
 class _StatePickler(pickle.Pickler):
+    """The state's pickler. Why containers of leaves skip the memo: the memo holds every object
+    written, and a reference to it, until the save ends (16-48 bytes an entry in its table, plus
+    each reduction's temporaries it keeps alive: a slotted object's state tuple and dict). At a
+    million stored items and Kinesis records that is ~15 million entries, about a gigabyte above
+    the steady state while a save runs. Objects that nothing else references need no memo entry:
+    fast mode (no memo) is on while such a container's elements are written. Memo lookups still
+    happen in fast mode, so an element referencing an object written earlier still refers to it;
+    an object referenced twice *within* the section would be written twice (equal, not identical,
+    once loaded), which is why only known leaf types qualify."""
+
+    def _leaves(self, elements: list, pairs: bool = False) -> Any:
+        """`elements` (key-value pairs when `pairs`) as the iterator of a reduction's list or dict
+        items, in fast mode from the third when every one is a leaf. The pickler (CPython's
+        batch_list / batch_dict) asks for the first two before it writes either, then for each
+        next one after writing the last, and once more after the last is written: so the first
+        two go through the memo, which then holds what every element refers to (classes,
+        reduction functions, attribute names: later written as a two-byte reference, not in
+        full), and fast mode ends when the last element is written."""
+        leaves = all(_is_leaf(k) and _is_leaf(v) for k, v in elements) if pairs else all(map(_is_leaf, elements))
+        if not leaves:
+            yield from elements
+            return
+        before = self.fast
+        try:
+            for index, element in enumerate(elements):
+                if index == 2:
+                    self.fast = True
+                yield element
+        finally:
+            self.fast = before
+
     def reducer_override(self, obj: Any) -> Any:
         kind = type(obj)
-        if isinstance(obj, collections.defaultdict) and (
-            kind is not collections.defaultdict or (obj.default_factory is not None and _local(obj.default_factory))
-        ):
+        if isinstance(obj, collections.defaultdict):  # (moto keeps a DynamoDB table's items in one)
             factory = obj.default_factory
             if factory is not None and _local(factory):
                 factory = SampleFactory(factory())
-            return _defaultdict, (kind, factory), getattr(obj, "__dict__", None) or None, None, iter(list(obj.items()))
+            return (_defaultdict, (kind, factory), getattr(obj, "__dict__", None) or None, None,
+                    self._leaves(list(obj.items()), pairs=True))
+        if kind is LeafList:
+            return list, (), None, self._leaves(list(obj))
         if kind is _LOCK:
             return threading.Lock, ()
         if kind is _RLOCK:
