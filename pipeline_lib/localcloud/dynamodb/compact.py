@@ -33,17 +33,12 @@ def _value_size(typed: Any) -> int | None:
             return 1 if kind_of_value is bool else None
         if kind_of_value is list:
             total = 0
-            if kind == "SS":
+            if kind == "SS" or kind == "NS":
+                measure = _text if kind == "SS" else len  # NS, as N: characters
                 for member in value:
                     if type(member) is not str:
                         return None
-                    total += _text(member)
-                return total
-            if kind == "NS":
-                for member in value:
-                    if type(member) is not str:
-                        return None
-                    total += len(member)
+                    total += measure(member)
                 return total
             if kind == "L":
                 for member in value:
