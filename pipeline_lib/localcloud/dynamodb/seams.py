@@ -16,7 +16,6 @@
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..seam import SeamSet
