@@ -16,7 +16,7 @@ Module map
 - projection  partition projection (integer, date, enum, injected; storage.location.template)
 - objectfiles the Parquet objects scanned kept as memfd files DuckDB reads natively by path
               (/proc/self/fd/N), by object version, pinned while a statement reads them, bounded
-              (PIPELINE_ATHENA_CACHE_MB, default 256; 0: off); leases: its pure LRU bookkeeping;
+              (PIPELINE_ATHENA_CACHE_MB, default 64; 0: off); leases: its pure LRU bookkeeping;
               memfd: one sealed, mapped memfd (Linux; elsewhere everything goes through memfs)
 - memfs       the fsspec filesystem DuckDB reads the fetched Parquet bytes through when an object
               is not kept as a file (no version, does not fit, not Linux)
